@@ -1,0 +1,209 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/cartback/cartback/recovery"
+)
+
+// shopView is a shop as the admin API shows it. Secrets appear only in the
+// answer to the request that created the shop.
+type shopView struct {
+	ID                   uint64                `json:"id"`
+	Platform             recovery.Platform     `json:"platform"`
+	Domain               string                `json:"domain"`
+	Name                 string                `json:"name,omitempty"`
+	Status               recovery.ShopStatus   `json:"status"`
+	WebhookSecret        string                `json:"webhook_secret,omitempty"`
+	HasWebhookSecret     bool                  `json:"has_webhook_secret"`
+	UsesShopifyAppSecret bool                  `json:"uses_shopify_app_secret,omitempty"`
+	Settings             recovery.ShopSettings `json:"settings"`
+	CreatedAt            time.Time             `json:"created_at"`
+	UpdatedAt            time.Time             `json:"updated_at"`
+	UninstalledAt        time.Time             `json:"uninstalled_at,omitzero"`
+}
+
+func newShopView(s *recovery.Shop, withSecret bool) shopView {
+	v := shopView{
+		ID: s.ID, Platform: s.Platform, Domain: s.Domain, Name: s.Name, Status: s.Status,
+		HasWebhookSecret:     s.WebhookSecret != "",
+		UsesShopifyAppSecret: s.Platform == recovery.PlatformShopify && s.WebhookSecret == "",
+		Settings:             s.Settings, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, UninstalledAt: s.UninstalledAt,
+	}
+	if withSecret {
+		v.WebhookSecret = s.WebhookSecret
+	}
+	return v
+}
+
+// createShopRequest is the body of POST /admin/api/shops.
+type createShopRequest struct {
+	Platform      recovery.Platform     `json:"platform"`
+	Domain        string                `json:"domain"`
+	Name          string                `json:"name"`
+	WebhookSecret string                `json:"webhook_secret"`
+	Settings      recovery.ShopSettings `json:"settings"`
+}
+
+// decodeJSON reads a JSON body strictly: unknown fields and trailing data
+// are errors, and the message names what was wrong.
+func decodeJSON(c *echo.Context, v any) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return recovery.Errorf(recovery.EINVALID, "invalid JSON body: %s", jsonErrorReason(err))
+	}
+	if dec.More() {
+		return recovery.Errorf(recovery.EINVALID, "invalid JSON body: data after the object")
+	}
+	return nil
+}
+
+func jsonErrorReason(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("%s: must be %s", typeErr.Field, typeErr.Type)
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("%s at offset %d", syntaxErr, syntaxErr.Offset)
+	case errors.Is(err, io.EOF):
+		return "empty body"
+	}
+	return err.Error()
+}
+
+func (s *Server) handleCreateShop(c *echo.Context) error {
+	var req createShopRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	shop, err := s.Service.CreateShop(c.Request().Context(), &recovery.Shop{
+		Platform: req.Platform, Domain: req.Domain, Name: req.Name,
+		WebhookSecret: req.WebhookSecret, Settings: req.Settings,
+	})
+	if err != nil {
+		return err
+	}
+	s.Logger.Info("shop created", "shop", shop.Domain, "platform", shop.Platform)
+	return c.JSON(http.StatusCreated, newShopView(shop, true))
+}
+
+func (s *Server) handleListShops(c *echo.Context) error {
+	shops, err := s.Service.Shops(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	views := make([]shopView, 0, len(shops))
+	for _, sh := range shops {
+		views = append(views, newShopView(sh, false))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"shops": views})
+}
+
+func (s *Server) shopParam(c *echo.Context) (*recovery.Shop, error) {
+	return s.Service.ShopByDomain(c.Request().Context(), c.Param("domain"))
+}
+
+func (s *Server) handleGetShop(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newShopView(shop, false))
+}
+
+// DefaultPageSize is the admin API's page size when none is asked for.
+const DefaultPageSize = 50
+
+func (s *Server) handleListCarts(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	limit, err := uintParam(c, "limit", DefaultPageSize)
+	if err != nil {
+		return err
+	} else if limit == 0 || limit > recovery.MaxPageSize {
+		return recovery.Errorf(recovery.EINVALID, "limit: must be between 1 and %d", recovery.MaxPageSize)
+	}
+	before, err := uintParam(c, "before", 0)
+	if err != nil {
+		return err
+	}
+	carts, err := s.Service.Carts(c.Request().Context(), shop.ID, before, int(limit))
+	if err != nil {
+		return err
+	}
+	resp := map[string]any{"carts": carts}
+	if len(carts) == int(limit) {
+		resp["next"] = fmt.Sprintf("/admin/api/shops/%s/carts?limit=%d&before=%d", shop.Domain, limit, carts[len(carts)-1].ID)
+	}
+	if carts == nil {
+		resp["carts"] = []*recovery.Cart{}
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+func uintParam(c *echo.Context, name string, def uint64) (uint64, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, recovery.Errorf(recovery.EINVALID, "%s: must be a non-negative integer", name)
+	}
+	return n, nil
+}
+
+func (s *Server) handleGetCart(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
+	if err != nil {
+		return recovery.Errorf(recovery.ENOTFOUND, "cart %q not found", c.Param("id"))
+	}
+	cart, err := s.Service.Cart(c.Request().Context(), shop.ID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, cart)
+}
+
+// handleBackup streams a consistent copy of the database; `cartback backup`
+// uses it while the service holds the database file.
+func (s *Server) handleBackup(c *echo.Context) error {
+	if s.Backup == nil {
+		return recovery.Errorf(recovery.ENOTIMPLEMENTED, "backup is not available")
+	}
+	n, err := s.Backup(c.Response(), func(size int64) {
+		h := c.Response().Header()
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Disposition", `attachment; filename="cartback.db"`)
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+		c.Response().WriteHeader(http.StatusOK)
+	})
+	if err != nil {
+		// Headers are gone; Content-Length tells the client the copy is short.
+		s.Logger.Error("backup failed", "bytes", n, "error", err)
+		return nil
+	}
+	s.Logger.Info("backup streamed", "bytes", n)
+	return nil
+}

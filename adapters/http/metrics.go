@@ -1,0 +1,44 @@
+package http
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the HTTP adapter's Prometheus series.
+type metrics struct {
+	webhooks *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cartback_webhooks_total",
+			Help: "Webhooks received, by platform, topic and outcome.",
+		}, []string{"platform", "topic", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cartback_webhook_ingest_seconds",
+			Help:    "Time from receiving a webhook to answering it, including the durable commit.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"platform"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.webhooks, m.latency)
+	}
+	return m
+}
+
+// knownTopics keeps metric labels bounded: any other topic counts as "other".
+var knownTopics = map[string]bool{
+	"checkouts/create": true, "checkouts/update": true, "checkouts/delete": true,
+	"orders/create": true, "orders/paid": true, "app/uninstalled": true,
+	"order.created": true, "order.updated": true, "cart.updated": true, "cart.deleted": true,
+	"ping": true, "unverified": true,
+}
+
+func topicLabel(topic string) string {
+	if knownTopics[topic] {
+		return topic
+	}
+	return "other"
+}

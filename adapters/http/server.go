@@ -1,0 +1,206 @@
+// Package http is cartback's HTTP surface: platform webhooks, the admin
+// API, health and metrics. It is the only package that imports echo.
+package http
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cartback/cartback/recovery"
+)
+
+// MaxBodyBytes bounds every request body; platforms send far less.
+const MaxBodyBytes = 1 << 20
+
+// ShutdownTimeout bounds how long Close waits for in-flight requests.
+const ShutdownTimeout = 25 * time.Second
+
+// Server serves cartback's HTTP endpoints.
+type Server struct {
+	// Addr is the address to listen on, such as ":8080" or "127.0.0.1:0".
+	Addr string
+	// Service applies webhooks and answers admin queries.
+	Service *recovery.Service
+	// AdminToken authorises the admin API.
+	AdminToken string
+	// ShopifyAppSecrets verify webhooks of Shopify shops that have no secret
+	// of their own (installed through the app): current, then previous.
+	ShopifyAppSecrets []string
+	// Backup writes a consistent copy of the database (for `cartback
+	// backup`), announcing its size before the first byte.
+	Backup func(w io.Writer, announce func(size int64)) (int64, error)
+	// Logger receives structured logs.
+	Logger *slog.Logger
+
+	echo     *echo.Echo
+	server   *http.Server
+	listener net.Listener
+	metrics  *metrics
+	done     chan error
+}
+
+// NewServer returns a Server whose metrics are registered with reg.
+func NewServer(reg prometheus.Registerer) *Server {
+	s := &Server{Logger: slog.Default(), metrics: newMetrics(reg)}
+	s.echo = echo.New()
+	s.echo.HTTPErrorHandler = s.handleError
+	s.echo.Use(middleware.Recover())
+
+	s.echo.GET("/healthz", s.handleHealth)
+	s.echo.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gathererOf(reg), promhttp.HandlerOpts{})))
+	s.echo.POST("/webhooks/shopify", s.handleShopifyWebhook)
+	s.echo.POST("/webhooks/woocommerce", s.handleWooCommerceWebhook)
+	s.echo.POST("/webhooks/noop", s.handleNoop)
+
+	admin := s.echo.Group("/admin/api", s.requireAdmin)
+	admin.GET("/shops", s.handleListShops)
+	admin.POST("/shops", s.handleCreateShop)
+	admin.GET("/shops/:domain", s.handleGetShop)
+	admin.GET("/shops/:domain/carts", s.handleListCarts)
+	admin.GET("/shops/:domain/carts/:id", s.handleGetCart)
+	admin.GET("/backup", s.handleBackup)
+	return s
+}
+
+func gathererOf(reg prometheus.Registerer) prometheus.Gatherer {
+	if g, ok := reg.(prometheus.Gatherer); ok {
+		return g
+	}
+	return prometheus.DefaultGatherer
+}
+
+// Handler returns the server's http.Handler, for tests that serve it
+// themselves.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Open starts listening on Addr and serving in the background.
+func (s *Server) Open() error {
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.Addr, err)
+	}
+	s.listener = ln
+	s.server = &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.server.Serve(ln) }()
+	return nil
+}
+
+// Port returns the port the server listens on, useful with Addr ":0".
+func (s *Server) Port() int {
+	if s.listener == nil {
+		return 0
+	}
+	return s.listener.Addr().(*net.TCPAddr).Port
+}
+
+// Close stops accepting connections and waits for in-flight requests to
+// finish, at most ShutdownTimeout.
+func (s *Server) Close() error {
+	if s.server == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	err := s.server.Shutdown(ctx)
+	if serveErr := <-s.done; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+		err = serveErr
+	}
+	return err
+}
+
+// errorStatus is the one table from domain error codes to HTTP statuses.
+var errorStatus = map[string]int{
+	recovery.EINVALID:        http.StatusBadRequest,
+	recovery.EUNAUTHORIZED:   http.StatusUnauthorized,
+	recovery.ENOTFOUND:       http.StatusNotFound,
+	recovery.ECONFLICT:       http.StatusConflict,
+	recovery.ETOOLARGE:       http.StatusRequestEntityTooLarge,
+	recovery.EUNAVAILABLE:    http.StatusServiceUnavailable,
+	recovery.ENOTIMPLEMENTED: http.StatusNotImplemented,
+	recovery.EINTERNAL:       http.StatusInternalServerError,
+}
+
+// handleError writes every error as {"error": "..."} with the status its
+// code maps to. Internal errors are logged and shown only generically.
+func (s *Server) handleError(c *echo.Context, err error) {
+	if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
+		return
+	}
+	status, message := http.StatusInternalServerError, "internal error"
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		status = he.Code
+		message = he.Message
+		if message == "" {
+			message = http.StatusText(status)
+		}
+	case echo.StatusCode(err) != 0:
+		status = echo.StatusCode(err)
+		message = http.StatusText(status)
+	default:
+		code := recovery.ErrorCode(err)
+		status, message = errorStatus[code], recovery.ErrorMessage(err)
+	}
+	if status >= 500 {
+		s.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, map[string]string{"error": message})
+}
+
+// Error returns an error that answers with status and message.
+func Error(status int, message string) error { return echo.NewHTTPError(status, message) }
+
+func (s *Server) handleHealth(c *echo.Context) error {
+	// A read transaction proves the database is open and readable.
+	if _, err := s.Service.Shops(c.Request().Context()); err != nil {
+		return recovery.Errorf(recovery.EUNAVAILABLE, "database unavailable")
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleNoop reads and discards a body: the ceiling the load generator
+// compares webhook intake against.
+func (s *Server) handleNoop(c *echo.Context) error {
+	if _, err := readBody(c); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+// requireAdmin admits requests that carry the admin token as a bearer token.
+func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok || s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.AdminToken)) != 1 {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="cartback"`)
+			return Error(http.StatusUnauthorized, "missing or invalid admin token")
+		}
+		return next(c)
+	}
+}

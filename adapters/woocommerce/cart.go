@@ -1,0 +1,113 @@
+package woocommerce
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cartback/cartback/internal/payload"
+	"github.com/cartback/cartback/recovery"
+)
+
+// sourcePlugin is the consent source of carts reported by the companion
+// plugin, which asks for consent itself.
+const sourcePlugin = "woocommerce:plugin"
+
+// decodeCart reads the plugin's cart.updated body.
+func decodeCart(body []byte, storeURL, region string) (*recovery.Cart, error) {
+	var p cartPayload
+	if err := payload.Decode(body, &p); err != nil {
+		return nil, err
+	}
+	cartKey := strings.TrimSpace(p.CartKey)
+	if cartKey == "" {
+		return nil, recovery.Errorf(recovery.EINVALID, "cart has no cart_key")
+	}
+	c := p.Customer
+	cart := &recovery.Cart{
+		Keys:    recovery.CartKeys{CartKey: cartKey},
+		Contact: contact(c.Email, c.Phone, c.FirstName, c.LastName, c.Country, p.Locale, region),
+		Consent: recovery.Consent{
+			Email: recovery.ConsentGrant{Granted: p.Consent.EmailMarketing, Source: sourcePlugin},
+			SMS:   recovery.ConsentGrant{Granted: p.Consent.SMSMarketing, Source: sourcePlugin},
+		},
+		Currency:   strings.TrimSpace(p.Currency),
+		RestoreURL: strings.TrimSpace(p.RestoreURL),
+	}
+	if cart.RestoreURL == "" && storeURL != "" {
+		// The cart page shows the cart when the shopper's session is still
+		// in their browser, the common case for a reminder opened on the
+		// same device.
+		cart.RestoreURL = storeURL + "/cart/"
+	}
+
+	conv := payload.Converter{Currency: cart.Currency}
+	for _, item := range p.Items {
+		unit := conv.Money("items.price", item.Price)
+		var line int64
+		if item.LineTotal != "" {
+			line = conv.Money("items.line_total", item.LineTotal)
+		} else {
+			line = conv.Product("items.price", unit, item.Quantity)
+		}
+		cart.Items = append(cart.Items, recovery.LineItem{
+			Title:      text(item.Name),
+			SKU:        strings.TrimSpace(item.SKU),
+			Quantity:   item.Quantity,
+			UnitPrice:  unit,
+			LinePrice:  line,
+			ProductID:  item.ProductID.NonZero(),
+			VariantID:  item.VariationID.NonZero(),
+			ImageURL:   strings.TrimSpace(item.ImageURL),
+			ProductURL: strings.TrimSpace(item.ProductURL),
+			Attributes: sortedAttributes(item.Attributes),
+		})
+	}
+	cart.Totals = recovery.Totals{
+		Subtotal:  conv.Money("totals.subtotal", p.Totals.Subtotal),
+		Discounts: conv.Money("totals.discount", p.Totals.Discount),
+		Shipping:  conv.Money("totals.shipping", p.Totals.Shipping),
+		Tax:       conv.Money("totals.tax", p.Totals.Tax),
+		Total:     conv.Money("totals.total", p.Totals.Total),
+	}
+	cart.LastActivityAt = conv.Time("updated_at", p.UpdatedAt, time.RFC3339)
+	cart.CreatedAt = conv.Time("created_at", p.CreatedAt, time.RFC3339)
+	if err := conv.Err(); err != nil {
+		return nil, err
+	}
+	return cart, nil
+}
+
+// decodeCartDeleted reads the plugin's cart.deleted body.
+func decodeCartDeleted(body []byte) (recovery.CartKeys, error) {
+	var p struct {
+		CartKey string `json:"cart_key"`
+	}
+	if err := payload.Decode(body, &p); err != nil {
+		return recovery.CartKeys{}, err
+	}
+	cartKey := strings.TrimSpace(p.CartKey)
+	if cartKey == "" {
+		return recovery.CartKeys{}, recovery.Errorf(recovery.EINVALID, "cart has no cart_key")
+	}
+	return recovery.CartKeys{CartKey: cartKey}, nil
+}
+
+// sortedAttributes turns the plugin's attribute object into a list sorted
+// by name: JSON objects have no order, and the same cart must always give
+// the same list so that an unchanged cart compares equal.
+func sortedAttributes(m attributeMap) []recovery.Attribute {
+	var attrs []recovery.Attribute
+	for name, value := range m {
+		if name, value = text(name), text(value); name != "" && value != "" {
+			attrs = append(attrs, recovery.Attribute{Name: name, Value: value})
+		}
+	}
+	slices.SortFunc(attrs, func(a, b recovery.Attribute) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+	return attrs
+}

@@ -1,0 +1,198 @@
+package woocommerce
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/cartback/cartback/internal/payload"
+	"github.com/cartback/cartback/recovery"
+)
+
+// gmtLayout is how WooCommerce writes its *_gmt dates: UTC, without a zone.
+const gmtLayout = "2006-01-02T15:04:05"
+
+// Order meta_data keys written by cartback's companion plugin at checkout.
+const (
+	metaCartKey      = "_cartback_cart_key"
+	metaEmailConsent = "_cartback_email_consent"
+	metaSMSConsent   = "_cartback_sms_consent"
+	metaLocale       = "_cartback_locale"
+)
+
+// Consent sources recorded on carts built from orders.
+const (
+	// sourceOrder is recorded when the order carries no opt-in: WooCommerce
+	// itself asks for none.
+	sourceOrder = "woocommerce:order"
+	// sourceCheckoutCheckbox is the plugin's opt-in box at checkout.
+	sourceCheckoutCheckbox = "woocommerce:checkout_checkbox"
+)
+
+// What an order's status means for its cart.
+var (
+	// An order not yet paid for is a cart that may still be recovered.
+	// Block checkout keeps the cart as a checkout-draft order.
+	cartStatuses = map[string]bool{"checkout-draft": true, "pending": true, "failed": true}
+	// Paid orders, or orders the merchant will fulfil, convert their cart.
+	orderStatuses = map[string]bool{"processing": true, "completed": true, "on-hold": true}
+	// Cancelled and trashed orders are carts nobody will come back to.
+	deletedStatuses = map[string]bool{"cancelled": true, "trash": true}
+)
+
+// decodeOrder reads an order.created or order.updated body into the event
+// its status calls for.
+func decodeOrder(body []byte, storeURL, region string) (recovery.Event, error) {
+	var head orderStatusPayload
+	if err := payload.Decode(body, &head); err != nil {
+		return recovery.Event{}, err
+	}
+	status := strings.TrimSpace(head.Status)
+	if !cartStatuses[status] && !orderStatuses[status] && !deletedStatuses[status] {
+		return recovery.Event{Kind: recovery.EventIgnored}, nil
+	}
+
+	var p orderPayload
+	if err := payload.Decode(body, &p); err != nil {
+		return recovery.Event{}, err
+	}
+	if p.ID == "" {
+		return recovery.Event{}, recovery.Errorf(recovery.EINVALID, "order has no id")
+	}
+	switch {
+	case cartStatuses[status]:
+		cart, err := orderCart(&p, status, storeURL, region)
+		if err != nil {
+			return recovery.Event{}, err
+		}
+		return recovery.Event{Kind: recovery.EventCartUpdated, Cart: cart}, nil
+	case orderStatuses[status]:
+		order, err := placedOrder(&p)
+		if err != nil {
+			return recovery.Event{}, err
+		}
+		return recovery.Event{Kind: recovery.EventOrder, Order: order}, nil
+	}
+	return recovery.Event{Kind: recovery.EventCartDeleted, Cart: &recovery.Cart{
+		Keys: recovery.CartKeys{OrderID: string(p.ID)},
+	}}, nil
+}
+
+// orderKeys are the keys of the cart an order came from.
+func orderKeys(p *orderPayload) recovery.CartKeys {
+	return recovery.CartKeys{OrderID: string(p.ID), CartKey: p.MetaData.value(metaCartKey)}
+}
+
+// orderCart reads an unpaid order as the cart it still is.
+func orderCart(p *orderPayload, status, storeURL, region string) (*recovery.Cart, error) {
+	b := p.Billing
+	cart := &recovery.Cart{
+		Keys:       orderKeys(p),
+		Contact:    contact(b.Email, b.Phone, b.FirstName, b.LastName, b.Country, p.MetaData.value(metaLocale), region),
+		Consent:    recovery.Consent{Email: orderConsent(p.MetaData, metaEmailConsent), SMS: orderConsent(p.MetaData, metaSMSConsent)},
+		Currency:   strings.TrimSpace(p.Currency),
+		RestoreURL: orderRestoreURL(p, status, storeURL),
+	}
+	conv := payload.Converter{Currency: cart.Currency}
+	subtotals := make([]int64, len(p.LineItems))
+	for i, item := range p.LineItems {
+		subtotals[i] = conv.Money("line_items.subtotal", item.Subtotal)
+		cart.Items = append(cart.Items, recovery.LineItem{
+			Title:    text(item.Name),
+			SKU:      strings.TrimSpace(item.SKU),
+			Quantity: item.Quantity,
+			// price is a JSON number in WooCommerce (3, 21.99); its literal
+			// text is parsed, never a float64.
+			UnitPrice:  conv.Money("line_items.price", item.Price),
+			LinePrice:  subtotals[i],
+			ProductID:  item.ProductID.NonZero(),
+			VariantID:  item.VariationID.NonZero(),
+			ImageURL:   imageSource(item.Image),
+			Attributes: lineAttributes(item.MetaData),
+		})
+	}
+	cart.Totals = recovery.Totals{
+		// WooCommerce has no order subtotal field; its own "Subtotal" line
+		// is the sum of the line subtotals, before discounts.
+		Subtotal:  conv.Sum("line_items.subtotal", subtotals...),
+		Discounts: conv.Money("discount_total", p.DiscountTotal),
+		Shipping:  conv.Money("shipping_total", p.ShippingTotal),
+		Tax:       conv.Money("total_tax", p.TotalTax),
+		Total:     conv.Money("total", p.Total),
+	}
+	cart.LastActivityAt = conv.Time("date_modified_gmt", p.DateModifiedGMT, gmtLayout)
+	cart.CreatedAt = conv.Time("date_created_gmt", p.DateCreatedGMT, gmtLayout)
+	if err := conv.Err(); err != nil {
+		return nil, err
+	}
+	return cart, nil
+}
+
+// orderConsent reads the plugin's opt-in meta; without it, the order is
+// no consent, since WooCommerce asks for none.
+func orderConsent(meta metaData, key string) recovery.ConsentGrant {
+	if meta.value(key) == "yes" {
+		return recovery.ConsentGrant{Granted: true, Source: sourceCheckoutCheckbox}
+	}
+	return recovery.ConsentGrant{Granted: false, Source: sourceOrder}
+}
+
+// orderRestoreURL links back to where the shopper can finish paying. A
+// pending or failed order has a pay page, opened for guests by the order
+// key; a checkout-draft is the shopper's live cart, so the link is the
+// checkout page, which their session restores.
+func orderRestoreURL(p *orderPayload, status, storeURL string) string {
+	switch {
+	case storeURL == "":
+		return ""
+	case status == "checkout-draft":
+		return storeURL + "/checkout/"
+	case p.OrderKey == "":
+		return "" // without the key the pay page refuses guests
+	}
+	return storeURL + "/checkout/order-pay/" + url.PathEscape(string(p.ID)) +
+		"/?pay_for_order=true&key=" + url.QueryEscape(p.OrderKey)
+}
+
+// lineAttributes returns a line item's visible options, such as a chosen
+// colour. Keys starting with "_" are WooCommerce's and plugins' private
+// bookkeeping; values that are not text (serialised arrays) are skipped.
+func lineAttributes(meta metaData) []recovery.Attribute {
+	var attrs []recovery.Attribute
+	for _, entry := range meta {
+		if entry.Key == "" || strings.HasPrefix(entry.Key, "_") {
+			continue
+		}
+		name := payload.FirstNonEmpty(entry.DisplayKey, entry.Key)
+		value, ok := payload.ScalarText(entry.DisplayValue)
+		if !ok || value == "" {
+			value, ok = payload.ScalarText(entry.Value)
+		}
+		if !ok || value == "" {
+			continue
+		}
+		attrs = append(attrs, recovery.Attribute{Name: text(name), Value: text(value)})
+	}
+	return attrs
+}
+
+// placedOrder reads a paid or accepted order.
+func placedOrder(p *orderPayload) (*recovery.Order, error) {
+	conv := payload.Converter{Currency: strings.TrimSpace(p.Currency)}
+	order := &recovery.Order{
+		ID:       string(p.ID),
+		Number:   string(p.Number),
+		Keys:     orderKeys(p),
+		Email:    strings.TrimSpace(p.Billing.Email),
+		Currency: conv.Currency,
+		Total:    conv.Money("total", p.Total),
+		// An order on hold or paid by bank transfer has no date_paid.
+		At: conv.Time("date_paid_gmt", p.DatePaidGMT, gmtLayout),
+	}
+	if order.At.IsZero() {
+		order.At = conv.Time("date_modified_gmt", p.DateModifiedGMT, gmtLayout)
+	}
+	if err := conv.Err(); err != nil {
+		return nil, err
+	}
+	return order, nil
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Config is everything cartback reads from its environment and flags.
+type Config struct {
+	// Addr is the HTTP listen address (CARTBACK_ADDR).
+	Addr string
+	// DBPath is the bbolt database file (CARTBACK_DB).
+	DBPath string
+	// PublicURL is how shops and shoppers reach this service
+	// (CARTBACK_PUBLIC_URL); links and webhook addresses are built from it.
+	PublicURL string
+	// AdminToken authorises the admin API (CARTBACK_ADMIN_TOKEN); when empty
+	// one is generated on first start and kept in the database.
+	AdminToken string
+	// ShopifyAPIKey and ShopifyAPISecret are the Shopify app's credentials;
+	// ShopifyAPISecretPrevious keeps verifying during a secret rotation.
+	ShopifyAPIKey            string
+	ShopifyAPISecret         string
+	ShopifyAPISecretPrevious string
+	// LogLevel is debug, info, warn or error (CARTBACK_LOG_LEVEL).
+	LogLevel string
+}
+
+// envVar describes one configuration variable, for flags and the README.
+type envVar struct {
+	name, flag, def, usage string
+	field                  func(*Config) *string
+}
+
+var envVars = []envVar{
+	{"CARTBACK_ADDR", "addr", ":8080", "HTTP listen address", func(c *Config) *string { return &c.Addr }},
+	{"CARTBACK_DB", "db", "data/cartback.db", "bbolt database file", func(c *Config) *string { return &c.DBPath }},
+	{"CARTBACK_PUBLIC_URL", "public-url", "", "public base URL (default http://localhost:PORT)", func(c *Config) *string { return &c.PublicURL }},
+	{"CARTBACK_ADMIN_TOKEN", "", "", "admin API token (generated and stored when empty)", func(c *Config) *string { return &c.AdminToken }},
+	{"SHOPIFY_API_KEY", "", "", "Shopify app client id", func(c *Config) *string { return &c.ShopifyAPIKey }},
+	{"SHOPIFY_API_SECRET", "", "", "Shopify app client secret", func(c *Config) *string { return &c.ShopifyAPISecret }},
+	{"SHOPIFY_API_SECRET_PREVIOUS", "", "", "previous Shopify app secret, during a rotation", func(c *Config) *string { return &c.ShopifyAPISecretPrevious }},
+	{"CARTBACK_LOG_LEVEL", "log-level", "info", "log level: debug, info, warn, error", func(c *Config) *string { return &c.LogLevel }},
+}
+
+// LoadConfig reads the environment through getenv, then flags from args
+// (flags win), fills defaults and validates the result.
+func LoadConfig(getenv func(string) string, args []string, stderr io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("cartback", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, v := range envVars {
+		p := v.field(&c)
+		*p = v.def
+		if e := getenv(v.name); e != "" {
+			*p = e
+		}
+		if v.flag != "" {
+			fs.StringVar(p, v.flag, *p, v.usage+" ("+v.name+")")
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://localhost:" + portOf(c.Addr)
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	return c, c.Validate()
+}
+
+func portOf(addr string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil && port != "" && port != "0" {
+		return port
+	}
+	return "8080"
+}
+
+// Validate returns an error naming the first bad variable.
+func (c Config) Validate() error {
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		return fmt.Errorf("CARTBACK_ADDR: %q is not host:port (e.g. \":8080\")", c.Addr)
+	}
+	if strings.TrimSpace(c.DBPath) == "" {
+		return fmt.Errorf("CARTBACK_DB: must name a file")
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return fmt.Errorf("CARTBACK_PUBLIC_URL: %q must be an http(s) URL with no path, e.g. https://cartback.example.com", c.PublicURL)
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		return fmt.Errorf("CARTBACK_ADMIN_TOKEN: must be at least 16 characters")
+	}
+	if (c.ShopifyAPIKey == "") != (c.ShopifyAPISecret == "") {
+		return fmt.Errorf("SHOPIFY_API_SECRET: SHOPIFY_API_KEY and SHOPIFY_API_SECRET must be set together")
+	}
+	if c.ShopifyAPISecretPrevious != "" && c.ShopifyAPISecret == "" {
+		return fmt.Errorf("SHOPIFY_API_SECRET_PREVIOUS: set only alongside SHOPIFY_API_SECRET")
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return fmt.Errorf("CARTBACK_LOG_LEVEL: %v", err)
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	if err != nil {
+		return l, fmt.Errorf("%q is not one of debug, info, warn, error", s)
+	}
+	return l, nil
+}

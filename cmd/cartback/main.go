@@ -1,0 +1,215 @@
+// Command cartback runs the cartback service: it takes Shopify and
+// WooCommerce webhooks, keeps carts in a local bbolt file and serves the
+// admin API.
+//
+//	cartback [flags]          run the service
+//	cartback backup FILE      write a consistent copy of the database
+//	cartback check            verify the database's indexes (service stopped)
+//	cartback version          print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	cbhttp "github.com/cartback/cartback/adapters/http"
+	"github.com/cartback/cartback/recovery"
+	"github.com/cartback/cartback/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "cartback:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, getenv, stdout, stderr)
+	case "backup":
+		return backup(args, getenv, stdout, stderr)
+	case "check":
+		return check(args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "cartback", version)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (serve, backup, check, version)", cmd)
+}
+
+func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := LoadConfig(getenv, args, stderr)
+	if err != nil {
+		return err
+	}
+	m := NewMain(cfg, stdout)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down")
+	return m.Close()
+}
+
+// Main is the running service: the database, the HTTP server and the
+// background jobs, opened by Run and closed by Close.
+type Main struct {
+	Config  Config
+	Logger  *slog.Logger
+	DB      *store.DB
+	Service *recovery.Service
+	HTTP    *cbhttp.Server
+
+	cancel context.CancelFunc
+	jobs   sync.WaitGroup
+}
+
+// NewMain returns a Main that logs JSON to logOut.
+func NewMain(cfg Config, logOut io.Writer) *Main {
+	level, _ := parseLevel(cfg.LogLevel)
+	return &Main{
+		Config: cfg,
+		Logger: slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level})),
+	}
+}
+
+// Run opens the database and starts serving. It returns once the service is
+// listening; Close stops it.
+func (m *Main) Run(ctx context.Context) error {
+	db, err := store.Open(m.Config.DBPath, store.Options{})
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	m.Service = recovery.NewService(db)
+
+	adminToken, err := m.adminToken(ctx)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.HTTP = cbhttp.NewServer(reg)
+	m.HTTP.Addr = m.Config.Addr
+	m.HTTP.Service = m.Service
+	m.HTTP.AdminToken = adminToken
+	m.HTTP.Logger = m.Logger
+	m.HTTP.Backup = db.WriteBackup
+	for _, s := range []string{m.Config.ShopifyAPISecret, m.Config.ShopifyAPISecretPrevious} {
+		if s != "" {
+			m.HTTP.ShopifyAppSecrets = append(m.HTTP.ShopifyAppSecrets, s)
+		}
+	}
+	if err := m.HTTP.Open(); err != nil {
+		return err
+	}
+
+	jobCtx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.jobs.Add(1)
+	go func() {
+		defer m.jobs.Done()
+		m.expireEvents(jobCtx)
+	}()
+
+	m.Logger.Info("cartback started", "version", version, "addr", m.Config.Addr, "port", m.HTTP.Port(),
+		"db", m.Config.DBPath, "public_url", m.Config.PublicURL)
+	return nil
+}
+
+// Close stops accepting requests, lets in-flight ones finish, stops the
+// background jobs and closes the database, in that order.
+func (m *Main) Close() error {
+	var errs []error
+	if m.HTTP != nil {
+		errs = append(errs, m.HTTP.Close())
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.jobs.Wait()
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+const adminTokenMeta = "admin_token"
+
+// adminToken returns the configured admin token, or the stored one, or
+// generates, stores and logs a new one: the only time it is printed.
+func (m *Main) adminToken(ctx context.Context) (string, error) {
+	if m.Config.AdminToken != "" {
+		return m.Config.AdminToken, nil
+	}
+	var token string
+	var generated bool
+	err := m.DB.Update(ctx, func(tx recovery.Tx) error {
+		generated = false
+		v, err := tx.Meta(adminTokenMeta)
+		if err != nil || v != nil {
+			token = string(v)
+			return err
+		}
+		token, generated = recovery.NewSecret(24), true
+		return tx.PutMeta(adminTokenMeta, []byte(token))
+	})
+	if generated {
+		m.Logger.Warn("generated an admin token; it is shown only this once, set CARTBACK_ADMIN_TOKEN to choose your own", "admin_token", token)
+	}
+	return token, err
+}
+
+// expireEvents forgets expired webhook de-duplication records every few
+// minutes, in small transactions so webhooks never wait long behind it.
+func (m *Main) expireEvents(ctx context.Context) {
+	ticker := time.NewTicker(5 * time.Minute)
+	defer ticker.Stop()
+	for {
+		for {
+			var n int
+			err := m.DB.Update(ctx, func(tx recovery.Tx) (err error) {
+				n, err = tx.ExpireEvents(time.Now(), 1000)
+				return err
+			})
+			if err != nil {
+				if ctx.Err() == nil {
+					m.Logger.Error("expire webhook records", "error", err)
+				}
+				break
+			}
+			if n < 1000 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package phone
+
+import "testing"
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		name, raw, region string
+		want              string
+		ok                bool
+	}{
+		{"US national with punctuation", "+1(502)-459-2181", "US", "+15024592181", true},
+		{"US national", "(502) 459-2181", "US", "+15024592181", true},
+		{"NO mobile", "912 34 567", "NO", "+4791234567", true},
+		{"NO with country code, other region", "+47 912 34 567", "US", "+4791234567", true},
+		{"NO with country code, no region", "+4791234567", "", "+4791234567", true},
+		{"NO dialled internationally from SE", "00 47 912 34 567", "SE", "+4791234567", true},
+		{"region is case-insensitive", "91234567", "no", "+4791234567", true},
+		{"SE mobile", "070-123 45 67", "SE", "+46701234567", true},
+		{"FI mobile", "040 1234567", "FI", "+358401234567", true},
+		{"DE mobile", "0151 23456789", "DE", "+4915123456789", true},
+		{"AU mobile", "0412 345 678", "AU", "+61412345678", true},
+		{"AU mobile with country code", "+61 412 345 678", "NO", "+61412345678", true},
+
+		{"empty", "", "US", "", false},
+		{"blank", "   ", "US", "", false},
+		{"letters", "call me maybe", "US", "", false},
+		{"too short", "12", "NO", "", false},
+		{"fictional US area code", "(555) 555-5555", "US", "", false},
+		{"unknown country code", "+999 1234 5678", "US", "", false},
+		{"national number without region", "912 34 567", "", "", false},
+		{"unknown region", "912 34 567", "XX", "", false},
+		{"too long", "+47 912 34 567 912 34 567 912 34 567", "NO", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := Normalize(tt.raw, tt.region)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("Normalize(%q, %q) = %q, %v; want %q, %v", tt.raw, tt.region, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, seed := range []struct{ raw, region string }{
+		{"+1(502)-459-2181", "US"}, {"912 34 567", "NO"}, {"00 47 912 34 567", "SE"},
+		{"0412 345 678", "AU"}, {"tel:+49-30-1234567;ext=2", "DE"}, {"", ""},
+	} {
+		f.Add(seed.raw, seed.region)
+	}
+	f.Fuzz(func(t *testing.T, raw, region string) {
+		got, ok := Normalize(raw, region)
+		if ok != (got != "") {
+			t.Fatalf("Normalize(%q, %q) = %q, %v: ok must match a non-empty result", raw, region, got, ok)
+		}
+		if !ok {
+			return
+		}
+		// E.164 is a fixed point: normalising it again changes nothing.
+		if again, ok := Normalize(got, ""); !ok || again != got {
+			t.Fatalf("Normalize(%q, \"\") = %q, %v; want %q, true", got, again, ok, got)
+		}
+	})
+}

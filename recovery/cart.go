@@ -1,0 +1,243 @@
+package recovery
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// CartState is where a cart is in its life.
+//
+//	active → abandoned → converted | deleted | expired
+//
+// An active or abandoned cart whose shopper comes back returns to active.
+type CartState string
+
+// Cart states.
+const (
+	CartActive    CartState = "active"
+	CartAbandoned CartState = "abandoned"
+	CartConverted CartState = "converted"
+	CartDeleted   CartState = "deleted"
+	CartExpired   CartState = "expired"
+)
+
+// Open reports whether the cart may still be bought and so reminded.
+func (s CartState) Open() bool { return s == CartActive || s == CartAbandoned }
+
+// Cart is the platform-neutral shopping cart cartback recovers. Money is
+// always in integer minor units of Currency (cents, øre, yen).
+type Cart struct {
+	ID       uint64   `json:"id"`
+	ShopID   uint64   `json:"shop_id"`
+	Platform Platform `json:"platform"`
+	Keys     CartKeys `json:"keys"`
+
+	Contact Contact `json:"contact"`
+	Consent Consent `json:"consent"`
+
+	Currency string     `json:"currency"`
+	Items    []LineItem `json:"items"`
+	Totals   Totals     `json:"totals"`
+
+	// RestoreURL is the platform's own link back into this cart.
+	RestoreURL string `json:"restore_url,omitempty"`
+
+	State CartState `json:"state"`
+	// OrderOnly marks a cart created from an order whose checkout had not
+	// arrived yet; it exists so that a late checkout webhook finds the cart
+	// already converted and no reminder goes out.
+	OrderOnly bool `json:"order_only,omitempty"`
+
+	// LastActivityAt is the platform's own updated_at: the last time the
+	// shopper changed the cart. It orders updates and times reminders.
+	LastActivityAt time.Time `json:"last_activity_at"`
+	// CreatedAt is the platform's created_at.
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	// CapturedAt is when cartback first stored the cart.
+	CapturedAt time.Time `json:"captured_at"`
+	// UpdatedAt is when cartback last changed the record.
+	UpdatedAt time.Time `json:"updated_at"`
+	// AbandonedAt is when the cart was first seen abandoned in this episode.
+	AbandonedAt time.Time `json:"abandoned_at,omitzero"`
+	// DeletedAt is when the platform deleted the cart.
+	DeletedAt time.Time `json:"deleted_at,omitzero"`
+
+	Conversion *Conversion `json:"conversion,omitempty"`
+
+	// NextDueAt is when the scheduler must next look at this cart; zero when
+	// nothing is pending. The store keeps a time-ordered index of it.
+	NextDueAt time.Time `json:"next_due_at,omitzero"`
+}
+
+// CartKeys are the platform's identifiers of a cart. Any one of them finds it.
+type CartKeys struct {
+	// CheckoutToken is Shopify's checkout token (an order's checkout_token).
+	CheckoutToken string `json:"checkout_token,omitempty"`
+	// CartToken is Shopify's cart token.
+	CartToken string `json:"cart_token,omitempty"`
+	// OrderID is the WooCommerce order id of a draft, pending or failed order.
+	OrderID string `json:"order_id,omitempty"`
+	// CartKey is the WooCommerce plugin's cart session key.
+	CartKey string `json:"cart_key,omitempty"`
+}
+
+// Index returns the lookup keys of k, most specific first, each prefixed by
+// its kind so that values of different kinds never collide.
+func (k CartKeys) Index() []string {
+	var keys []string
+	add := func(prefix, v string) {
+		if v != "" {
+			keys = append(keys, prefix+v)
+		}
+	}
+	add("t:", k.CheckoutToken)
+	add("c:", k.CartToken)
+	add("o:", k.OrderID)
+	add("k:", k.CartKey)
+	return keys
+}
+
+// merge fills k's empty keys from other.
+func (k *CartKeys) merge(other CartKeys) {
+	fill := func(dst *string, src string) {
+		if *dst == "" {
+			*dst = src
+		}
+	}
+	fill(&k.CheckoutToken, other.CheckoutToken)
+	fill(&k.CartToken, other.CartToken)
+	fill(&k.OrderID, other.OrderID)
+	fill(&k.CartKey, other.CartKey)
+}
+
+// Contact is who the cart belongs to.
+type Contact struct {
+	Email string `json:"email,omitempty"`
+	// Phone is in E.164 form (+4791234567); numbers that could not be read
+	// are kept in PhoneRaw and never used for sending.
+	Phone     string `json:"phone,omitempty"`
+	PhoneRaw  string `json:"phone_raw,omitempty"`
+	FirstName string `json:"first_name,omitempty"`
+	LastName  string `json:"last_name,omitempty"`
+	// Locale is a BCP 47 tag such as "nb-NO" or "de".
+	Locale string `json:"locale,omitempty"`
+	// Country is the ISO 3166-1 alpha-2 code of the billing address.
+	Country string `json:"country,omitempty"`
+}
+
+// Index returns the contact's lookup keys: the lower-cased email and the
+// E.164 phone.
+func (c Contact) Index() []string {
+	var keys []string
+	if e := NormalizeEmail(c.Email); e != "" {
+		keys = append(keys, "e:"+e)
+	}
+	if c.Phone != "" {
+		keys = append(keys, "p:"+c.Phone)
+	}
+	return keys
+}
+
+// NormalizeEmail trims and lower-cases an address for matching.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// merge fills c's empty fields from other.
+func (c *Contact) merge(other Contact) {
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&c.Email, other.Email}, {&c.Phone, other.Phone}, {&c.PhoneRaw, other.PhoneRaw},
+		{&c.FirstName, other.FirstName}, {&c.LastName, other.LastName},
+		{&c.Locale, other.Locale}, {&c.Country, other.Country},
+	} {
+		if *f.dst == "" {
+			*f.dst = f.src
+		}
+	}
+}
+
+// Consent records what the shopper agreed to be contacted about.
+type Consent struct {
+	Email ConsentGrant `json:"email"`
+	SMS   ConsentGrant `json:"sms"`
+}
+
+// ConsentGrant is one channel's consent and where it was recorded.
+type ConsentGrant struct {
+	Granted bool `json:"granted"`
+	// Source says where the answer came from, e.g.
+	// "shopify:buyer_accepts_sms_marketing" or "woocommerce:checkout_checkbox".
+	Source string `json:"source,omitempty"`
+}
+
+// LineItem is one product line in a cart.
+type LineItem struct {
+	Title        string `json:"title"`
+	VariantTitle string `json:"variant_title,omitempty"`
+	SKU          string `json:"sku,omitempty"`
+	Quantity     int    `json:"quantity"`
+	// UnitPrice and LinePrice are minor units of the cart's currency.
+	UnitPrice  int64       `json:"unit_price"`
+	LinePrice  int64       `json:"line_price"`
+	ProductID  string      `json:"product_id,omitempty"`
+	VariantID  string      `json:"variant_id,omitempty"`
+	ImageURL   string      `json:"image_url,omitempty"`
+	ProductURL string      `json:"product_url,omitempty"`
+	Attributes []Attribute `json:"attributes,omitempty"`
+}
+
+// Attribute is a named option of a line item, such as Size: M.
+type Attribute struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Totals are a cart's sums, in minor units of the cart's currency.
+type Totals struct {
+	Subtotal  int64 `json:"subtotal"`
+	Discounts int64 `json:"discounts"`
+	Shipping  int64 `json:"shipping"`
+	Tax       int64 `json:"tax"`
+	Total     int64 `json:"total"`
+}
+
+// Conversion is the order that ended a cart's episode.
+type Conversion struct {
+	OrderID     string    `json:"order_id,omitempty"`
+	OrderNumber string    `json:"order_number,omitempty"`
+	Total       int64     `json:"total"`
+	Currency    string    `json:"currency"`
+	At          time.Time `json:"at"`
+}
+
+// Order is a placed order as the platform reports it; it converts carts.
+type Order struct {
+	ID     string `json:"id"`
+	Number string `json:"number,omitempty"`
+	// Keys link the order to the cart it came from; any may be empty.
+	Keys     CartKeys  `json:"keys"`
+	Email    string    `json:"email,omitempty"`
+	Currency string    `json:"currency"`
+	Total    int64     `json:"total"`
+	At       time.Time `json:"at"`
+}
+
+// Empty reports whether the cart holds no items.
+func (c *Cart) Empty() bool { return len(c.Items) == 0 }
+
+// clone returns a deep copy so a rule can change it without touching the
+// version another goroutine or a retried batch function holds.
+func (c *Cart) clone() *Cart {
+	cp := *c
+	cp.Items = slices.Clone(c.Items)
+	for i := range cp.Items {
+		cp.Items[i].Attributes = slices.Clone(cp.Items[i].Attributes)
+	}
+	if c.Conversion != nil {
+		conv := *c.Conversion
+		cp.Conversion = &conv
+	}
+	return &cp
+}

@@ -1,0 +1,379 @@
+package recovery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"time"
+)
+
+// EventKind says what a platform event means for cartback.
+type EventKind string
+
+// Event kinds.
+const (
+	// EventCartUpdated carries a full snapshot of a cart or checkout.
+	EventCartUpdated EventKind = "cart_updated"
+	// EventCartDeleted says the platform deleted the cart named by Cart.Keys.
+	EventCartDeleted EventKind = "cart_deleted"
+	// EventOrder carries a placed (or paid) order.
+	EventOrder EventKind = "order"
+	// EventShopUninstalled says the merchant removed cartback.
+	EventShopUninstalled EventKind = "shop_uninstalled"
+	// EventIgnored is a verified event cartback has no use for.
+	EventIgnored EventKind = "ignored"
+)
+
+// Event is a verified, decoded platform webhook.
+type Event struct {
+	Kind EventKind
+	// DedupKey identifies the platform event across redeliveries; empty
+	// disables de-duplication.
+	DedupKey string
+	Cart     *Cart
+	Order    *Order
+}
+
+// Outcome says what applying an event did.
+type Outcome string
+
+// Outcomes of Service.Apply.
+const (
+	OutcomeCreated   Outcome = "created"
+	OutcomeUpdated   Outcome = "updated"
+	OutcomeUnchanged Outcome = "unchanged"
+	OutcomeStale     Outcome = "stale"
+	OutcomeDuplicate Outcome = "duplicate"
+	OutcomeConverted Outcome = "converted"
+	OutcomeUnmatched Outcome = "unmatched"
+	OutcomeDeleted   Outcome = "deleted"
+	OutcomeIgnored   Outcome = "ignored"
+)
+
+// Defaults for Service.
+const (
+	// DefaultDedupTTL outlives Shopify's retry schedule (8 tries in 4 hours)
+	// with a wide margin.
+	DefaultDedupTTL = 72 * time.Hour
+	// DefaultMatchWindow is how far back an order is matched to a cart by
+	// email alone.
+	DefaultMatchWindow = 7 * 24 * time.Hour
+)
+
+// Service applies the domain's rules to the store.
+type Service struct {
+	Store Store
+	// Now returns the current time; tests move it by hand.
+	Now func() time.Time
+	// DedupTTL is how long an applied event's key is remembered.
+	DedupTTL time.Duration
+	// MatchWindow is how far back an order matches a cart by email.
+	MatchWindow time.Duration
+}
+
+// NewService returns a Service with default settings over store.
+func NewService(store Store) *Service {
+	return &Service{Store: store, Now: time.Now, DedupTTL: DefaultDedupTTL, MatchWindow: DefaultMatchWindow}
+}
+
+// Result reports what Apply did.
+type Result struct {
+	Outcome Outcome
+	// CartIDs are the carts the event created or changed.
+	CartIDs []uint64
+}
+
+// Apply applies a verified event for a shop in one transaction, together
+// with the event's de-duplication record, and returns once that transaction
+// is durable. Applying the same event twice changes nothing.
+func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, error) {
+	if err := ev.validate(); err != nil {
+		return Result{}, err
+	}
+	now := s.Now().UTC()
+	var res Result
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		res = Result{} // the function may run again inside a batch
+		shop, err := tx.Shop(shopID)
+		if err != nil {
+			return err
+		}
+		if ev.DedupKey != "" {
+			seen, err := tx.EventSeen(shopID, ev.DedupKey, now)
+			if err != nil {
+				return err
+			} else if seen {
+				res.Outcome = OutcomeDuplicate
+				return nil
+			}
+		}
+		switch ev.Kind {
+		case EventCartUpdated:
+			res, err = s.applyCart(tx, shop, ev.Cart, now)
+		case EventCartDeleted:
+			res, err = s.applyDelete(tx, shop, ev.Cart.Keys, now)
+		case EventOrder:
+			res, err = s.applyOrder(tx, shop, ev.Order, now)
+		case EventShopUninstalled:
+			res, err = s.applyUninstall(tx, shop, now)
+		default:
+			res.Outcome = OutcomeIgnored
+		}
+		if err != nil {
+			return err
+		}
+		if ev.DedupKey != "" {
+			return tx.RecordEvent(shopID, ev.DedupKey, now.Add(s.dedupTTL()))
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+func (ev Event) validate() error {
+	switch ev.Kind {
+	case EventCartUpdated, EventCartDeleted:
+		if ev.Cart == nil || len(ev.Cart.Keys.Index()) == 0 {
+			return Errorf(EINVALID, "cart has no identifying key")
+		}
+	case EventOrder:
+		if ev.Order == nil {
+			return Errorf(EINVALID, "order missing")
+		}
+	}
+	return nil
+}
+
+func (s *Service) dedupTTL() time.Duration {
+	if s.DedupTTL > 0 {
+		return s.DedupTTL
+	}
+	return DefaultDedupTTL
+}
+
+func (s *Service) matchWindow() time.Duration {
+	if s.MatchWindow > 0 {
+		return s.MatchWindow
+	}
+	return DefaultMatchWindow
+}
+
+// findCart returns the shop's first cart found under any of keys.
+func findCart(tx Tx, shopID uint64, keys CartKeys) (*Cart, error) {
+	for _, k := range keys.Index() {
+		c, err := tx.CartByKey(shopID, k)
+		if err == nil {
+			return c, nil
+		} else if ErrorCode(err) != ENOTFOUND {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// applyCart merges a cart snapshot into the stored cart, or creates it.
+func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time) (Result, error) {
+	existing, err := findCart(tx, shop.ID, in.Keys)
+	if err != nil {
+		return Result{}, err
+	}
+	if existing == nil {
+		c := in.clone()
+		c.ID, c.ShopID, c.Platform = 0, shop.ID, shop.Platform
+		c.CapturedAt, c.UpdatedAt = now, now
+		c.Conversion = in.Conversion
+		if c.State != CartConverted {
+			c.State = CartActive
+		}
+		if c.LastActivityAt.IsZero() {
+			c.LastActivityAt = now
+		}
+		c.schedule(shop)
+		if err := tx.PutCart(c); err != nil {
+			return Result{}, err
+		}
+		return Result{Outcome: OutcomeCreated, CartIDs: []uint64{c.ID}}, nil
+	}
+	// An update older than what is stored arrived late; it must not win. An
+	// order-only cart holds no checkout data yet, so any checkout fills it.
+	if !existing.OrderOnly && !in.LastActivityAt.IsZero() && in.LastActivityAt.Before(existing.LastActivityAt) {
+		return Result{Outcome: OutcomeStale, CartIDs: []uint64{existing.ID}}, nil
+	}
+
+	c := existing.clone()
+	c.Keys.merge(in.Keys)
+	contact := in.Contact
+	contact.merge(existing.Contact)
+	c.Contact = contact
+	c.Consent = in.Consent
+	c.Currency = in.Currency
+	c.Items = in.Items
+	c.Totals = in.Totals
+	if in.RestoreURL != "" {
+		c.RestoreURL = in.RestoreURL
+	}
+	if !in.LastActivityAt.IsZero() {
+		c.LastActivityAt = in.LastActivityAt
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = in.CreatedAt
+	}
+	c.OrderOnly = false
+	switch {
+	case existing.State == CartConverted:
+		// Bought is final: a late or repeated checkout update never reopens it.
+	case in.State == CartConverted:
+		c.State = CartConverted
+		if c.Conversion == nil {
+			c.Conversion = in.Conversion
+		}
+	default:
+		// The shopper is back: a new activity reopens the episode.
+		c.State, c.DeletedAt, c.AbandonedAt = CartActive, time.Time{}, time.Time{}
+	}
+	c.schedule(shop)
+	if sameCart(existing, c) {
+		return Result{Outcome: OutcomeUnchanged, CartIDs: []uint64{c.ID}}, nil
+	}
+	c.UpdatedAt = now
+	if err := tx.PutCart(c); err != nil {
+		return Result{}, err
+	}
+	outcome := OutcomeUpdated
+	if c.State == CartConverted && existing.State != CartConverted {
+		outcome = OutcomeConverted
+	}
+	return Result{Outcome: outcome, CartIDs: []uint64{c.ID}}, nil
+}
+
+// applyDelete marks the cart deleted so that nothing more is sent for it.
+func (s *Service) applyDelete(tx Tx, shop *Shop, keys CartKeys, now time.Time) (Result, error) {
+	c, err := findCart(tx, shop.ID, keys)
+	if err != nil {
+		return Result{}, err
+	} else if c == nil {
+		return Result{Outcome: OutcomeIgnored}, nil
+	} else if c.State == CartConverted || c.State == CartDeleted {
+		return Result{Outcome: OutcomeUnchanged, CartIDs: []uint64{c.ID}}, nil
+	}
+	c.State, c.DeletedAt, c.UpdatedAt = CartDeleted, now, now
+	c.schedule(shop)
+	if err := tx.PutCart(c); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: OutcomeDeleted, CartIDs: []uint64{c.ID}}, nil
+}
+
+// applyOrder converts every cart the order names by key; failing that, the
+// contact's newest open cart active within the match window. An order that
+// names a cart cartback has not seen yet is kept as an order-only cart, so a
+// checkout webhook delivered after it finds the cart already bought.
+func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result, error) {
+	at := o.At
+	if at.IsZero() {
+		at = now
+	}
+	conv := &Conversion{OrderID: o.ID, OrderNumber: o.Number, Total: o.Total, Currency: o.Currency, At: at}
+
+	var matched []*Cart
+	seen := map[uint64]bool{}
+	for _, k := range o.Keys.Index() {
+		c, err := tx.CartByKey(shop.ID, k)
+		if ErrorCode(err) == ENOTFOUND {
+			continue
+		} else if err != nil {
+			return Result{}, err
+		}
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			matched = append(matched, c)
+		}
+	}
+	if len(matched) == 0 && o.Email != "" {
+		carts, err := tx.CartsByContact(shop.ID, "e:"+NormalizeEmail(o.Email))
+		if err != nil {
+			return Result{}, err
+		}
+		for _, c := range carts {
+			if c.State.Open() && !c.LastActivityAt.After(at) && at.Sub(c.LastActivityAt) <= s.matchWindow() {
+				matched = append(matched, c)
+				break // newest first: only the cart the shopper most likely bought
+			}
+		}
+	}
+
+	if len(matched) == 0 {
+		if len(o.Keys.Index()) == 0 {
+			return Result{Outcome: OutcomeIgnored}, nil
+		}
+		c := &Cart{
+			ShopID: shop.ID, Platform: shop.Platform, Keys: o.Keys,
+			Contact:  Contact{Email: o.Email},
+			Currency: o.Currency, Totals: Totals{Total: o.Total},
+			State: CartConverted, OrderOnly: true, Conversion: conv,
+			LastActivityAt: at, CapturedAt: now, UpdatedAt: now,
+		}
+		if err := tx.PutCart(c); err != nil {
+			return Result{}, err
+		}
+		return Result{Outcome: OutcomeUnmatched, CartIDs: []uint64{c.ID}}, nil
+	}
+
+	res := Result{Outcome: OutcomeUnchanged}
+	for _, c := range matched {
+		res.CartIDs = append(res.CartIDs, c.ID)
+		if c.State == CartConverted && c.Conversion != nil && c.Conversion.OrderID != "" {
+			continue // the first order to convert a cart keeps the credit
+		}
+		c = c.clone()
+		c.Keys.merge(o.Keys)
+		c.State, c.Conversion, c.UpdatedAt = CartConverted, conv, now
+		c.schedule(shop)
+		if err := tx.PutCart(c); err != nil {
+			return Result{}, err
+		}
+		res.Outcome = OutcomeConverted
+	}
+	return res, nil
+}
+
+// applyUninstall marks the shop uninstalled; nothing is sent for it again
+// until it is installed anew.
+func (s *Service) applyUninstall(tx Tx, shop *Shop, now time.Time) (Result, error) {
+	if shop.Status == ShopUninstalled {
+		return Result{Outcome: OutcomeUnchanged}, nil
+	}
+	sh := *shop
+	sh.Status, sh.UninstalledAt, sh.UpdatedAt = ShopUninstalled, now, now
+	if err := tx.PutShop(&sh); err != nil {
+		return Result{}, err
+	}
+	return Result{Outcome: OutcomeUpdated}, nil
+}
+
+// schedule sets when the scheduler must next look at the cart: an open
+// cart with items is due when it would count as abandoned.
+func (c *Cart) schedule(shop *Shop) {
+	c.NextDueAt = time.Time{}
+	if c.State == CartActive && !c.Empty() {
+		c.NextDueAt = c.LastActivityAt.Add(shop.Settings.AbandonAfterOrDefault())
+	}
+}
+
+// sameCart reports whether two versions of a cart hold the same data, apart
+// from cartback's own bookkeeping time.
+func sameCart(a, b *Cart) bool {
+	x, y := *a, *b
+	x.UpdatedAt, y.UpdatedAt = time.Time{}, time.Time{}
+	return jsonEqual(x, y)
+}
+
+// NewSecret returns n random bytes, base64url encoded without padding.
+func NewSecret(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported systems
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,151 @@
+package recovery
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Platform names the store platform a shop runs on.
+type Platform string
+
+// Supported platforms.
+const (
+	PlatformShopify     Platform = "shopify"
+	PlatformWooCommerce Platform = "woocommerce"
+)
+
+// Valid reports whether p is a supported platform.
+func (p Platform) Valid() bool {
+	return p == PlatformShopify || p == PlatformWooCommerce
+}
+
+// ShopStatus says whether cartback may act for a shop.
+type ShopStatus string
+
+// Shop statuses.
+const (
+	ShopActive      ShopStatus = "active"
+	ShopPaused      ShopStatus = "paused"
+	ShopUninstalled ShopStatus = "uninstalled"
+)
+
+// Shop is one merchant store connected to cartback.
+type Shop struct {
+	ID       uint64     `json:"id"`
+	Platform Platform   `json:"platform"`
+	Domain   string     `json:"domain"`
+	Name     string     `json:"name,omitempty"`
+	Status   ShopStatus `json:"status"`
+
+	// WebhookSecret verifies webhook signatures. For a Shopify shop installed
+	// through the app it is empty and the app's secret is used instead.
+	WebhookSecret string `json:"webhook_secret,omitempty"`
+	// PreviousWebhookSecret keeps verifying during a secret rotation.
+	PreviousWebhookSecret string `json:"previous_webhook_secret,omitempty"`
+
+	Settings ShopSettings `json:"settings"`
+
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	UninstalledAt time.Time `json:"uninstalled_at,omitzero"`
+}
+
+// ShopSettings are the merchant's choices for one shop.
+type ShopSettings struct {
+	// Country is the ISO 3166-1 alpha-2 code used to read national phone
+	// numbers that carry no country prefix.
+	Country string `json:"country,omitempty"`
+	// DefaultLocale is used for shoppers whose locale is unknown.
+	DefaultLocale string `json:"default_locale,omitempty"`
+	// TimeZone is an IANA zone name, used for quiet hours and daily figures.
+	TimeZone string `json:"time_zone,omitempty"`
+	// AbandonAfter is how long a cart may sit without activity before it
+	// counts as abandoned.
+	AbandonAfter Duration `json:"abandon_after,omitempty"`
+}
+
+// DefaultAbandonAfter is the abandonment cut-off for shops that set none.
+const DefaultAbandonAfter = 15 * time.Minute
+
+// AbandonAfterOrDefault returns the shop's abandonment cut-off.
+func (s ShopSettings) AbandonAfterOrDefault() time.Duration {
+	if s.AbandonAfter > 0 {
+		return time.Duration(s.AbandonAfter)
+	}
+	return DefaultAbandonAfter
+}
+
+var (
+	domainPattern  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{1,5})?$`)
+	countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+)
+
+// NormalizeDomain lower-cases a shop domain and strips a scheme, path and
+// trailing dot so that "https://Shop.example.com/" and "shop.example.com"
+// name the same shop.
+func NormalizeDomain(s string) string {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSuffix(s, ".")
+}
+
+// Validate returns an EINVALID error naming the first bad field.
+func (s *Shop) Validate() error {
+	switch {
+	case !s.Platform.Valid():
+		return Errorf(EINVALID, "platform: must be %q or %q", PlatformShopify, PlatformWooCommerce)
+	case !domainPattern.MatchString(s.Domain):
+		return Errorf(EINVALID, "domain: %q is not a host name", s.Domain)
+	case s.Platform == PlatformShopify && !strings.HasSuffix(s.Domain, ".myshopify.com"):
+		return Errorf(EINVALID, "domain: a Shopify shop is named by its *.myshopify.com domain")
+	case s.WebhookSecret != "" && len(s.WebhookSecret) < 16:
+		return Errorf(EINVALID, "webhook_secret: must be at least 16 characters")
+	}
+	return s.Settings.Validate()
+}
+
+// Validate returns an EINVALID error naming the first bad setting.
+func (s ShopSettings) Validate() error {
+	if s.Country != "" && !countryPattern.MatchString(s.Country) {
+		return Errorf(EINVALID, "settings.country: %q is not an ISO 3166 alpha-2 code", s.Country)
+	}
+	if s.TimeZone != "" {
+		if _, err := time.LoadLocation(s.TimeZone); err != nil {
+			return Errorf(EINVALID, "settings.time_zone: %q is not a known time zone", s.TimeZone)
+		}
+	}
+	if s.AbandonAfter < 0 {
+		return Errorf(EINVALID, "settings.abandon_after: must not be negative")
+	}
+	return nil
+}
+
+// Duration is a time.Duration that reads and writes JSON as "15m", "1h30m".
+type Duration time.Duration
+
+// MarshalJSON writes d in time.Duration's string form.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON accepts a duration string such as "90s" or "24h".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"15m\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q", s)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// CheckIndexes verifies that every index agrees with the records it is built
+// from: each cart's keys, contacts, due time and shop listing are indexed,
+// and no index entry points at anything else. Tests call it after every
+// scenario; operators can run it through `cartback check`.
+func (db *DB) CheckIndexes() error {
+	return db.bolt.View(func(btx *bolt.Tx) error {
+		want := map[string][]byte{}
+		err := btx.Bucket(bucketCarts).ForEach(func(k, v []byte) error {
+			var f indexedFields
+			if err := json.Unmarshal(v, &f); err != nil {
+				return fmt.Errorf("cart %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			for ik, iv := range f.entries(binary.BigEndian.Uint64(k)) {
+				want[ik] = iv
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = btx.Bucket(bucketShops).ForEach(func(k, v []byte) error {
+			var s Shop
+			if err := json.Unmarshal(v, &s); err != nil {
+				return fmt.Errorf("shop %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			want[string(bucketShopDomains)+"\x00"+s.Domain] = k
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{bucketCartKeys, bucketCartContacts, bucketDue, bucketShopCarts, bucketShopDomains} {
+			err := btx.Bucket(name).ForEach(func(k, v []byte) error {
+				id := string(name) + "\x00" + string(k)
+				w, ok := want[id]
+				if !ok {
+					return fmt.Errorf("index %s: stray entry %x", name, k)
+				}
+				if w != nil && string(w) != string(v) {
+					return fmt.Errorf("index %s: entry %x points at %x, want %x", name, k, v, w)
+				}
+				delete(want, id)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		for id := range want {
+			return fmt.Errorf("index entry missing: %q", id)
+		}
+		events, expiry := btx.Bucket(bucketEvents), btx.Bucket(bucketEventExpiry)
+		if events.Stats().KeyN != expiry.Stats().KeyN {
+			return fmt.Errorf("events: %d records but %d expiry entries", events.Stats().KeyN, expiry.Stats().KeyN)
+		}
+		return expiry.ForEach(func(k, _ []byte) error {
+			if v := events.Get(k[8:]); string(v) != string(k[:8]) {
+				return fmt.Errorf("event_expiry: entry %x does not match its event", k)
+			}
+			return nil
+		})
+	})
+}

@@ -1,0 +1,347 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/cartback/cartback/recovery"
+)
+
+// Tx implements recovery.Tx on one bbolt transaction.
+type Tx struct {
+	tx *bolt.Tx
+}
+
+var _ recovery.Tx = (*Tx)(nil)
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// timeKey encodes t so that keys sort in time order. Times before 1970 sort
+// as 1970; cartback never schedules anything that early.
+func timeKey(t time.Time) uint64 {
+	if n := t.UnixNano(); n > 0 {
+		return uint64(n)
+	}
+	return 0
+}
+
+func concat(parts ...[]byte) []byte {
+	return bytes.Join(parts, nil)
+}
+
+// contactKey is shopID|len(contact)|contact|cartID; the length keeps one
+// contact's prefix from matching a longer contact.
+func contactKey(shopID uint64, contact string, cartID uint64) []byte {
+	return concat(contactPrefix(shopID, contact), u64(cartID))
+}
+
+func contactPrefix(shopID uint64, contact string) []byte {
+	l := make([]byte, 2)
+	binary.BigEndian.PutUint16(l, uint16(len(contact)))
+	return concat(u64(shopID), l, []byte(contact))
+}
+
+func dueKey(at time.Time, cartID uint64) []byte {
+	return concat(u64(timeKey(at)), u64(cartID))
+}
+
+func (t *Tx) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
+
+// Shop implements recovery.Tx.
+func (t *Tx) Shop(id uint64) (*Shop, error) {
+	v := t.bucket(bucketShops).Get(u64(id))
+	if v == nil {
+		return nil, recovery.Errorf(recovery.ENOTFOUND, "shop %d not found", id)
+	}
+	var s recovery.Shop
+	if err := json.Unmarshal(v, &s); err != nil {
+		return nil, fmt.Errorf("decode shop %d: %w", id, err)
+	}
+	return &s, nil
+}
+
+// Shop is recovery.Shop, named here to keep signatures short.
+type Shop = recovery.Shop
+
+// ShopByDomain implements recovery.Tx.
+func (t *Tx) ShopByDomain(domain string) (*Shop, error) {
+	id := t.bucket(bucketShopDomains).Get([]byte(domain))
+	if id == nil {
+		return nil, recovery.Errorf(recovery.ENOTFOUND, "shop %q not found", domain)
+	}
+	return t.Shop(binary.BigEndian.Uint64(id))
+}
+
+// Shops implements recovery.Tx.
+func (t *Tx) Shops() ([]*Shop, error) {
+	var shops []*Shop
+	err := t.bucket(bucketShops).ForEach(func(k, v []byte) error {
+		var s recovery.Shop
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("decode shop %x: %w", k, err)
+		}
+		shops = append(shops, &s)
+		return nil
+	})
+	return shops, err
+}
+
+// PutShop implements recovery.Tx.
+func (t *Tx) PutShop(s *Shop) error {
+	shops, domains := t.bucket(bucketShops), t.bucket(bucketShopDomains)
+	if s.ID == 0 {
+		id, err := shops.NextSequence()
+		if err != nil {
+			return err
+		}
+		s.ID = id
+	}
+	if owner := domains.Get([]byte(s.Domain)); owner != nil && binary.BigEndian.Uint64(owner) != s.ID {
+		return recovery.Errorf(recovery.ECONFLICT, "domain: shop %q already exists", s.Domain)
+	}
+	if old, err := t.Shop(s.ID); err == nil && old.Domain != s.Domain {
+		if err := domains.Delete([]byte(old.Domain)); err != nil {
+			return err
+		}
+	}
+	v, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	if err := shops.Put(u64(s.ID), v); err != nil {
+		return err
+	}
+	return domains.Put([]byte(s.Domain), u64(s.ID))
+}
+
+// Cart implements recovery.Tx.
+func (t *Tx) Cart(id uint64) (*recovery.Cart, error) {
+	v := t.bucket(bucketCarts).Get(u64(id))
+	if v == nil {
+		return nil, recovery.Errorf(recovery.ENOTFOUND, "cart %d not found", id)
+	}
+	var c recovery.Cart
+	if err := json.Unmarshal(v, &c); err != nil {
+		return nil, fmt.Errorf("decode cart %d: %w", id, err)
+	}
+	return &c, nil
+}
+
+// CartByKey implements recovery.Tx.
+func (t *Tx) CartByKey(shopID uint64, key string) (*recovery.Cart, error) {
+	id := t.bucket(bucketCartKeys).Get(concat(u64(shopID), []byte(key)))
+	if id == nil {
+		return nil, recovery.Errorf(recovery.ENOTFOUND, "no cart with key %q", key)
+	}
+	return t.Cart(binary.BigEndian.Uint64(id))
+}
+
+// CartsByContact implements recovery.Tx.
+func (t *Tx) CartsByContact(shopID uint64, contact string) ([]*recovery.Cart, error) {
+	prefix := contactPrefix(shopID, contact)
+	var ids []uint64
+	c := t.bucket(bucketCartContacts).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) == len(prefix)+8 {
+			ids = append(ids, binary.BigEndian.Uint64(k[len(prefix):]))
+		}
+	}
+	carts := make([]*recovery.Cart, 0, len(ids))
+	for i := len(ids) - 1; i >= 0; i-- { // ids grow with time: newest first
+		cart, err := t.Cart(ids[i])
+		if err != nil {
+			return nil, err
+		}
+		carts = append(carts, cart)
+	}
+	return carts, nil
+}
+
+// Carts implements recovery.Tx.
+func (t *Tx) Carts(shopID, beforeID uint64, limit int) ([]*recovery.Cart, error) {
+	prefix := u64(shopID)
+	c := t.bucket(bucketShopCarts).Cursor()
+	var k []byte
+	if beforeID == 0 {
+		k, _ = c.Seek(u64(shopID + 1))
+	} else {
+		k, _ = c.Seek(concat(prefix, u64(beforeID)))
+	}
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	var carts []*recovery.Cart
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(carts) < limit; k, _ = c.Prev() {
+		cart, err := t.Cart(binary.BigEndian.Uint64(k[8:]))
+		if err != nil {
+			return nil, err
+		}
+		carts = append(carts, cart)
+	}
+	return carts, nil
+}
+
+// indexedFields are the parts of a stored cart that indexes are built from;
+// decoding only these keeps PutCart cheap.
+type indexedFields struct {
+	ShopID    uint64            `json:"shop_id"`
+	Keys      recovery.CartKeys `json:"keys"`
+	Contact   recovery.Contact  `json:"contact"`
+	NextDueAt time.Time         `json:"next_due_at"`
+}
+
+func (f indexedFields) entries(id uint64) map[string][]byte {
+	m := map[string][]byte{}
+	for _, k := range f.Keys.Index() {
+		m[string(bucketCartKeys)+"\x00"+string(concat(u64(f.ShopID), []byte(k)))] = u64(id)
+	}
+	for _, k := range f.Contact.Index() {
+		m[string(bucketCartContacts)+"\x00"+string(contactKey(f.ShopID, k, id))] = nil
+	}
+	if !f.NextDueAt.IsZero() {
+		m[string(bucketDue)+"\x00"+string(dueKey(f.NextDueAt, id))] = nil
+	}
+	m[string(bucketShopCarts)+"\x00"+string(concat(u64(f.ShopID), u64(id)))] = nil
+	return m
+}
+
+// PutCart implements recovery.Tx. It removes the index entries of the
+// stored version that the new version no longer has and adds the new ones.
+func (t *Tx) PutCart(c *recovery.Cart) error {
+	carts := t.bucket(bucketCarts)
+	if c.ID == 0 {
+		id, err := carts.NextSequence()
+		if err != nil {
+			return err
+		}
+		c.ID = id
+	}
+	if c.ShopID == 0 {
+		return recovery.Errorf(recovery.EINVALID, "cart %d has no shop", c.ID)
+	}
+	old := map[string][]byte{}
+	if v := carts.Get(u64(c.ID)); v != nil {
+		var f indexedFields
+		if err := json.Unmarshal(v, &f); err != nil {
+			return fmt.Errorf("decode cart %d: %w", c.ID, err)
+		}
+		old = f.entries(c.ID)
+	}
+	want := indexedFields{ShopID: c.ShopID, Keys: c.Keys, Contact: c.Contact, NextDueAt: c.NextDueAt}.entries(c.ID)
+	for k := range old {
+		if _, keep := want[k]; !keep {
+			name, key, _ := bytes.Cut([]byte(k), []byte{0})
+			if err := t.bucket(name).Delete(key); err != nil {
+				return err
+			}
+		}
+	}
+	for k, v := range want {
+		name, key, _ := bytes.Cut([]byte(k), []byte{0})
+		b := t.bucket(name)
+		if string(name) == string(bucketCartKeys) {
+			// A platform key names exactly one cart; taking it from another
+			// cart would leave that cart unreachable by it, so refuse.
+			if owner := b.Get(key); owner != nil && binary.BigEndian.Uint64(owner) != c.ID {
+				return recovery.Errorf(recovery.ECONFLICT, "key %q already belongs to cart %d", key[8:], binary.BigEndian.Uint64(owner))
+			}
+		} else if _, had := old[k]; had {
+			continue
+		}
+		if v == nil {
+			v = []byte{}
+		}
+		if err := b.Put(key, v); err != nil {
+			return err
+		}
+	}
+	v, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return carts.Put(u64(c.ID), v)
+}
+
+// DueCarts implements recovery.Tx.
+func (t *Tx) DueCarts(until time.Time, limit int) ([]recovery.Due, error) {
+	end := timeKey(until)
+	var due []recovery.Due
+	c := t.bucket(bucketDue).Cursor()
+	for k, _ := c.First(); k != nil && len(due) < limit; k, _ = c.Next() {
+		at := binary.BigEndian.Uint64(k[:8])
+		if at > end {
+			break
+		}
+		due = append(due, recovery.Due{At: time.Unix(0, int64(at)).UTC(), CartID: binary.BigEndian.Uint64(k[8:])})
+	}
+	return due, nil
+}
+
+// EventSeen implements recovery.Tx.
+func (t *Tx) EventSeen(shopID uint64, key string, now time.Time) (bool, error) {
+	v := t.bucket(bucketEvents).Get(concat(u64(shopID), []byte(key)))
+	if len(v) != 8 {
+		return false, nil
+	}
+	return binary.BigEndian.Uint64(v) > timeKey(now), nil
+}
+
+// RecordEvent implements recovery.Tx.
+func (t *Tx) RecordEvent(shopID uint64, key string, expiresAt time.Time) error {
+	events, expiry := t.bucket(bucketEvents), t.bucket(bucketEventExpiry)
+	k := concat(u64(shopID), []byte(key))
+	if v := events.Get(k); len(v) == 8 {
+		if err := expiry.Delete(concat(v, k)); err != nil {
+			return err
+		}
+	}
+	exp := u64(timeKey(expiresAt))
+	if err := events.Put(k, exp); err != nil {
+		return err
+	}
+	return expiry.Put(concat(exp, k), []byte{})
+}
+
+// ExpireEvents implements recovery.Tx.
+func (t *Tx) ExpireEvents(now time.Time, limit int) (int, error) {
+	events, expiry := t.bucket(bucketEvents), t.bucket(bucketEventExpiry)
+	end := timeKey(now)
+	var keys [][]byte
+	c := expiry.Cursor()
+	for k, _ := c.First(); k != nil && len(keys) < limit; k, _ = c.Next() {
+		if binary.BigEndian.Uint64(k[:8]) > end {
+			break
+		}
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := expiry.Delete(k); err != nil {
+			return 0, err
+		}
+		if err := events.Delete(k[8:]); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}
+
+// Meta implements recovery.Tx.
+func (t *Tx) Meta(name string) ([]byte, error) {
+	return bytes.Clone(t.bucket(bucketMeta).Get([]byte(name))), nil
+}
+
+// PutMeta implements recovery.Tx.
+func (t *Tx) PutMeta(name string, value []byte) error {
+	return t.bucket(bucketMeta).Put([]byte(name), value)
+}
