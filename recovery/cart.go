@@ -65,6 +65,13 @@ type Cart struct {
 
 	Conversion *Conversion `json:"conversion,omitempty"`
 
+	// Steps are the reminders planned for this cart's episode, created when
+	// the cart is first found abandoned.
+	Steps []StepRun `json:"steps,omitempty"`
+	// Holdout marks a cart drawn into the shop's control group: it gets no
+	// reminders, so that the lift of reminding can be measured.
+	Holdout bool `json:"holdout,omitempty"`
+
 	// NextDueAt is when the scheduler must next look at this cart; zero when
 	// nothing is pending. The store keeps a time-ordered index of it.
 	NextDueAt time.Time `json:"next_due_at,omitzero"`
@@ -210,6 +217,68 @@ type Conversion struct {
 	Total       int64     `json:"total"`
 	Currency    string    `json:"currency"`
 	At          time.Time `json:"at"`
+	// Attribution says what brought the shopper back, decided when the
+	// order arrived: AttributionLink, AttributionReminder or empty.
+	Attribution string `json:"attribution,omitempty"`
+	// AttributedStep is the index of the step credited, or -1.
+	AttributedStep int `json:"attributed_step"`
+}
+
+// Attributions of a conversion.
+const (
+	// AttributionLink: a restore link of the cart was clicked before the order.
+	AttributionLink = "link"
+	// AttributionReminder: a reminder was sent before the order, no click.
+	AttributionReminder = "reminder"
+)
+
+// StepState is where one planned reminder is.
+type StepState string
+
+// Step states. Scheduled and sending are open; the rest are final.
+const (
+	StepScheduled StepState = "scheduled"
+	// StepSending is claimed: committed before any provider call, so that a
+	// crash during the call can never lead to a second copy.
+	StepSending StepState = "sending"
+	StepSent    StepState = "sent"
+	// StepOutbox was rendered and stored because the channel has no
+	// provider configured; nothing left cartback.
+	StepOutbox  StepState = "outbox"
+	StepFailed  StepState = "failed"
+	StepSkipped StepState = "skipped"
+	// StepUnknown was claimed when the service stopped mid-call: whether it
+	// reached the shopper cannot be known, so it is never sent again.
+	StepUnknown StepState = "unknown"
+)
+
+// StepRun is one planned reminder of a cart and what became of it.
+type StepRun struct {
+	Index        int       `json:"index"`
+	Channel      Channel   `json:"channel"`
+	Template     string    `json:"template"`
+	DiscountCode string    `json:"discount_code,omitempty"`
+	After        Duration  `json:"after"`
+	DueAt        time.Time `json:"due_at"`
+	// NotBefore holds a due step back, e.g. until the frequency cap allows.
+	NotBefore  time.Time `json:"not_before,omitzero"`
+	State      StepState `json:"state"`
+	Reason     string    `json:"reason,omitempty"`
+	ClaimedAt  time.Time `json:"claimed_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	MessageID  uint64    `json:"message_id,omitempty"`
+}
+
+// Delivered reports whether the step's message was handed over: sent, or
+// held in the outbox (which stands in for delivery when no provider is set).
+func (r StepRun) Delivered() bool { return r.State == StepSent || r.State == StepOutbox }
+
+// ReadyAt is when the step may go out.
+func (r StepRun) ReadyAt() time.Time {
+	if r.NotBefore.After(r.DueAt) {
+		return r.NotBefore
+	}
+	return r.DueAt
 }
 
 // Order is a placed order as the platform reports it; it converts carts.
@@ -239,5 +308,6 @@ func (c *Cart) clone() *Cart {
 		conv := *c.Conversion
 		cp.Conversion = &conv
 	}
+	cp.Steps = slices.Clone(c.Steps)
 	return &cp
 }

@@ -58,6 +58,9 @@ const (
 	// DefaultMatchWindow is how far back an order is matched to a cart by
 	// email alone.
 	DefaultMatchWindow = 7 * 24 * time.Hour
+	// DefaultAttributionWindow is how long a reminder or click gets the
+	// credit for an order.
+	DefaultAttributionWindow = 7 * 24 * time.Hour
 )
 
 // Service applies the domain's rules to the store.
@@ -69,11 +72,17 @@ type Service struct {
 	DedupTTL time.Duration
 	// MatchWindow is how far back an order matches a cart by email.
 	MatchWindow time.Duration
+	// AttributionWindow is how long after a reminder or click an order
+	// still counts as recovered by it.
+	AttributionWindow time.Duration
+	// OnDue, when set, is told of each new due time a committed change
+	// created, so the scheduler can wake earlier than it planned.
+	OnDue func(at time.Time)
 }
 
 // NewService returns a Service with default settings over store.
 func NewService(store Store) *Service {
-	return &Service{Store: store, Now: time.Now, DedupTTL: DefaultDedupTTL, MatchWindow: DefaultMatchWindow}
+	return &Service{Store: store, Now: time.Now, DedupTTL: DefaultDedupTTL, MatchWindow: DefaultMatchWindow, AttributionWindow: DefaultAttributionWindow}
 }
 
 // Result reports what Apply did.
@@ -81,6 +90,15 @@ type Result struct {
 	Outcome Outcome
 	// CartIDs are the carts the event created or changed.
 	CartIDs []uint64
+	// NextDueAt is the earliest due time among the carts written, or zero.
+	NextDueAt time.Time
+}
+
+// wrote notes a written cart's due time in the result.
+func (r *Result) wrote(c *Cart) {
+	if !c.NextDueAt.IsZero() && (r.NextDueAt.IsZero() || c.NextDueAt.Before(r.NextDueAt)) {
+		r.NextDueAt = c.NextDueAt
+	}
 }
 
 // Apply applies a verified event for a shop in one transaction, together
@@ -130,7 +148,14 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 	if err != nil {
 		return Result{}, err
 	}
+	s.notifyDue(res.NextDueAt)
 	return res, nil
+}
+
+func (s *Service) notifyDue(at time.Time) {
+	if s.OnDue != nil && !at.IsZero() {
+		s.OnDue(at)
+	}
 }
 
 func (ev Event) validate() error {
@@ -191,11 +216,14 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time) (Result,
 		if c.LastActivityAt.IsZero() {
 			c.LastActivityAt = now
 		}
+		c.Steps, c.Holdout = nil, false
 		c.schedule(shop)
 		if err := tx.PutCart(c); err != nil {
 			return Result{}, err
 		}
-		return Result{Outcome: OutcomeCreated, CartIDs: []uint64{c.ID}}, nil
+		res := Result{Outcome: OutcomeCreated, CartIDs: []uint64{c.ID}}
+		res.wrote(c)
+		return res, nil
 	}
 	// An update older than what is stored arrived late; it must not win. An
 	// order-only cart holds no checkout data yet, so any checkout fills it.
@@ -226,13 +254,18 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time) (Result,
 	case existing.State == CartConverted:
 		// Bought is final: a late or repeated checkout update never reopens it.
 	case in.State == CartConverted:
-		c.State = CartConverted
-		if c.Conversion == nil {
-			c.Conversion = in.Conversion
+		conv := in.Conversion
+		if conv == nil {
+			conv = &Conversion{Total: c.Totals.Total, Currency: c.Currency, At: c.LastActivityAt}
 		}
-	default:
-		// The shopper is back: a new activity reopens the episode.
+		if err := s.convert(tx, c, conv, now); err != nil {
+			return Result{}, err
+		}
+	case !sameContents(existing, c) || !existing.State.Open():
+		// The shopper is back and changed the cart: the episode goes on
+		// from this visit; what was sent stays sent.
 		c.State, c.DeletedAt, c.AbandonedAt = CartActive, time.Time{}, time.Time{}
+		c.retime()
 	}
 	c.schedule(shop)
 	if sameCart(existing, c) {
@@ -246,7 +279,50 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time) (Result,
 	if c.State == CartConverted && existing.State != CartConverted {
 		outcome = OutcomeConverted
 	}
-	return Result{Outcome: outcome, CartIDs: []uint64{c.ID}}, nil
+	res := Result{Outcome: outcome, CartIDs: []uint64{c.ID}}
+	res.wrote(c)
+	return res, nil
+}
+
+// sameContents reports whether an update left what the shopper chose
+// untouched: a platform re-sending the same checkout is not activity.
+func sameContents(a, b *Cart) bool {
+	return a.LastActivityAt.Equal(b.LastActivityAt) && jsonEqual(a.Items, b.Items) && a.Totals == b.Totals
+}
+
+// convert ends the cart's episode with an order and credits what brought
+// the shopper back.
+func (s *Service) convert(tx Tx, c *Cart, conv *Conversion, now time.Time) error {
+	cv := *conv
+	cv.Attribution, cv.AttributedStep = "", -1
+	window := s.AttributionWindow
+	if window <= 0 {
+		window = DefaultAttributionWindow
+	}
+	// Platforms stamp orders to the second: a click in the order's own
+	// second happened before it.
+	credited := func(t time.Time) bool {
+		return !t.IsZero() && t.Before(cv.At.Add(time.Second)) && cv.At.Sub(t) <= window
+	}
+	clicks, err := tx.Clicks(c.ID)
+	if err != nil {
+		return err
+	}
+	for _, cl := range clicks {
+		if credited(cl.At) {
+			cv.Attribution, cv.AttributedStep = AttributionLink, cl.Step
+		}
+	}
+	if cv.Attribution == "" {
+		for _, st := range c.Steps {
+			if st.Delivered() && credited(st.FinishedAt) {
+				cv.Attribution, cv.AttributedStep = AttributionReminder, st.Index
+			}
+		}
+	}
+	c.State, c.Conversion = CartConverted, &cv
+	c.closeSteps(ReasonConverted, now)
+	return nil
 }
 
 // applyDelete marks the cart deleted so that nothing more is sent for it.
@@ -259,7 +335,9 @@ func (s *Service) applyDelete(tx Tx, shop *Shop, keys CartKeys, now time.Time) (
 	} else if c.State == CartConverted || c.State == CartDeleted {
 		return Result{Outcome: OutcomeUnchanged, CartIDs: []uint64{c.ID}}, nil
 	}
+	c = c.clone()
 	c.State, c.DeletedAt, c.UpdatedAt = CartDeleted, now, now
+	c.closeSteps(ReasonDeleted, now)
 	c.schedule(shop)
 	if err := tx.PutCart(c); err != nil {
 		return Result{}, err
@@ -293,7 +371,7 @@ func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result
 		}
 	}
 	if len(matched) == 0 && o.Email != "" {
-		carts, err := tx.CartsByContact(shop.ID, "e:"+NormalizeEmail(o.Email))
+		carts, err := tx.CartsByContact(shop.ID, "e:"+NormalizeEmail(o.Email), contactCarts)
 		if err != nil {
 			return Result{}, err
 		}
@@ -330,7 +408,10 @@ func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result
 		}
 		c = c.clone()
 		c.Keys.merge(o.Keys)
-		c.State, c.Conversion, c.UpdatedAt = CartConverted, conv, now
+		c.UpdatedAt = now
+		if err := s.convert(tx, c, conv, now); err != nil {
+			return Result{}, err
+		}
 		c.schedule(shop)
 		if err := tx.PutCart(c); err != nil {
 			return Result{}, err
@@ -352,15 +433,6 @@ func (s *Service) applyUninstall(tx Tx, shop *Shop, now time.Time) (Result, erro
 		return Result{}, err
 	}
 	return Result{Outcome: OutcomeUpdated}, nil
-}
-
-// schedule sets when the scheduler must next look at the cart: an open
-// cart with items is due when it would count as abandoned.
-func (c *Cart) schedule(shop *Shop) {
-	c.NextDueAt = time.Time{}
-	if c.State == CartActive && !c.Empty() {
-		c.NextDueAt = c.LastActivityAt.Add(shop.Settings.AbandonAfterOrDefault())
-	}
 }
 
 // sameCart reports whether two versions of a cart hold the same data, apart

@@ -51,7 +51,9 @@ func ParseMoney(s, currency string) (int64, error) {
 			}
 		}
 	}
-	if len(whole) > 15 {
+	// 13 whole digits is ten trillion of any currency: beyond any cart,
+	// and far enough from int64's limit that minor units cannot overflow.
+	if len(strings.TrimLeft(whole, "0")) > 13 {
 		return 0, Errorf(EINVALID, "amount %q is too large", s)
 	}
 	for i := 0; i < len(whole); i++ {

@@ -1,6 +1,9 @@
 package recovery
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestParseMoney(t *testing.T) {
 	tests := []struct {
@@ -27,6 +30,9 @@ func TestParseMoney(t *testing.T) {
 		{".", "USD", 0, true},
 		{"-", "USD", 0, true},
 		{"1234567890123456", "USD", 0, true},
+		{"99999999999999", "CLF", 0, true},
+		{"9999999999999.99995", "CLF", 100000000000000000, false},
+		{"000000000000000001", "USD", 100, false},
 	}
 	for _, tt := range tests {
 		got, err := ParseMoney(tt.in, tt.cur)
@@ -63,12 +69,13 @@ func TestNormalizeDomain(t *testing.T) {
 
 func TestShopValidateNamesField(t *testing.T) {
 	tests := map[string]Shop{
-		"platform":               {Platform: "magento", Domain: "a.example.com"},
-		"domain":                 {Platform: PlatformWooCommerce, Domain: "not a domain"},
-		"webhook_secret":         {Platform: PlatformWooCommerce, Domain: "a.example.com", WebhookSecret: "short"},
-		"settings.country":       {Platform: PlatformWooCommerce, Domain: "a.example.com", Settings: ShopSettings{Country: "Norway"}},
-		"settings.time_zone":     {Platform: PlatformWooCommerce, Domain: "a.example.com", Settings: ShopSettings{TimeZone: "Mars/Base"}},
-		"settings.abandon_after": {Platform: PlatformWooCommerce, Domain: "a.example.com", Settings: ShopSettings{AbandonAfter: -1}},
+		"platform":                           {Platform: "magento", Domain: "a.example.com"},
+		"domain":                             {Platform: PlatformWooCommerce, Domain: "not a domain"},
+		"webhook_secret":                     {Platform: PlatformWooCommerce, Domain: "a.example.com", WebhookSecret: "short"},
+		"settings.country":                   {Platform: PlatformWooCommerce, Domain: "a.example.com", Settings: ShopSettings{Country: "Norway"}},
+		"settings.time_zone":                 {Platform: PlatformWooCommerce, Domain: "a.example.com", Settings: ShopSettings{TimeZone: "Mars/Base"}},
+		"settings.holdout_percent":           {Platform: PlatformWooCommerce, Domain: "a.example.com", Settings: ShopSettings{HoldoutPercent: 80}},
+		"settings.sequence.steps[0].channel": {Platform: PlatformWooCommerce, Domain: "a.example.com", Settings: ShopSettings{Sequence: &Sequence{Steps: []Step{{Channel: "fax", After: Duration(time.Hour), Template: "reminder"}}}}},
 	}
 	for field, shop := range tests {
 		err := shop.Validate()

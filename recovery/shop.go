@@ -62,20 +62,37 @@ type ShopSettings struct {
 	DefaultLocale string `json:"default_locale,omitempty"`
 	// TimeZone is an IANA zone name, used for quiet hours and daily figures.
 	TimeZone string `json:"time_zone,omitempty"`
-	// AbandonAfter is how long a cart may sit without activity before it
-	// counts as abandoned.
-	AbandonAfter Duration `json:"abandon_after,omitempty"`
+	// Sequence is the shop's reminder plan; nil means DefaultSequence.
+	Sequence *Sequence `json:"sequence,omitempty"`
+	// DiscountCode is the shop's static code, shown in incentive steps that
+	// name no code of their own.
+	DiscountCode string `json:"discount_code,omitempty"`
+	// HoldoutPercent of carts (0-50) get no reminders, so the true lift of
+	// reminding can be measured against them.
+	HoldoutPercent int `json:"holdout_percent,omitempty"`
+	// RetentionDays is how long carts, messages and clicks are kept
+	// (default 90); older ones survive only as anonymous daily figures.
+	RetentionDays int `json:"retention_days,omitempty"`
 }
 
-// DefaultAbandonAfter is the abandonment cut-off for shops that set none.
-const DefaultAbandonAfter = 15 * time.Minute
+// DefaultRetentionDays is how long a shop's records are kept unless it says.
+const DefaultRetentionDays = 90
 
-// AbandonAfterOrDefault returns the shop's abandonment cut-off.
-func (s ShopSettings) AbandonAfterOrDefault() time.Duration {
-	if s.AbandonAfter > 0 {
-		return time.Duration(s.AbandonAfter)
+// SequenceOrDefault returns the shop's reminder plan.
+func (s ShopSettings) SequenceOrDefault() Sequence {
+	if s.Sequence != nil {
+		return s.Sequence.withDefaults()
 	}
-	return DefaultAbandonAfter
+	return DefaultSequence()
+}
+
+// Retention returns how long the shop's records are kept.
+func (s ShopSettings) Retention() time.Duration {
+	days := s.RetentionDays
+	if days <= 0 {
+		days = DefaultRetentionDays
+	}
+	return time.Duration(days) * 24 * time.Hour
 }
 
 var (
@@ -122,8 +139,19 @@ func (s ShopSettings) Validate() error {
 			return Errorf(EINVALID, "settings.time_zone: %q is not a known time zone", s.TimeZone)
 		}
 	}
-	if s.AbandonAfter < 0 {
-		return Errorf(EINVALID, "settings.abandon_after: must not be negative")
+	if s.HoldoutPercent < 0 || s.HoldoutPercent > 50 {
+		return Errorf(EINVALID, "settings.holdout_percent: must be between 0 and 50")
+	}
+	if s.RetentionDays < 0 || s.RetentionDays > 3650 {
+		return Errorf(EINVALID, "settings.retention_days: must be between 1 and 3650 (0 for the default)")
+	}
+	if len(s.DiscountCode) > 64 {
+		return Errorf(EINVALID, "settings.discount_code: at most 64 characters")
+	}
+	if s.Sequence != nil {
+		if err := s.Sequence.Validate(); err != nil {
+			return Errorf(EINVALID, "settings.sequence.%s", ErrorMessage(err))
+		}
 	}
 	return nil
 }

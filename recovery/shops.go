@@ -88,3 +88,81 @@ func (s *Service) Cart(ctx context.Context, shopID, cartID uint64) (*Cart, error
 	}
 	return cart, err
 }
+
+// UpdateSettings replaces a shop's settings after validating them.
+func (s *Service) UpdateSettings(ctx context.Context, shopID uint64, settings ShopSettings) (*Shop, error) {
+	if err := settings.Validate(); err != nil {
+		return nil, err
+	}
+	return s.updateShop(ctx, shopID, func(sh *Shop) { sh.Settings = settings })
+}
+
+// UpdateSequence replaces a shop's reminder sequence. Carts already in an
+// episode keep the steps they were planned with; new episodes use it.
+func (s *Service) UpdateSequence(ctx context.Context, shopID uint64, seq Sequence) (*Shop, error) {
+	if err := seq.Validate(); err != nil {
+		return nil, err
+	}
+	return s.updateShop(ctx, shopID, func(sh *Shop) { sh.Settings.Sequence = &seq })
+}
+
+// SetShopStatus pauses or resumes a shop.
+func (s *Service) SetShopStatus(ctx context.Context, shopID uint64, status ShopStatus) (*Shop, error) {
+	if status != ShopActive && status != ShopPaused {
+		return nil, Errorf(EINVALID, "status: must be %q or %q", ShopActive, ShopPaused)
+	}
+	return s.updateShop(ctx, shopID, func(sh *Shop) { sh.Status = status })
+}
+
+func (s *Service) updateShop(ctx context.Context, shopID uint64, change func(*Shop)) (*Shop, error) {
+	var shop *Shop
+	now := s.Now().UTC()
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		sh, err := tx.Shop(shopID)
+		if err != nil {
+			return err
+		}
+		change(sh)
+		sh.UpdatedAt = now
+		shop = sh
+		return tx.PutShop(sh)
+	})
+	return shop, err
+}
+
+// Outbox returns a page of the shop's messages held because no provider is
+// configured, newest first.
+func (s *Service) Outbox(ctx context.Context, shopID, before uint64, limit int) ([]*Message, error) {
+	if limit <= 0 || limit > MaxPageSize {
+		limit = MaxPageSize
+	}
+	var msgs []*Message
+	err := s.Store.View(ctx, func(tx Tx) (err error) {
+		msgs, err = tx.Messages(shopID, before, limit, func(m *Message) bool { return m.Status == MessageOutbox })
+		return err
+	})
+	return msgs, err
+}
+
+// CartTimeline returns a cart with its messages and clicks.
+func (s *Service) CartTimeline(ctx context.Context, shopID, cartID uint64) (*Cart, []*Message, []Click, error) {
+	var (
+		cart   *Cart
+		msgs   []*Message
+		clicks []Click
+	)
+	err := s.Store.View(ctx, func(tx Tx) (err error) {
+		if cart, err = tx.Cart(cartID); err != nil {
+			return err
+		}
+		if cart.ShopID != shopID {
+			return Errorf(ENOTFOUND, "cart %d not found", cartID)
+		}
+		if msgs, err = tx.CartMessages(cartID); err != nil {
+			return err
+		}
+		clicks, err = tx.Clicks(cartID)
+		return err
+	})
+	return cart, msgs, clicks, err
+}

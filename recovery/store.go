@@ -38,19 +38,57 @@ type Tx interface {
 	// CartByKey returns the shop's cart with the given lookup key (one of
 	// CartKeys.Index). ENOTFOUND is returned when there is none.
 	CartByKey(shopID uint64, key string) (*Cart, error)
-	// CartsByContact returns the shop's carts with the given contact key (one
-	// of Contact.Index), newest first.
-	CartsByContact(shopID uint64, key string) ([]*Cart, error)
+	// CartsByContact returns up to limit of the shop's carts with the given
+	// contact key (one of Contact.Index), newest first.
+	CartsByContact(shopID uint64, key string, limit int) ([]*Cart, error)
 	// Carts returns up to limit of the shop's carts with ids below beforeID
 	// (zero: from the newest), newest first.
 	Carts(shopID uint64, beforeID uint64, limit int) ([]*Cart, error)
+	// OldestCarts returns up to limit of the shop's carts with ids above
+	// afterID, oldest first.
+	OldestCarts(shopID uint64, afterID uint64, limit int) ([]*Cart, error)
 	// PutCart stores c, assigning an id when c.ID is zero, and brings every
 	// index (keys, contact, due time) in line with it.
 	PutCart(c *Cart) error
 
+	// DeleteCart removes a cart with its indexes, messages and clicks.
+	DeleteCart(id uint64) error
 	// DueCarts returns up to limit entries of the due index at or before
 	// until, earliest first.
 	DueCarts(until time.Time, limit int) ([]Due, error)
+	// SendingCarts returns up to limit ids of carts that have a step claimed
+	// and not yet finished.
+	SendingCarts(limit int) ([]uint64, error)
+
+	// PutMessage stores m, assigning an id when m.ID is zero.
+	PutMessage(m *Message) error
+	// Message returns the message with the given id. ENOTFOUND is returned
+	// when there is none.
+	Message(id uint64) (*Message, error)
+	// Messages returns up to limit of the shop's messages with ids below
+	// beforeID (zero: from the newest) for which keep is true (nil keeps
+	// all), newest first.
+	Messages(shopID, beforeID uint64, limit int, keep func(*Message) bool) ([]*Message, error)
+	// CartMessages returns a cart's messages, oldest first.
+	CartMessages(cartID uint64) ([]*Message, error)
+
+	// PutClick records a visit of a restore link.
+	PutClick(c *Click) error
+	// Clicks returns a cart's clicks, oldest first.
+	Clicks(cartID uint64) ([]Click, error)
+
+	// OptOut returns the contact's opt-out of a shop's channel, or nil.
+	OptOut(shopID uint64, channel Channel, contact string) (*OptOut, error)
+	// PutOptOut records an opt-out.
+	PutOptOut(o *OptOut) error
+	// DeleteOptOut removes an opt-out (the contact opted back in).
+	DeleteOptOut(shopID uint64, channel Channel, contact string) error
+
+	// DailyFigures returns the shop's stored daily aggregates for days in
+	// [from, to] ("2006-01-02"), oldest first.
+	DailyFigures(shopID uint64, from, to string) ([]*DailyFigures, error)
+	// PutDailyFigures stores one day's aggregate.
+	PutDailyFigures(d *DailyFigures) error
 
 	// EventSeen reports whether the shop's event with this key was already
 	// applied and its record has not expired by now.

@@ -39,7 +39,7 @@ func (db *DB) CheckIndexes() error {
 		if err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketCartKeys, bucketCartContacts, bucketDue, bucketShopCarts, bucketShopDomains} {
+		for _, name := range [][]byte{bucketCartKeys, bucketCartContacts, bucketDue, bucketShopCarts, bucketShopDomains, bucketSending} {
 			err := btx.Bucket(name).ForEach(func(k, v []byte) error {
 				id := string(name) + "\x00" + string(k)
 				w, ok := want[id]
@@ -59,6 +59,9 @@ func (db *DB) CheckIndexes() error {
 		for id := range want {
 			return fmt.Errorf("index entry missing: %q", id)
 		}
+		if err := checkMessages(btx); err != nil {
+			return err
+		}
 		events, expiry := btx.Bucket(bucketEvents), btx.Bucket(bucketEventExpiry)
 		if events.Stats().KeyN != expiry.Stats().KeyN {
 			return fmt.Errorf("events: %d records but %d expiry entries", events.Stats().KeyN, expiry.Stats().KeyN)
@@ -69,5 +72,49 @@ func (db *DB) CheckIndexes() error {
 			}
 			return nil
 		})
+	})
+}
+
+// checkMessages verifies that every message is listed under its shop and
+// cart, that nothing else is, and that every click belongs to a stored cart.
+func checkMessages(btx *bolt.Tx) error {
+	want := map[string]bool{}
+	err := btx.Bucket(bucketMessages).ForEach(func(k, v []byte) error {
+		var m struct {
+			ShopID uint64 `json:"shop_id"`
+			CartID uint64 `json:"cart_id"`
+		}
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("message %x: %w", k, err)
+		}
+		want[string(bucketShopMessages)+"\x00"+string(concat(u64(m.ShopID), k))] = true
+		want[string(bucketCartMessages)+"\x00"+string(concat(u64(m.CartID), k))] = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range [][]byte{bucketShopMessages, bucketCartMessages} {
+		err := btx.Bucket(name).ForEach(func(k, _ []byte) error {
+			id := string(name) + "\x00" + string(k)
+			if !want[id] {
+				return fmt.Errorf("index %s: stray entry %x", name, k)
+			}
+			delete(want, id)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for id := range want {
+		return fmt.Errorf("message index entry missing: %q", id)
+	}
+	carts := btx.Bucket(bucketCarts)
+	return btx.Bucket(bucketClicks).ForEach(func(k, _ []byte) error {
+		if carts.Get(k[:8]) == nil {
+			return fmt.Errorf("clicks: entry %x for a cart that is gone", k)
+		}
+		return nil
 	})
 }

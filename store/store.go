@@ -12,8 +12,15 @@
 //	cart_keys      shopID|key → cartID               (platform key → cart)
 //	cart_contacts  shopID|len|contact|cartID → ∅     (contact → carts)
 //	due            unixNano|cartID → ∅               (the scheduler's queue)
+//	sending        cartID → ∅                        (carts with a step being sent)
 //	events         shopID|key → expiry               (webhook de-duplication)
 //	event_expiry   expiry|shopID|key → ∅             (to forget them in order)
+//	messages       messageID → Message JSON
+//	shop_messages  shopID|messageID → ∅
+//	cart_messages  cartID|messageID → ∅
+//	clicks         cartID|seq → Click JSON
+//	optouts        shopID|channel|0|contact → OptOut JSON
+//	daily          shopID|day → DailyFigures JSON    (anonymous aggregates)
 package store
 
 import (
@@ -23,6 +30,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -42,10 +50,19 @@ var (
 	bucketDue          = []byte("due")
 	bucketEvents       = []byte("events")
 	bucketEventExpiry  = []byte("event_expiry")
+	bucketSending      = []byte("sending")
+	bucketMessages     = []byte("messages")
+	bucketShopMessages = []byte("shop_messages")
+	bucketCartMessages = []byte("cart_messages")
+	bucketClicks       = []byte("clicks")
+	bucketOptOuts      = []byte("optouts")
+	bucketDaily        = []byte("daily")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketShops, bucketShopDomains, bucketCarts, bucketShopCarts,
 		bucketCartKeys, bucketCartContacts, bucketDue, bucketEvents, bucketEventExpiry,
+		bucketSending, bucketMessages, bucketShopMessages, bucketCartMessages,
+		bucketClicks, bucketOptOuts, bucketDaily,
 	}
 )
 
@@ -60,16 +77,32 @@ type Options struct {
 	// file (default 1 s): long enough to ride out a restart, short enough to
 	// fail fast when two services point at one file.
 	LockTimeout time.Duration
-	// MaxBatchDelay and MaxBatchSize bound group commit (defaults 2 ms, 256).
-	MaxBatchDelay time.Duration
-	MaxBatchSize  int
+	// MaxBatchSize bounds how many updates one commit takes (default 512).
+	MaxBatchSize int
 }
 
 // DB is an open cartback database. It is safe for concurrent use.
 type DB struct {
 	path string
 	bolt *bolt.DB
+
+	// Group commit: one writer goroutine takes every update queued since its
+	// last commit into the next one, so concurrent webhooks share one fsync
+	// without waiting for a timer.
+	maxBatch int
+	mu       sync.RWMutex
+	closed   bool
+	writes   chan *writeRequest
+	writer   sync.WaitGroup
 }
+
+type writeRequest struct {
+	fn   func(recovery.Tx) error
+	done chan error
+}
+
+// ErrClosed is returned by Update and View after Close.
+var ErrClosed = errors.New("database closed")
 
 var _ recovery.Store = (*DB)(nil)
 
@@ -94,15 +127,10 @@ func Open(path string, opts Options) (*DB, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	bdb.MaxBatchDelay = 2 * time.Millisecond
-	if opts.MaxBatchDelay > 0 {
-		bdb.MaxBatchDelay = opts.MaxBatchDelay
-	}
-	bdb.MaxBatchSize = 256
+	db := &DB{path: path, bolt: bdb, maxBatch: 512, writes: make(chan *writeRequest, 1024)}
 	if opts.MaxBatchSize > 0 {
-		bdb.MaxBatchSize = opts.MaxBatchSize
+		db.maxBatch = opts.MaxBatchSize
 	}
-	db := &DB{path: path, bolt: bdb}
 	if !opts.ReadOnly {
 		err = bdb.Update(func(tx *bolt.Tx) error {
 			for _, name := range allBuckets {
@@ -116,6 +144,8 @@ func Open(path string, opts Options) (*DB, error) {
 			bdb.Close()
 			return nil, fmt.Errorf("initialise %s: %w", path, err)
 		}
+		db.writer.Add(1)
+		go db.write()
 	}
 	return db, nil
 }
@@ -123,19 +153,85 @@ func Open(path string, opts Options) (*DB, error) {
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
 
-// Close closes the database, waiting for running transactions to finish.
-func (db *DB) Close() error { return db.bolt.Close() }
+// Close commits the updates already queued, then closes the database,
+// waiting for running transactions to finish.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if !db.closed {
+		db.closed = true
+		close(db.writes)
+	}
+	db.mu.Unlock()
+	db.writer.Wait()
+	return db.bolt.Close()
+}
 
-// Update runs fn in a read-write transaction through bbolt's group commit,
-// so concurrent callers share one fsync. It returns after the commit. fn may
+// Update runs fn in a read-write transaction and returns after the commit.
+// Concurrent updates are committed together and share one fsync; fn may
 // run more than once (see recovery.Store).
 func (db *DB) Update(ctx context.Context, fn func(recovery.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.Batch(func(btx *bolt.Tx) error {
-		return fn(&Tx{tx: btx})
-	})
+	req := &writeRequest{fn: fn, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return ErrClosed
+	}
+	db.writes <- req
+	db.mu.RUnlock()
+	return <-req.done
+}
+
+// write is the writer goroutine: it commits whatever is queued, in batches.
+func (db *DB) write() {
+	defer db.writer.Done()
+	batch := make([]*writeRequest, 0, db.maxBatch)
+	for req := range db.writes {
+		batch = append(batch[:0], req)
+	drain:
+		for len(batch) < db.maxBatch {
+			select {
+			case r, ok := <-db.writes:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction. When one function fails, the
+// transaction is rolled back, that function gets its error, and the rest run
+// again without it: no caller ever sees another caller's failure.
+func (db *DB) commit(batch []*writeRequest) {
+	for len(batch) > 0 {
+		failed := -1
+		var failErr error
+		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			tx := &Tx{tx: btx}
+			for i, r := range batch {
+				if err := runGuarded(r.fn, tx); err != nil {
+					failed, failErr = i, err
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			for _, r := range batch {
+				r.done <- err // nil, or the commit's own error for everyone
+			}
+			return
+		}
+		batch[failed].done <- failErr
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+	}
 }
 
 // View runs fn in a read-only transaction.
@@ -194,4 +290,15 @@ func WriteFileAtomic(path string, write func(io.Writer) (int64, error)) (int64, 
 		err = os.Rename(f.Name(), path)
 	}
 	return n, err
+}
+
+// runGuarded runs fn, turning a panic into an error for its caller alone:
+// the writer goroutine serves every caller and must survive any one of them.
+func runGuarded(fn func(recovery.Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("update panicked: %v", p)
+		}
+	}()
+	return fn(tx)
 }

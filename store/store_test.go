@@ -330,3 +330,51 @@ func TestBackup(t *testing.T) {
 		t.Errorf("backup lacks the cart: %+v", c)
 	}
 }
+
+func TestBatchFailureIsolated(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "cartback.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 60)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Update(context.Background(), func(tx recovery.Tx) error {
+				if err := tx.PutMeta(fmt.Sprint("k", i), []byte("v")); err != nil {
+					return err
+				}
+				switch i % 10 {
+				case 3:
+					return recovery.Errorf(recovery.ECONFLICT, "refused %d", i)
+				case 7:
+					panic("boom")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var v []byte
+		db.View(context.Background(), func(tx recovery.Tx) (err error) { v, err = tx.Meta(fmt.Sprint("k", i)); return err })
+		switch i % 10 {
+		case 3, 7:
+			if err == nil || v != nil {
+				t.Errorf("update %d: err %v, stored %q; want its own error and nothing stored", i, err, v)
+			}
+		default:
+			if err != nil || string(v) != "v" {
+				t.Errorf("update %d: err %v, stored %q", i, err, v)
+			}
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(context.Background(), func(recovery.Tx) error { return nil }); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("update after close: %v", err)
+	}
+}

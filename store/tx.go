@@ -146,18 +146,23 @@ func (t *Tx) CartByKey(shopID uint64, key string) (*recovery.Cart, error) {
 }
 
 // CartsByContact implements recovery.Tx.
-func (t *Tx) CartsByContact(shopID uint64, contact string) ([]*recovery.Cart, error) {
+func (t *Tx) CartsByContact(shopID uint64, contact string, limit int) ([]*recovery.Cart, error) {
 	prefix := contactPrefix(shopID, contact)
-	var ids []uint64
 	c := t.bucket(bucketCartContacts).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if len(k) == len(prefix)+8 {
-			ids = append(ids, binary.BigEndian.Uint64(k[len(prefix):]))
-		}
+	// Walk backwards from just past the prefix: ids grow with time, so the
+	// newest come first and the walk stops after limit.
+	k, _ := c.Seek(concat(prefix, u64(^uint64(0))))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
 	}
-	carts := make([]*recovery.Cart, 0, len(ids))
-	for i := len(ids) - 1; i >= 0; i-- { // ids grow with time: newest first
-		cart, err := t.Cart(ids[i])
+	var carts []*recovery.Cart
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(carts) < limit; k, _ = c.Prev() {
+		if len(k) != len(prefix)+8 {
+			continue
+		}
+		cart, err := t.Cart(binary.BigEndian.Uint64(k[len(prefix):]))
 		if err != nil {
 			return nil, err
 		}
@@ -199,6 +204,19 @@ type indexedFields struct {
 	Keys      recovery.CartKeys `json:"keys"`
 	Contact   recovery.Contact  `json:"contact"`
 	NextDueAt time.Time         `json:"next_due_at"`
+	Steps     []stepState       `json:"steps"`
+}
+
+type stepState struct {
+	State recovery.StepState `json:"state"`
+}
+
+func fieldsOf(c *recovery.Cart) indexedFields {
+	f := indexedFields{ShopID: c.ShopID, Keys: c.Keys, Contact: c.Contact, NextDueAt: c.NextDueAt}
+	for _, st := range c.Steps {
+		f.Steps = append(f.Steps, stepState{st.State})
+	}
+	return f
 }
 
 func (f indexedFields) entries(id uint64) map[string][]byte {
@@ -213,6 +231,12 @@ func (f indexedFields) entries(id uint64) map[string][]byte {
 		m[string(bucketDue)+"\x00"+string(dueKey(f.NextDueAt, id))] = nil
 	}
 	m[string(bucketShopCarts)+"\x00"+string(concat(u64(f.ShopID), u64(id)))] = nil
+	for _, st := range f.Steps {
+		if st.State == recovery.StepSending {
+			m[string(bucketSending)+"\x00"+string(u64(id))] = nil
+			break
+		}
+	}
 	return m
 }
 
@@ -230,15 +254,11 @@ func (t *Tx) PutCart(c *recovery.Cart) error {
 	if c.ShopID == 0 {
 		return recovery.Errorf(recovery.EINVALID, "cart %d has no shop", c.ID)
 	}
-	old := map[string][]byte{}
-	if v := carts.Get(u64(c.ID)); v != nil {
-		var f indexedFields
-		if err := json.Unmarshal(v, &f); err != nil {
-			return fmt.Errorf("decode cart %d: %w", c.ID, err)
-		}
-		old = f.entries(c.ID)
+	old, err := t.storedEntries(c.ID)
+	if err != nil {
+		return err
 	}
-	want := indexedFields{ShopID: c.ShopID, Keys: c.Keys, Contact: c.Contact, NextDueAt: c.NextDueAt}.entries(c.ID)
+	want := fieldsOf(c).entries(c.ID)
 	for k := range old {
 		if _, keep := want[k]; !keep {
 			name, key, _ := bytes.Cut([]byte(k), []byte{0})
@@ -271,6 +291,103 @@ func (t *Tx) PutCart(c *recovery.Cart) error {
 		return err
 	}
 	return carts.Put(u64(c.ID), v)
+}
+
+// storedEntries returns the index entries of the stored version of a cart
+// (none when it is not stored).
+func (t *Tx) storedEntries(id uint64) (map[string][]byte, error) {
+	v := t.bucket(bucketCarts).Get(u64(id))
+	if v == nil {
+		return map[string][]byte{}, nil
+	}
+	var f indexedFields
+	if err := json.Unmarshal(v, &f); err != nil {
+		return nil, fmt.Errorf("decode cart %d: %w", id, err)
+	}
+	return f.entries(id), nil
+}
+
+// DeleteCart implements recovery.Tx.
+func (t *Tx) DeleteCart(id uint64) error {
+	old, err := t.storedEntries(id)
+	if err != nil {
+		return err
+	}
+	for k := range old {
+		name, key, _ := bytes.Cut([]byte(k), []byte{0})
+		if err := t.bucket(name).Delete(key); err != nil {
+			return err
+		}
+	}
+	msgs, err := t.prefixKeys(bucketCartMessages, u64(id))
+	if err != nil {
+		return err
+	}
+	for _, k := range msgs {
+		mid := k[8:]
+		if v := t.bucket(bucketMessages).Get(mid); v != nil {
+			var m struct {
+				ShopID uint64 `json:"shop_id"`
+			}
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			if err := t.bucket(bucketShopMessages).Delete(concat(u64(m.ShopID), mid)); err != nil {
+				return err
+			}
+		}
+		if err := t.bucket(bucketMessages).Delete(mid); err != nil {
+			return err
+		}
+		if err := t.bucket(bucketCartMessages).Delete(k); err != nil {
+			return err
+		}
+	}
+	clicks, err := t.prefixKeys(bucketClicks, u64(id))
+	if err != nil {
+		return err
+	}
+	for _, k := range clicks {
+		if err := t.bucket(bucketClicks).Delete(k); err != nil {
+			return err
+		}
+	}
+	return t.bucket(bucketCarts).Delete(u64(id))
+}
+
+// prefixKeys returns copies of the bucket's keys that start with prefix.
+func (t *Tx) prefixKeys(bucket, prefix []byte) ([][]byte, error) {
+	var keys [][]byte
+	c := t.bucket(bucket).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	return keys, nil
+}
+
+// OldestCarts implements recovery.Tx.
+func (t *Tx) OldestCarts(shopID, afterID uint64, limit int) ([]*recovery.Cart, error) {
+	prefix := u64(shopID)
+	c := t.bucket(bucketShopCarts).Cursor()
+	var carts []*recovery.Cart
+	for k, _ := c.Seek(concat(prefix, u64(afterID+1))); k != nil && bytes.HasPrefix(k, prefix) && len(carts) < limit; k, _ = c.Next() {
+		cart, err := t.Cart(binary.BigEndian.Uint64(k[8:]))
+		if err != nil {
+			return nil, err
+		}
+		carts = append(carts, cart)
+	}
+	return carts, nil
+}
+
+// SendingCarts implements recovery.Tx.
+func (t *Tx) SendingCarts(limit int) ([]uint64, error) {
+	var ids []uint64
+	c := t.bucket(bucketSending).Cursor()
+	for k, _ := c.First(); k != nil && len(ids) < limit; k, _ = c.Next() {
+		ids = append(ids, binary.BigEndian.Uint64(k))
+	}
+	return ids, nil
 }
 
 // DueCarts implements recovery.Tx.

@@ -179,11 +179,150 @@ func (s *Server) handleGetCart(c *echo.Context) error {
 	if err != nil {
 		return recovery.Errorf(recovery.ENOTFOUND, "cart %q not found", c.Param("id"))
 	}
-	cart, err := s.Service.Cart(c.Request().Context(), shop.ID, id)
+	cart, msgs, clicks, err := s.Service.CartTimeline(c.Request().Context(), shop.ID, id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, cart)
+	if msgs == nil {
+		msgs = []*recovery.Message{}
+	}
+	if clicks == nil {
+		clicks = []recovery.Click{}
+	}
+	return c.JSON(http.StatusOK, struct {
+		*recovery.Cart
+		Messages []*recovery.Message `json:"messages"`
+		Clicks   []recovery.Click    `json:"clicks"`
+	}{cart, msgs, clicks})
+}
+
+func (s *Server) handlePutSettings(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	var settings recovery.ShopSettings
+	if err := decodeJSON(c, &settings); err != nil {
+		return err
+	}
+	if settings.Sequence == nil {
+		settings.Sequence = shop.Settings.Sequence // edited through /sequence
+	}
+	shop, err = s.Service.UpdateSettings(c.Request().Context(), shop.ID, settings)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newShopView(shop, false))
+}
+
+func (s *Server) handlePutStatus(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Status recovery.ShopStatus `json:"status"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	shop, err = s.Service.SetShopStatus(c.Request().Context(), shop.ID, req.Status)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newShopView(shop, false))
+}
+
+func (s *Server) handleGetSequence(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, shop.Settings.SequenceOrDefault())
+}
+
+func (s *Server) handlePutSequence(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	var seq recovery.Sequence
+	if err := decodeJSON(c, &seq); err != nil {
+		return err
+	}
+	shop, err = s.Service.UpdateSequence(c.Request().Context(), shop.ID, seq)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, shop.Settings.SequenceOrDefault())
+}
+
+func (s *Server) handleOutbox(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	limit, err := uintParam(c, "limit", DefaultPageSize)
+	if err != nil {
+		return err
+	} else if limit == 0 || limit > recovery.MaxPageSize {
+		return recovery.Errorf(recovery.EINVALID, "limit: must be between 1 and %d", recovery.MaxPageSize)
+	}
+	before, err := uintParam(c, "before", 0)
+	if err != nil {
+		return err
+	}
+	msgs, err := s.Service.Outbox(c.Request().Context(), shop.ID, before, int(limit))
+	if err != nil {
+		return err
+	}
+	resp := map[string]any{
+		"note":     "Messages held here were NOT sent: no email or SMS provider is configured for their channel.",
+		"messages": msgs,
+	}
+	if msgs == nil {
+		resp["messages"] = []*recovery.Message{}
+	}
+	if len(msgs) == int(limit) {
+		resp["next"] = fmt.Sprintf("/admin/api/shops/%s/outbox?limit=%d&before=%d", shop.Domain, limit, msgs[len(msgs)-1].ID)
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// handleStats answers the shop's figures for carts captured in [from, to);
+// both accept RFC 3339 times or dates, and default to the last 30 days.
+func (s *Server) handleStats(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	to, err := timeParam(c, "to", time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	from, err := timeParam(c, "from", to.Add(-30*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	st, err := s.Service.Stats(c.Request().Context(), shop.ID, from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func timeParam(c *echo.Context, name string, def time.Time) (time.Time, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, recovery.Errorf(recovery.EINVALID, "%s: must be an RFC 3339 time or a date (2006-01-02)", name)
 }
 
 // handleBackup streams a consistent copy of the database; `cartback backup`

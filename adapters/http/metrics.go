@@ -8,6 +8,7 @@ import (
 type metrics struct {
 	webhooks *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	visits   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -21,9 +22,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from receiving a webhook to answering it, including the durable commit.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"platform"}),
+		visits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cartback_restore_visits_total",
+			Help: "Restore link visits, by outcome (restored, converted, expired, invalid).",
+		}, []string{"outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.webhooks, m.latency)
+		reg.MustRegister(m.webhooks, m.latency, m.visits)
 	}
 	return m
 }

@@ -39,6 +39,8 @@ type Server struct {
 	// ShopifyAppSecrets verify webhooks of Shopify shops that have no secret
 	// of their own (installed through the app): current, then previous.
 	ShopifyAppSecrets []string
+	// Signer verifies restore and unsubscribe links.
+	Signer *recovery.Signer
 	// Backup writes a consistent copy of the database (for `cartback
 	// backup`), announcing its size before the first byte.
 	Backup func(w io.Writer, announce func(size int64)) (int64, error)
@@ -64,6 +66,10 @@ func NewServer(reg prometheus.Registerer) *Server {
 	s.echo.POST("/webhooks/shopify", s.handleShopifyWebhook)
 	s.echo.POST("/webhooks/woocommerce", s.handleWooCommerceWebhook)
 	s.echo.POST("/webhooks/noop", s.handleNoop)
+	s.echo.GET("/r/:token", s.handleRestore)
+	s.echo.GET("/u/:token", s.handleUnsubscribe)
+	s.echo.POST("/u/:token", s.handleUnsubscribe)
+	s.echo.GET("/noop", s.handleNoop)
 
 	admin := s.echo.Group("/admin/api", s.requireAdmin)
 	admin.GET("/shops", s.handleListShops)
@@ -71,6 +77,12 @@ func NewServer(reg prometheus.Registerer) *Server {
 	admin.GET("/shops/:domain", s.handleGetShop)
 	admin.GET("/shops/:domain/carts", s.handleListCarts)
 	admin.GET("/shops/:domain/carts/:id", s.handleGetCart)
+	admin.PUT("/shops/:domain/settings", s.handlePutSettings)
+	admin.PUT("/shops/:domain/status", s.handlePutStatus)
+	admin.GET("/shops/:domain/sequence", s.handleGetSequence)
+	admin.PUT("/shops/:domain/sequence", s.handlePutSequence)
+	admin.GET("/shops/:domain/outbox", s.handleOutbox)
+	admin.GET("/shops/:domain/stats", s.handleStats)
 	admin.GET("/backup", s.handleBackup)
 	return s
 }

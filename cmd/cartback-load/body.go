@@ -14,8 +14,8 @@ import (
 	"github.com/cartback/cartback/internal/signature"
 )
 
-// Every body carries a request id: 32 hex digits, 16 from the run and 16
-// from a counter. A template is a checkout rendered once with fixed-length
+// Every body carries a request id: 32 hex digits made from a per-run key
+// and a counter. A template is a checkout rendered once with fixed-length
 // markers where the id goes, so that making a request's body is a copy and
 // a few overwrites instead of a JSON encoding.
 const (
@@ -49,7 +49,7 @@ func (t *template) fill(dst []byte, id *[idLen]byte) {
 // bodyGen hands out distinct checkout bodies of about the asked size.
 type bodyGen struct {
 	templates []template
-	run       [8]byte // random per run, the first half of every id
+	run       [8]byte // random per run, the key every id is made with
 	secret    string
 }
 
@@ -67,13 +67,29 @@ func newBodyGen(pool, size int, secret string, rng *rand.Rand, now time.Time) (*
 	return g, nil
 }
 
-// id returns the request id for sequence number seq.
+// id returns the request id for sequence number seq: 32 hex digits that
+// look random, as Shopify's tokens do, so that the server's indexes see
+// keys in no particular order. Each half is a bijection of seq, so ids
+// never repeat within a run, and the halves always differ, so the cart
+// token (the halves swapped) is never the checkout token.
 func (g *bodyGen) id(seq uint64) (id [idLen]byte) {
+	run := binary.BigEndian.Uint64(g.run[:])
 	var b [16]byte
-	copy(b[:8], g.run[:])
-	binary.BigEndian.PutUint64(b[8:], seq)
+	binary.BigEndian.PutUint64(b[:8], mix64(seq^run^0x5555555555555555))
+	binary.BigEndian.PutUint64(b[8:], mix64(seq^run))
 	hex.Encode(id[:], b[:])
 	return id
+}
+
+// mix64 is the splitmix64 finaliser: a bijection on uint64 that scatters
+// neighbouring inputs.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
 }
 
 // body returns the body for sequence number seq, reusing buf when it is

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/cartback/cartback/recovery"
 )
 
 // Config is everything cartback reads from its environment and flags.
@@ -27,6 +29,12 @@ type Config struct {
 	ShopifyAPIKey            string
 	ShopifyAPISecret         string
 	ShopifyAPISecretPrevious string
+	// SigningKey signs restore and unsubscribe links (CARTBACK_SIGNING_KEY);
+	// when empty one is generated once and kept in the database.
+	SigningKey string
+	// PreviousSigningKeys (comma-separated) keep verifying links signed
+	// before a rotation (CARTBACK_SIGNING_KEY_PREVIOUS).
+	PreviousSigningKeys string
 	// LogLevel is debug, info, warn or error (CARTBACK_LOG_LEVEL).
 	LogLevel string
 }
@@ -45,6 +53,8 @@ var envVars = []envVar{
 	{"SHOPIFY_API_KEY", "", "", "Shopify app client id", func(c *Config) *string { return &c.ShopifyAPIKey }},
 	{"SHOPIFY_API_SECRET", "", "", "Shopify app client secret", func(c *Config) *string { return &c.ShopifyAPISecret }},
 	{"SHOPIFY_API_SECRET_PREVIOUS", "", "", "previous Shopify app secret, during a rotation", func(c *Config) *string { return &c.ShopifyAPISecretPrevious }},
+	{"CARTBACK_SIGNING_KEY", "", "", "key signing restore links, at least 32 bytes (generated and stored when empty)", func(c *Config) *string { return &c.SigningKey }},
+	{"CARTBACK_SIGNING_KEY_PREVIOUS", "", "", "comma-separated earlier signing keys, still accepted", func(c *Config) *string { return &c.PreviousSigningKeys }},
 	{"CARTBACK_LOG_LEVEL", "log-level", "info", "log level: debug, info, warn, error", func(c *Config) *string { return &c.LogLevel }},
 }
 
@@ -105,10 +115,31 @@ func (c Config) Validate() error {
 	if c.ShopifyAPISecretPrevious != "" && c.ShopifyAPISecret == "" {
 		return fmt.Errorf("SHOPIFY_API_SECRET_PREVIOUS: set only alongside SHOPIFY_API_SECRET")
 	}
+	if c.SigningKey != "" && len(c.SigningKey) < recovery.MinSigningKeyBytes {
+		return fmt.Errorf("CARTBACK_SIGNING_KEY: must be at least %d bytes", recovery.MinSigningKeyBytes)
+	}
+	for _, k := range c.previousSigningKeys() {
+		if len(k) < recovery.MinSigningKeyBytes {
+			return fmt.Errorf("CARTBACK_SIGNING_KEY_PREVIOUS: every key must be at least %d bytes", recovery.MinSigningKeyBytes)
+		}
+	}
+	if c.PreviousSigningKeys != "" && c.SigningKey == "" {
+		return fmt.Errorf("CARTBACK_SIGNING_KEY_PREVIOUS: set only alongside CARTBACK_SIGNING_KEY")
+	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return fmt.Errorf("CARTBACK_LOG_LEVEL: %v", err)
 	}
 	return nil
+}
+
+func (c Config) previousSigningKeys() []string {
+	var keys []string
+	for _, k := range strings.Split(c.PreviousSigningKeys, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 func parseLevel(s string) (slog.Level, error) {

@@ -77,11 +77,12 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 // Main is the running service: the database, the HTTP server and the
 // background jobs, opened by Run and closed by Close.
 type Main struct {
-	Config  Config
-	Logger  *slog.Logger
-	DB      *store.DB
-	Service *recovery.Service
-	HTTP    *cbhttp.Server
+	Config    Config
+	Logger    *slog.Logger
+	DB        *store.DB
+	Service   *recovery.Service
+	Scheduler *recovery.Scheduler
+	HTTP      *cbhttp.Server
 
 	cancel context.CancelFunc
 	jobs   sync.WaitGroup
@@ -111,14 +112,42 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	signer, err := m.signer(ctx)
+	if err != nil {
+		return err
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	steps := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cartback_steps_total",
+		Help: "Reminder steps handled, by channel and final state (sent, outbox, skipped, failed, unknown).",
+	}, []string{"channel", "state"})
+	reg.MustRegister(steps)
+
+	m.Scheduler = &recovery.Scheduler{
+		Service:   m.Service,
+		Signer:    signer,
+		PublicURL: m.Config.PublicURL,
+		Logger:    m.Logger,
+		// No provider is configured yet for any channel: every message goes
+		// to the outbox, where the admin API shows it, marked as not sent.
+		Senders: map[recovery.Channel]recovery.Sender{},
+		OnStep: func(ch recovery.Channel, st recovery.StepState) {
+			steps.WithLabelValues(string(ch), string(st)).Inc()
+		},
+	}
+	if err := m.Scheduler.Open(); err != nil {
+		return err
+	}
+
 	m.HTTP = cbhttp.NewServer(reg)
 	m.HTTP.Addr = m.Config.Addr
 	m.HTTP.Service = m.Service
 	m.HTTP.AdminToken = adminToken
 	m.HTTP.Logger = m.Logger
 	m.HTTP.Backup = db.WriteBackup
+	m.HTTP.Signer = signer
 	for _, s := range []string{m.Config.ShopifyAPISecret, m.Config.ShopifyAPISecretPrevious} {
 		if s != "" {
 			m.HTTP.ShopifyAppSecrets = append(m.HTTP.ShopifyAppSecrets, s)
@@ -130,10 +159,14 @@ func (m *Main) Run(ctx context.Context) error {
 
 	jobCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	m.jobs.Add(1)
+	m.jobs.Add(2)
 	go func() {
 		defer m.jobs.Done()
 		m.expireEvents(jobCtx)
+	}()
+	go func() {
+		defer m.jobs.Done()
+		m.retention(jobCtx)
 	}()
 
 	m.Logger.Info("cartback started", "version", version, "addr", m.Config.Addr, "port", m.HTTP.Port(),
@@ -152,6 +185,9 @@ func (m *Main) Close() error {
 		m.cancel()
 	}
 	m.jobs.Wait()
+	if m.Scheduler != nil {
+		errs = append(errs, m.Scheduler.Close())
+	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 	}
@@ -182,6 +218,54 @@ func (m *Main) adminToken(ctx context.Context) (string, error) {
 		m.Logger.Warn("generated an admin token; it is shown only this once, set CARTBACK_ADMIN_TOKEN to choose your own", "admin_token", token)
 	}
 	return token, err
+}
+
+const signingKeyMeta = "signing_key"
+
+// signer builds the link signer from the configured keys, or from a key
+// generated on the first start and stored, so links survive restarts.
+func (m *Main) signer(ctx context.Context) (*recovery.Signer, error) {
+	if m.Config.SigningKey != "" {
+		keys := [][]byte{[]byte(m.Config.SigningKey)}
+		for _, k := range m.Config.previousSigningKeys() {
+			keys = append(keys, []byte(k))
+		}
+		return recovery.NewSigner(keys...)
+	}
+	var key []byte
+	err := m.DB.Update(ctx, func(tx recovery.Tx) error {
+		v, err := tx.Meta(signingKeyMeta)
+		if err != nil || v != nil {
+			key = v
+			return err
+		}
+		key = []byte(recovery.NewSecret(32))
+		return tx.PutMeta(signingKeyMeta, key)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recovery.NewSigner(key)
+}
+
+// retention erases records past each shop's retention period once a day
+// (and once at start), keeping anonymous daily figures.
+func (m *Main) retention(ctx context.Context) {
+	ticker := time.NewTicker(24 * time.Hour)
+	defer ticker.Stop()
+	for {
+		n, err := m.Service.Expire(ctx)
+		if err != nil && ctx.Err() == nil {
+			m.Logger.Error("retention", "error", err)
+		} else if n > 0 {
+			m.Logger.Info("retention erased old carts", "carts", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
 }
 
 // expireEvents forgets expired webhook de-duplication records every few

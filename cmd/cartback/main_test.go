@@ -94,6 +94,9 @@ func start(t *testing.T, dbPath string, extraEnv ...string) *process {
 		t.Fatalf("cartback did not start\n%s", p.Logs())
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("cartback log:\n%s", p.Logs())
+		}
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
 			<-p.done
@@ -150,13 +153,25 @@ func checkoutBody(t *testing.T, i int) []byte {
 	co["token"] = fmt.Sprintf("token-%06d", i)
 	co["cart_token"] = fmt.Sprintf("cart-%06d", i)
 	co["email"] = fmt.Sprintf("shopper%d@example.com", i)
+	// Every shopper has a number of their own, as real ones do.
+	phone := fmt.Sprintf("+1502555%04d", i%10000)
+	co["phone"] = phone
+	for _, k := range []string{"customer", "billing_address", "shipping_address"} {
+		if m, ok := co[k].(map[string]any); ok {
+			m["phone"] = phone
+		}
+	}
 	b, _ := json.Marshal(co)
 	return b
 }
 
 func (p *process) webhook(body []byte, eventID string) (int, error) {
+	return p.webhookTopic("checkouts/create", body, eventID)
+}
+
+func (p *process) webhookTopic(topic string, body []byte, eventID string) (int, error) {
 	req, _ := http.NewRequest(http.MethodPost, p.url+"/webhooks/shopify", bytes.NewReader(body))
-	req.Header.Set("X-Shopify-Topic", "checkouts/create")
+	req.Header.Set("X-Shopify-Topic", topic)
 	req.Header.Set("X-Shopify-Shop-Domain", e2eShop)
 	req.Header.Set("X-Shopify-Event-Id", eventID)
 	req.Header.Set("X-Shopify-Hmac-Sha256", signature.Sign(body, e2eSecret))

@@ -1,0 +1,130 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sender hands a message to a provider (an SMTP server, Twilio). It
+// returns the provider's id for the message.
+type Sender interface {
+	Send(ctx context.Context, m *Message) (providerID string, err error)
+}
+
+// SendError classifies a failed send so the engine knows whether trying
+// again could deliver a second copy.
+type SendError struct {
+	// Temporary errors were refused before the message was accepted
+	// (connection refused, SMTP 4xx, HTTP 429/5xx): trying again is safe.
+	Temporary bool
+	// Code is the provider's error code, e.g. "550" or "21610".
+	Code    string
+	Message string
+}
+
+// Error implements the error interface.
+func (e *SendError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s (code %s)", e.Message, e.Code)
+	}
+	return e.Message
+}
+
+// temporary reports whether err says the send may be tried again.
+func temporary(err error) bool {
+	var se *SendError
+	return errors.As(err, &se) && se.Temporary
+}
+
+// RenderInput is everything a template may show.
+type RenderInput struct {
+	Shop *Shop
+	Cart *Cart
+	Step StepRun
+	// Locale is the language to write in.
+	Locale string
+	// RestoreURL is the signed link back into the cart.
+	RestoreURL string
+	// UnsubscribeURL is the signed opt-out link (email).
+	UnsubscribeURL string
+	DiscountCode   string
+}
+
+// Rendered is a message's content.
+type Rendered struct {
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Renderer turns a step into the message's content.
+type Renderer interface {
+	Render(ctx context.Context, in RenderInput) (Rendered, error)
+}
+
+// PlainRenderer writes short English text messages. The templates package
+// provides the real, localised renderer.
+type PlainRenderer struct{}
+
+// Render implements Renderer.
+func (PlainRenderer) Render(_ context.Context, in RenderInput) (Rendered, error) {
+	name := in.Cart.Contact.FirstName
+	if name == "" {
+		name = "there"
+	}
+	shop := in.Shop.Name
+	if shop == "" {
+		shop = in.Shop.Domain
+	}
+	if in.Step.Channel == ChannelSMS {
+		text := fmt.Sprintf("%s: your cart is saved. %s", shop, in.RestoreURL)
+		if in.DiscountCode != "" {
+			text += " Code " + in.DiscountCode
+		}
+		return Rendered{Text: text + " Reply STOP to opt out"}, nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hi %s,\n\nwe saved your cart at %s:\n\n", name, shop)
+	for _, it := range in.Cart.Items {
+		fmt.Fprintf(&b, "  %d × %s", it.Quantity, it.Title)
+		if it.VariantTitle != "" {
+			fmt.Fprintf(&b, " (%s)", it.VariantTitle)
+		}
+		fmt.Fprintf(&b, " — %s\n", FormatMoney(it.LinePrice, in.Cart.Currency))
+	}
+	fmt.Fprintf(&b, "\nTotal: %s\n\nPick up where you left off: %s\n", FormatMoney(in.Cart.Totals.Total, in.Cart.Currency), in.RestoreURL)
+	if in.DiscountCode != "" {
+		fmt.Fprintf(&b, "\nUse the code %s at checkout.\n", in.DiscountCode)
+	}
+	if in.UnsubscribeURL != "" {
+		fmt.Fprintf(&b, "\nNo more reminders: %s\n", in.UnsubscribeURL)
+	}
+	subject := "You left something in your cart"
+	switch in.Step.Template {
+	case TemplateFollowUp:
+		subject = "Your cart is still waiting"
+	case TemplateIncentive:
+		subject = "A little something for your cart"
+	}
+	return Rendered{Subject: subject + " at " + shop, Text: b.String()}, nil
+}
+
+// FormatMoney writes minor units as a plain decimal amount with the
+// currency code, e.g. "499.00 NOK".
+func FormatMoney(minor int64, currency string) string {
+	digits := CurrencyDigits(currency)
+	sign := ""
+	if minor < 0 {
+		sign, minor = "-", -minor
+	}
+	if digits == 0 {
+		return fmt.Sprintf("%s%d %s", sign, minor, currency)
+	}
+	div := int64(1)
+	for range digits {
+		div *= 10
+	}
+	return fmt.Sprintf("%s%d.%0*d %s", sign, minor/div, digits, minor%div, currency)
+}

@@ -1,0 +1,466 @@
+package recovery_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cartback/cartback/recovery"
+	"github.com/cartback/cartback/store"
+)
+
+// recordingSender stands in for a provider in engine tests and remembers
+// what it was asked to send.
+type recordingSender struct {
+	mu   sync.Mutex
+	sent []*recovery.Message
+	// fail, when set, decides the error for each call.
+	fail func(n int) error
+}
+
+func (s *recordingSender) Send(_ context.Context, m *recovery.Message) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		if err := s.fail(len(s.sent)); err != nil {
+			return "", err
+		}
+	}
+	s.sent = append(s.sent, m)
+	return fmt.Sprintf("id-%d", len(s.sent)), nil
+}
+
+func (s *recordingSender) messages() []*recovery.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*recovery.Message(nil), s.sent...)
+}
+
+// engine is the recovery engine over a real database, with a hand-moved
+// clock.
+type engine struct {
+	t     *testing.T
+	db    *store.DB
+	svc   *recovery.Service
+	sched *recovery.Scheduler
+	email *recordingSender
+	sms   *recordingSender
+	shop  *recovery.Shop
+	now   time.Time
+}
+
+var start = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+
+func newEngine(t *testing.T, settings recovery.ShopSettings) *engine {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "cartback.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &engine{t: t, db: db, email: &recordingSender{}, sms: &recordingSender{}, now: start}
+	t.Cleanup(func() {
+		if err := db.CheckIndexes(); err != nil {
+			t.Errorf("CheckIndexes: %v", err)
+		}
+		db.Close()
+	})
+	e.svc = recovery.NewService(db)
+	e.svc.Now = func() time.Time { return e.now }
+	signer, _ := recovery.NewSigner([]byte(strings.Repeat("k", 32)))
+	quiet := slog.New(slog.DiscardHandler)
+	e.sched = &recovery.Scheduler{
+		Service: e.svc, Signer: signer, PublicURL: "https://cb.example.com", Logger: quiet,
+		Senders: map[recovery.Channel]recovery.Sender{recovery.ChannelEmail: e.email, recovery.ChannelSMS: e.sms},
+	}
+	e.shop, err = e.svc.CreateShop(context.Background(), &recovery.Shop{Platform: recovery.PlatformShopify, Domain: "demo.myshopify.com", Name: "Demo", WebhookSecret: "0123456789abcdef", Settings: settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// at moves the clock to start+d and runs everything due.
+func (e *engine) at(d time.Duration) {
+	e.t.Helper()
+	if next := start.Add(d); next.Before(e.now) {
+		e.t.Fatalf("clock moved backwards to %s", d)
+	}
+	e.now = start.Add(d)
+	if _, err := e.sched.RunDue(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+type cartOpt func(*recovery.Cart)
+
+func withSMSConsent(c *recovery.Cart) {
+	c.Consent.SMS = recovery.ConsentGrant{Granted: true, Source: "test"}
+}
+
+func withEmail(email string) cartOpt { return func(c *recovery.Cart) { c.Contact.Email = email } }
+
+func withContact(email, phone string) cartOpt {
+	return func(c *recovery.Cart) { c.Contact.Email, c.Contact.Phone = email, phone }
+}
+
+// checkout applies a checkout update with last activity at start+d.
+func (e *engine) checkout(token string, d time.Duration, opts ...cartOpt) uint64 {
+	e.t.Helper()
+	c := &recovery.Cart{
+		Keys:           recovery.CartKeys{CheckoutToken: token},
+		Contact:        recovery.Contact{Email: "kari@example.com", Phone: "+4791234567", FirstName: "Kari"},
+		Currency:       "NOK",
+		Items:          []recovery.LineItem{{Title: "Lamp", Quantity: 1, UnitPrice: 49900, LinePrice: 49900}},
+		Totals:         recovery.Totals{Total: 49900},
+		RestoreURL:     "https://demo.myshopify.com/checkouts/" + token + "/recover",
+		LastActivityAt: start.Add(d),
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	res, err := e.svc.Apply(context.Background(), e.shop.ID, recovery.Event{Kind: recovery.EventCartUpdated, Cart: c})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res.CartIDs[0]
+}
+
+func (e *engine) order(token string, at time.Duration) {
+	e.t.Helper()
+	o := &recovery.Order{ID: "o-" + token, Keys: recovery.CartKeys{CheckoutToken: token}, Currency: "NOK", Total: 52900, At: start.Add(at)}
+	if _, err := e.svc.Apply(context.Background(), e.shop.ID, recovery.Event{Kind: recovery.EventOrder, Order: o}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *engine) cart(id uint64) *recovery.Cart {
+	e.t.Helper()
+	c, err := e.svc.Cart(context.Background(), e.shop.ID, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// steps returns "state/reason" of each step, for compact assertions.
+func (e *engine) steps(id uint64) []string {
+	var out []string
+	for _, st := range e.cart(id).Steps {
+		s := string(st.State)
+		if st.Reason != "" {
+			s += "/" + st.Reason
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (e *engine) wantSteps(id uint64, want ...string) {
+	e.t.Helper()
+	if got := e.steps(id); strings.Join(got, " ") != strings.Join(want, " ") {
+		e.t.Errorf("steps = %v, want %v", got, want)
+	}
+}
+
+func TestDefaultSequenceWithoutSMSConsent(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{DiscountCode: "COMEBACK10"})
+	id := e.checkout("a", 0)
+
+	e.at(14 * time.Minute)
+	if c := e.cart(id); c.State != recovery.CartActive || len(c.Steps) != 0 {
+		t.Fatalf("before the cut-off: %s, %d steps", c.State, len(c.Steps))
+	}
+	e.at(15 * time.Minute)
+	if c := e.cart(id); c.State != recovery.CartAbandoned || len(c.Steps) != 4 {
+		t.Fatalf("at the cut-off: %s, %d steps", c.State, len(c.Steps))
+	}
+	e.at(59 * time.Minute)
+	if n := len(e.email.messages()); n != 0 {
+		t.Fatalf("%d emails before 1 h", n)
+	}
+	e.at(time.Hour)
+	e.wantSteps(id, "sent", "scheduled", "scheduled", "scheduled")
+	e.at(4 * time.Hour)
+	e.wantSteps(id, "sent", "skipped/no_sms_consent", "scheduled", "scheduled")
+	e.at(24 * time.Hour)
+	e.at(72 * time.Hour)
+	e.wantSteps(id, "sent", "skipped/no_sms_consent", "sent", "sent")
+	msgs := e.email.messages()
+	if len(msgs) != 3 {
+		t.Fatalf("sent %d emails, want 3", len(msgs))
+	}
+	if msgs[0].To != "kari@example.com" || !strings.Contains(msgs[0].Text, "Kari") || !strings.Contains(msgs[0].Text, "499.00 NOK") {
+		t.Errorf("first email: %+v", msgs[0])
+	}
+	if !strings.HasPrefix(msgs[0].RestoreURL, "https://cb.example.com/r/") || len(strings.TrimPrefix(msgs[0].RestoreURL, "https://cb.example.com")) > 60 {
+		t.Errorf("restore link %q", msgs[0].RestoreURL)
+	}
+	if strings.Contains(msgs[0].RestoreURL, "kari") {
+		t.Errorf("restore link carries personal data: %s", msgs[0].RestoreURL)
+	}
+	if msgs[2].DiscountCode != "COMEBACK10" || !strings.Contains(msgs[2].Text, "COMEBACK10") || msgs[1].DiscountCode != "" {
+		t.Errorf("incentive: %q / follow-up %q", msgs[2].DiscountCode, msgs[1].DiscountCode)
+	}
+	if c := e.cart(id); !c.NextDueAt.IsZero() {
+		t.Errorf("nothing left, yet due at %v", c.NextDueAt)
+	}
+}
+
+func TestDefaultSequenceWithSMSConsent(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	id := e.checkout("a", 0, withSMSConsent)
+	for _, d := range []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour, 24 * time.Hour} {
+		e.at(d)
+	}
+	// Two messages in the last 24 h: the follow-up waits until the first
+	// leaves the window, at 25 h, instead of being dropped.
+	e.wantSteps(id, "sent", "sent", "scheduled", "scheduled")
+	if c := e.cart(id); !c.Steps[2].NotBefore.Equal(start.Add(25 * time.Hour)) {
+		t.Errorf("follow-up waits until %v", c.Steps[2].NotBefore)
+	}
+	e.at(25 * time.Hour)
+	e.at(72 * time.Hour)
+	e.wantSteps(id, "sent", "sent", "sent", "skipped/episode_cap")
+	if sms := e.sms.messages(); len(sms) != 1 || sms[0].To != "+4791234567" || !strings.Contains(sms[0].Text, "STOP") {
+		t.Errorf("sms: %+v", sms)
+	}
+}
+
+func TestOrderAroundDueTime(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		orderAt   time.Duration
+		wantSent  int
+		wantSteps string
+	}{
+		{"before", time.Hour - time.Millisecond, 0, "skipped/converted skipped/converted skipped/converted skipped/converted"},
+		{"exactly at", time.Hour, 0, "skipped/converted skipped/converted skipped/converted skipped/converted"},
+		{"after", time.Hour + time.Millisecond, 1, "sent skipped/converted skipped/converted skipped/converted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEngine(t, recovery.ShopSettings{})
+			id := e.checkout("a", 0, withSMSConsent)
+			e.at(15 * time.Minute)
+			if tc.orderAt > time.Hour {
+				e.at(time.Hour) // the reminder goes out on time
+			}
+			// The order lands (its webhook commits) at orderAt; the scheduler
+			// runs at orderAt too, after it, as it would on a busy machine.
+			e.now = start.Add(tc.orderAt)
+			e.order("a", tc.orderAt)
+			e.at(tc.orderAt)
+			e.at(80 * time.Hour)
+			if n := len(e.email.messages()) + len(e.sms.messages()); n != tc.wantSent {
+				t.Errorf("sent %d, want %d", n, tc.wantSent)
+			}
+			e.wantSteps(id, strings.Fields(tc.wantSteps)...)
+			c := e.cart(id)
+			if c.State != recovery.CartConverted || c.Conversion.Total != 52900 {
+				t.Errorf("cart %s %+v", c.State, c.Conversion)
+			}
+			if wantAttr := map[bool]string{true: recovery.AttributionReminder, false: ""}[tc.wantSent > 0]; c.Conversion.Attribution != wantAttr {
+				t.Errorf("attribution %q, want %q", c.Conversion.Attribution, wantAttr)
+			}
+		})
+	}
+}
+
+func TestCartUpdatedBetweenSteps(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	id := e.checkout("a", 0)
+	e.at(time.Hour)
+	e.at(4 * time.Hour)
+	e.wantSteps(id, "sent", "skipped/no_sms_consent", "scheduled", "scheduled")
+	// The shopper comes back at 10 h and adds an item.
+	e.now = start.Add(10 * time.Hour)
+	c := &recovery.Cart{Keys: recovery.CartKeys{CheckoutToken: "a"}, Contact: recovery.Contact{Email: "kari@example.com"}, Currency: "NOK",
+		Items:          []recovery.LineItem{{Title: "Lamp", Quantity: 2, UnitPrice: 49900, LinePrice: 99800}},
+		Totals:         recovery.Totals{Total: 99800},
+		LastActivityAt: start.Add(10 * time.Hour)}
+	if _, err := e.svc.Apply(context.Background(), e.shop.ID, recovery.Event{Kind: recovery.EventCartUpdated, Cart: c}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.cart(id)
+	if got.State != recovery.CartActive || !got.Steps[2].DueAt.Equal(start.Add(34*time.Hour)) {
+		t.Fatalf("after activity: %s, follow-up due %v", got.State, got.Steps[2].DueAt)
+	}
+	e.at(24 * time.Hour) // the old due time: nothing goes out
+	if n := len(e.email.messages()); n != 1 {
+		t.Fatalf("%d emails at the old due time", n)
+	}
+	e.at(34 * time.Hour)
+	e.wantSteps(id, "sent", "skipped/no_sms_consent", "sent", "scheduled")
+	if msgs := e.email.messages(); len(msgs) != 2 || !strings.Contains(msgs[1].Text, "998.00 NOK") {
+		t.Errorf("follow-up does not show the new cart: %v", msgs[len(msgs)-1].Text)
+	}
+}
+
+func TestOnlyNewestCartOfContactIsReminded(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	older := e.checkout("old", 0)
+	newer := e.checkout("new", 10*time.Minute, withEmail("KARI@example.com"))
+	e.at(time.Hour + 10*time.Minute)
+	e.wantSteps(older, "skipped/newer_cart", "scheduled", "scheduled", "scheduled")
+	e.wantSteps(newer, "sent", "scheduled", "scheduled", "scheduled")
+	if msgs := e.email.messages(); len(msgs) != 1 || msgs[0].CartID != newer {
+		t.Errorf("emails: %d", len(msgs))
+	}
+	// The contact buys the newer cart: the older one is not reminded either.
+	e.order("new", 2*time.Hour)
+	e.at(24 * time.Hour)
+	e.at(80 * time.Hour)
+	if n := len(e.email.messages()); n != 1 {
+		t.Errorf("%d emails after the contact ordered", n)
+	}
+	if got := e.steps(older)[2]; got != "skipped/contact_ordered" {
+		t.Errorf("older cart follow-up: %s", got)
+	}
+}
+
+func TestFrequencyCapAcrossCarts(t *testing.T) {
+	seq := &recovery.Sequence{
+		AbandonAfter: recovery.Duration(time.Minute),
+		Steps: []recovery.Step{
+			{Channel: recovery.ChannelEmail, After: recovery.Duration(time.Hour), Template: "reminder"},
+			{Channel: recovery.ChannelEmail, After: recovery.Duration(2 * time.Hour), Template: "follow-up"},
+		},
+		FrequencyCap: 2, FrequencyWindow: recovery.Duration(24 * time.Hour),
+	}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+	// Cart a is bought after two reminders; the contact starts cart b.
+	a := e.checkout("a", 0)
+	e.at(time.Hour)
+	e.at(2 * time.Hour)
+	e.wantSteps(a, "sent", "sent")
+	e.order("a", 2*time.Hour+time.Minute)
+	b := e.checkout("b", 3*time.Hour)
+	e.at(4 * time.Hour)
+	// Two emails in the last 24 h already: cart b's first reminder waits
+	// until the oldest leaves the window (25 h), beyond its 6 h deadline.
+	e.wantSteps(b, "skipped/frequency_cap", "scheduled")
+	e.at(5 * time.Hour)
+	e.wantSteps(b, "skipped/frequency_cap", "skipped/frequency_cap")
+	e.at(29 * time.Hour)
+	if n := len(e.email.messages()); n != 2 {
+		t.Errorf("%d emails, want 2", n)
+	}
+}
+
+func TestDowntimeSendsOnlyWhatIsStillSensible(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	fresh := e.checkout("fresh", 0)
+	stale := e.checkout("stale", -8*24*time.Hour, withEmail("other@example.com"))
+	// The service was down until 30 h: the 1 h reminder and the 24 h
+	// follow-up both fell due; only the latest is sensible.
+	e.at(30 * time.Hour)
+	e.wantSteps(fresh, "skipped/superseded", "skipped/superseded", "sent", "scheduled")
+	if c := e.cart(stale); c.State != recovery.CartExpired || len(e.email.messages()) != 1 {
+		t.Errorf("stale cart %s, %d emails", c.State, len(e.email.messages()))
+	}
+}
+
+func TestHoldout(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{HoldoutPercent: 50})
+	var held, reminded int
+	for i := range 40 {
+		e.checkout(fmt.Sprint("c", i), 0, withContact(fmt.Sprintf("s%d@example.com", i), fmt.Sprintf("+479000%04d", i)))
+	}
+	e.at(time.Hour)
+	carts, _ := e.svc.Carts(context.Background(), e.shop.ID, 0, 100)
+	for _, c := range carts {
+		if c.Holdout {
+			held++
+			if c.Steps[0].State != recovery.StepSkipped || c.Steps[0].Reason != recovery.ReasonHoldout {
+				t.Errorf("holdout cart step: %+v", c.Steps[0])
+			}
+		} else {
+			reminded++
+		}
+	}
+	if held < 8 || reminded < 8 || len(e.email.messages()) != reminded {
+		t.Errorf("held %d, reminded %d, emails %d", held, reminded, len(e.email.messages()))
+	}
+	st, err := e.svc.Stats(context.Background(), e.shop.ID, start.Add(-time.Hour), start.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Holdout.Abandoned != held || st.Reminding.Abandoned != reminded {
+		t.Errorf("stats groups: %+v %+v", st.Holdout, st.Reminding)
+	}
+}
+
+func TestTemporaryFailureRetriesWithoutDuplicate(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	e.email.fail = func(int) error { return &recovery.SendError{Temporary: true, Code: "421", Message: "try later"} }
+	id := e.checkout("a", 0)
+	e.at(time.Hour)
+	c := e.cart(id)
+	if c.Steps[0].State != recovery.StepScheduled || !c.Steps[0].NotBefore.After(e.now) {
+		t.Fatalf("after a temporary failure: %+v", c.Steps[0])
+	}
+	e.email.fail = nil
+	e.at(2 * time.Hour)
+	e.wantSteps(id, "sent", "scheduled", "scheduled", "scheduled")
+	if n := len(e.email.messages()); n != 1 {
+		t.Errorf("%d copies", n)
+	}
+	// A permanent failure is final.
+	e.email.fail = func(int) error { return &recovery.SendError{Code: "550", Message: "no such user"} }
+	e.at(24 * time.Hour)
+	if c := e.cart(id); c.Steps[2].State != recovery.StepFailed || !strings.Contains(c.Steps[2].Reason, "550") {
+		t.Errorf("permanent failure: %+v", c.Steps[2])
+	}
+}
+
+func TestInterruptedSendBecomesUnknown(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	id := e.checkout("a", 0)
+	// A sender that never returns stands for a crash mid-call: claim the
+	// step, then abandon the scheduler as a killed process would.
+	block := make(chan struct{})
+	e.email.fail = func(int) error { <-block; return nil }
+	e.now = start.Add(time.Hour)
+	crashed := make(chan struct{})
+	go func() {
+		defer close(crashed)
+		e.sched.RunDue(context.Background())
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.cart(id).Steps == nil || e.cart(id).Steps[0].State != recovery.StepSending {
+		if time.Now().After(deadline) {
+			t.Fatal("step never claimed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// A new scheduler (the restarted process) resolves it without sending.
+	restarted := &recovery.Scheduler{Service: e.svc, Signer: e.sched.Signer, Logger: e.sched.Logger, Senders: map[recovery.Channel]recovery.Sender{recovery.ChannelEmail: &recordingSender{}}}
+	if err := restarted.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.wantSteps(id, "unknown/interrupted", "scheduled", "scheduled", "scheduled")
+	// The old call returning late must not overwrite the unknown state.
+	close(block)
+	<-crashed
+	e.wantSteps(id, "unknown/interrupted", "scheduled", "scheduled", "scheduled")
+}
+
+func TestOutboxWhenNoProvider(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	e.sched.Senders = nil
+	id := e.checkout("a", 0)
+	e.at(time.Hour)
+	e.wantSteps(id, "outbox", "scheduled", "scheduled", "scheduled")
+	var msgs []*recovery.Message
+	e.db.View(context.Background(), func(tx recovery.Tx) (err error) {
+		msgs, err = tx.Messages(e.shop.ID, 0, 10, nil)
+		return err
+	})
+	if len(msgs) != 1 || msgs[0].Status != recovery.MessageOutbox || msgs[0].Text == "" || msgs[0].To != "kari@example.com" {
+		t.Fatalf("outbox: %+v", msgs)
+	}
+}

@@ -1,0 +1,64 @@
+package recovery
+
+import "time"
+
+// MessageStatus is where a message is on its way to the shopper.
+type MessageStatus string
+
+// Message statuses.
+const (
+	// MessageOutbox was rendered and kept because its channel has no
+	// provider configured. It was NOT sent.
+	MessageOutbox MessageStatus = "outbox"
+	MessageSent   MessageStatus = "sent"
+	MessageFailed MessageStatus = "failed"
+	// Provider reports that may follow a send.
+	MessageDelivered   MessageStatus = "delivered"
+	MessageUndelivered MessageStatus = "undelivered"
+	MessageBounced     MessageStatus = "bounced"
+)
+
+// Message is one rendered reminder and its delivery trail.
+type Message struct {
+	ID       uint64  `json:"id"`
+	ShopID   uint64  `json:"shop_id"`
+	CartID   uint64  `json:"cart_id"`
+	Step     int     `json:"step"`
+	Channel  Channel `json:"channel"`
+	Template string  `json:"template"`
+	Locale   string  `json:"locale,omitempty"`
+	// To is the email address or E.164 number.
+	To      string `json:"to"`
+	Subject string `json:"subject,omitempty"`
+	Text    string `json:"text"`
+	HTML    string `json:"html,omitempty"`
+	// RestoreURL is the signed link in the message.
+	RestoreURL   string `json:"restore_url"`
+	DiscountCode string `json:"discount_code,omitempty"`
+
+	Status     MessageStatus `json:"status"`
+	Provider   string        `json:"provider,omitempty"`
+	ProviderID string        `json:"provider_id,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	CreatedAt  time.Time     `json:"created_at"`
+	SentAt     time.Time     `json:"sent_at,omitzero"`
+}
+
+// Click is one visit of a restore link.
+type Click struct {
+	ShopID  uint64    `json:"shop_id"`
+	CartID  uint64    `json:"cart_id"`
+	Step    int       `json:"step"`
+	Channel Channel   `json:"channel"`
+	At      time.Time `json:"at"`
+	Mobile  bool      `json:"mobile"`
+}
+
+// OptOut records that a contact asked a shop to stop using a channel.
+type OptOut struct {
+	ShopID  uint64    `json:"shop_id"`
+	Channel Channel   `json:"channel"`
+	Contact string    `json:"contact"`
+	At      time.Time `json:"at"`
+	Source  string    `json:"source"`
+}

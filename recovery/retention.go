@@ -1,0 +1,120 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// retentionBatch bounds one retention transaction, so webhooks never wait
+// long behind it.
+const retentionBatch = 100
+
+// Expire erases, for every shop, the carts (with their messages and clicks)
+// whose last change is older than the shop's retention period, folding each
+// into its day's anonymous figures first so the dashboard's history
+// survives. Opt-outs are kept: they are the shopper's standing instruction.
+// It returns how many carts it erased.
+func (s *Service) Expire(ctx context.Context) (int, error) {
+	shops, err := s.Shops(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := s.Now().UTC()
+	total := 0
+	for _, shop := range shops {
+		cutoff := now.Add(-shop.Settings.Retention())
+		var after uint64
+		for {
+			var erased int
+			var done bool
+			err := s.Store.Update(ctx, func(tx Tx) error {
+				erased, done = 0, false
+				carts, err := tx.OldestCarts(shop.ID, after, retentionBatch)
+				if err != nil {
+					return err
+				}
+				if len(carts) < retentionBatch {
+					done = true
+				}
+				daily := map[string]*DailyFigures{}
+				for _, c := range carts {
+					if !c.CapturedAt.Before(cutoff) {
+						done = true // ids grow with capture time: the rest is newer
+						break
+					}
+					after = c.ID
+					if !c.UpdatedAt.Before(cutoff) || !c.LastActivityAt.Before(cutoff) {
+						continue
+					}
+					day := c.CapturedAt.UTC().Format(time.DateOnly)
+					d, ok := daily[day]
+					if !ok {
+						agg, err := tx.DailyFigures(shop.ID, day, day)
+						if err != nil {
+							return err
+						}
+						d = &DailyFigures{ShopID: shop.ID, Day: day}
+						if len(agg) == 1 {
+							d = agg[0]
+						}
+						daily[day] = d
+					}
+					clicks, err := tx.Clicks(c.ID)
+					if err != nil {
+						return err
+					}
+					d.Figures.add(c, clicks)
+					if err := tx.DeleteCart(c.ID); err != nil {
+						return err
+					}
+					erased++
+				}
+				for _, d := range daily {
+					if err := tx.PutDailyFigures(d); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return total, err
+			}
+			total += erased
+			if done {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// Unsubscribe honours a signed unsubscribe link: the contact of the cart
+// it names is opted out of the shop's email, for every cart, at once.
+func (s *Service) Unsubscribe(ctx context.Context, signer *Signer, token string, apply bool) (*Shop, error) {
+	t, err := signer.Verify(token, PurposeUnsubscribe, s.Now())
+	if err != nil && !errors.Is(err, ErrTokenExpired) {
+		// An old unsubscribe link must still work: expiry only limits restore.
+		return nil, Errorf(ENOTFOUND, "unknown link")
+	}
+	var shop *Shop
+	err = s.Store.Update(ctx, func(tx Tx) error {
+		var err error
+		if shop, err = tx.Shop(t.ShopID); err != nil {
+			return err
+		}
+		c, err := tx.Cart(t.CartID)
+		if err != nil {
+			return err
+		}
+		email := NormalizeEmail(c.Contact.Email)
+		if !apply || email == "" {
+			return nil
+		}
+		return tx.PutOptOut(&OptOut{ShopID: shop.ID, Channel: ChannelEmail, Contact: email, At: s.Now().UTC(), Source: "unsubscribe_link"})
+	})
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(ENOTFOUND, "unknown link")
+	}
+	return shop, err
+}

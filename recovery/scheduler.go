@@ -1,0 +1,376 @@
+package recovery
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Scheduler sends due reminders. One goroutine sleeps until the earliest
+// entry of the store's due index and hands due carts to a bounded pool of
+// workers; nothing due lives only in memory, so a restart resumes exactly.
+type Scheduler struct {
+	Service *Service
+	// Senders deliver per channel. A channel without one sends to the
+	// outbox: the message is rendered and stored, marked as not sent.
+	Senders  map[Channel]Sender
+	Renderer Renderer
+	Signer   *Signer
+	// PublicURL is this service's base URL, for links in messages.
+	PublicURL string
+	// LinkTTL is how long restore links work (default 30 days).
+	LinkTTL time.Duration
+	// Workers bounds concurrent sends (default 8).
+	Workers int
+	Logger  *slog.Logger
+	// OnStep, when set, is told the final state of every step handled.
+	OnStep func(channel Channel, state StepState)
+
+	mu       sync.Mutex
+	inflight map[uint64]bool
+	wake     chan struct{}
+	done     chan struct{}
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// DefaultLinkTTL is how long a restore link works.
+const DefaultLinkTTL = 30 * 24 * time.Hour
+
+// farFuture bounds a look at the whole due index (year 2116).
+var farFuture = time.Unix(0, 1<<62)
+
+// dueBatch bounds how many due carts one look at the index takes.
+const dueBatch = 256
+
+func (s *Scheduler) init() {
+	if s.inflight == nil {
+		s.inflight = map[uint64]bool{}
+		s.wake = make(chan struct{}, 1)
+		s.done = make(chan struct{}, 1)
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Renderer == nil {
+		s.Renderer = PlainRenderer{}
+	}
+	if s.LinkTTL <= 0 {
+		s.LinkTTL = DefaultLinkTTL
+	}
+	if s.Workers <= 0 {
+		s.Workers = 8
+	}
+}
+
+// Open resolves sends a previous run left unfinished and starts the loop.
+func (s *Scheduler) Open() error {
+	s.init()
+	if err := s.Recover(context.Background()); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.Service.OnDue = s.Notify
+	jobs := make(chan uint64)
+	for range s.Workers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			for id := range jobs {
+				s.process(ctx, id)
+				s.mu.Lock()
+				delete(s.inflight, id)
+				s.mu.Unlock()
+				select {
+				case s.done <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(jobs)
+		s.loop(ctx, jobs)
+	}()
+	return nil
+}
+
+// Close stops taking due work, lets the sends under way finish, and
+// returns when every goroutine has stopped.
+func (s *Scheduler) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// Notify tells the scheduler a due time was created; it wakes if that is
+// earlier than what it sleeps towards.
+func (s *Scheduler) Notify(time.Time) {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// loop sleeps until the earliest due entry, or a wake-up, then dispatches.
+func (s *Scheduler) loop(ctx context.Context, jobs chan<- uint64) {
+	for {
+		now := s.Service.Now()
+		var due []Due
+		err := s.Service.Store.View(ctx, func(tx Tx) (err error) {
+			due, err = tx.DueCarts(now, dueBatch)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.Logger.Error("scheduler: read due index", "error", err)
+		}
+		dispatched := 0
+		for _, d := range due {
+			s.mu.Lock()
+			busy := s.inflight[d.CartID]
+			if !busy {
+				s.inflight[d.CartID] = true
+			}
+			s.mu.Unlock()
+			if busy {
+				continue
+			}
+			select {
+			case jobs <- d.CartID:
+				dispatched++
+			case <-ctx.Done():
+				return
+			}
+		}
+		if dispatched > 0 && len(due) == dueBatch {
+			continue // more may be due right now
+		}
+
+		wait := time.Minute // the longest nap, as a safety net
+		if dispatched == 0 || len(due) < dueBatch {
+			var next []Due
+			_ = s.Service.Store.View(ctx, func(tx Tx) (err error) {
+				next, err = tx.DueCarts(farFuture, 1+s.inflightCount())
+				return err
+			})
+			for _, d := range next {
+				if !s.isInflight(d.CartID) {
+					if w := d.At.Sub(s.Service.Now()); w < wait {
+						wait = max(w, 0)
+					}
+					break
+				}
+			}
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-s.wake:
+		case <-s.done:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+func (s *Scheduler) inflightCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.inflight)
+}
+
+func (s *Scheduler) isInflight(id uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight[id]
+}
+
+// Recover marks every step a previous run left in sending as unknown: it
+// may or may not have reached the shopper, so it is never sent again. It
+// reads only the index of such carts, never every cart.
+func (s *Scheduler) Recover(ctx context.Context) error {
+	s.init()
+	for {
+		var ids []uint64
+		err := s.Service.Store.View(ctx, func(tx Tx) (err error) {
+			ids, err = tx.SendingCarts(dueBatch)
+			return err
+		})
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		now := s.Service.Now().UTC()
+		for _, id := range ids {
+			err := s.Service.Store.Update(ctx, func(tx Tx) error {
+				c, err := tx.Cart(id)
+				if err != nil {
+					return err
+				}
+				shop, err := tx.Shop(c.ShopID)
+				if err != nil {
+					return err
+				}
+				c = c.clone()
+				for i := range c.Steps {
+					if st := &c.Steps[i]; st.State == StepSending {
+						st.State, st.Reason, st.FinishedAt = StepUnknown, ReasonInterrupted, now
+						s.Logger.Warn("step interrupted by a restart; not sent again", "cart", c.ID, "step", st.Index, "channel", st.Channel)
+					}
+				}
+				c.schedule(shop)
+				return tx.PutCart(c)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// RunDue handles, in the calling goroutine, everything due at the
+// service's current time, and returns how many carts it looked at. Tests
+// drive the engine with it and a hand-moved clock.
+func (s *Scheduler) RunDue(ctx context.Context) (int, error) {
+	s.init()
+	visits := map[uint64]int{}
+	for {
+		var due []Due
+		err := s.Service.Store.View(ctx, func(tx Tx) (err error) {
+			due, err = tx.DueCarts(s.Service.Now(), dueBatch)
+			return err
+		})
+		if err != nil {
+			return len(visits), err
+		}
+		progressed := false
+		for _, d := range due {
+			if visits[d.CartID] > MaxSteps+2 {
+				continue // guard: never spin on one cart
+			}
+			visits[d.CartID]++
+			progressed = true
+			s.process(ctx, d.CartID)
+		}
+		if !progressed {
+			return len(visits), nil
+		}
+	}
+}
+
+// process advances one cart and sends whatever it claims, one step at a
+// time, until nothing more is due now.
+func (s *Scheduler) process(ctx context.Context, cartID uint64) {
+	for range MaxSteps + 1 {
+		claim, err := s.Service.claimNext(ctx, cartID, s.Service.Now().UTC())
+		if err != nil {
+			if ctx.Err() == nil {
+				s.Logger.Error("scheduler: claim", "cart", cartID, "error", err)
+			}
+			return
+		}
+		if claim == nil {
+			return
+		}
+		s.send(ctx, claim)
+	}
+}
+
+// send renders and delivers a claimed step and records the outcome. The
+// claim is already committed, so whatever happens here, the step is never
+// sent twice.
+func (s *Scheduler) send(ctx context.Context, cl *Claim) {
+	// The send must not be cut short by shutdown: finishing it is how the
+	// outcome gets recorded.
+	ctx = context.WithoutCancel(ctx)
+	now := s.Service.Now().UTC()
+	msg, err := s.compose(ctx, cl, now)
+	if err != nil {
+		s.finish(ctx, cl, nil, StepFailed, "render: "+err.Error(), time.Time{})
+		return
+	}
+	sender := s.Senders[cl.Step.Channel]
+	if sender == nil {
+		msg.Status = MessageOutbox
+		s.finish(ctx, cl, msg, StepOutbox, "", time.Time{})
+		return
+	}
+	id, err := sender.Send(ctx, msg)
+	switch {
+	case err == nil:
+		msg.Status, msg.ProviderID, msg.SentAt = MessageSent, id, s.Service.Now().UTC()
+		s.finish(ctx, cl, msg, StepSent, "", time.Time{})
+	case temporary(err) && now.Before(cl.Step.DueAt.Add(StepDeadline)):
+		retry := now.Add(backoff(cl.Step))
+		s.Logger.Warn("send failed, will retry", "cart", cl.Cart.ID, "step", cl.Step.Index, "retry_at", retry, "error", err)
+		s.finish(ctx, cl, nil, StepScheduled, err.Error(), retry)
+	default:
+		msg.Status, msg.Error = MessageFailed, err.Error()
+		s.finish(ctx, cl, msg, StepFailed, err.Error(), time.Time{})
+	}
+}
+
+// backoff grows with the time since the step fell due, with jitter so
+// retries of many carts do not arrive together.
+func backoff(st StepRun) time.Duration {
+	d := 30 * time.Second
+	if !st.NotBefore.IsZero() && st.NotBefore.After(st.DueAt) {
+		d = 2 * st.NotBefore.Sub(st.DueAt)
+	}
+	d = min(d, 30*time.Minute)
+	return d/2 + rand.N(d/2+1)
+}
+
+func (s *Scheduler) finish(ctx context.Context, cl *Claim, msg *Message, state StepState, reason string, retryAt time.Time) {
+	if err := s.Service.finishStep(ctx, cl, msg, state, reason, retryAt); err != nil {
+		s.Logger.Error("scheduler: record outcome", "cart", cl.Cart.ID, "step", cl.Step.Index, "error", err)
+		return
+	}
+	s.Logger.Info("step handled", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "step", cl.Step.Index,
+		"channel", cl.Step.Channel, "state", state, "reason", reason)
+	if s.OnStep != nil && state != StepScheduled {
+		s.OnStep(cl.Step.Channel, state)
+	}
+}
+
+// compose renders the claimed step into a message with its signed links.
+func (s *Scheduler) compose(ctx context.Context, cl *Claim, now time.Time) (*Message, error) {
+	c, st := cl.Cart, cl.Step
+	token := s.Signer.Sign(LinkToken{Purpose: PurposeRestore, ShopID: cl.Shop.ID, CartID: c.ID, Step: st.Index, Channel: st.Channel, Expires: now.Add(s.LinkTTL)})
+	restore := s.PublicURL + "/r/" + token
+	var unsubscribe string
+	if st.Channel == ChannelEmail {
+		unsubscribe = s.PublicURL + "/u/" + s.Signer.Sign(LinkToken{Purpose: PurposeUnsubscribe, ShopID: cl.Shop.ID, CartID: c.ID, Step: st.Index, Channel: st.Channel, Expires: now.Add(365 * 24 * time.Hour)})
+	}
+	locale := c.Contact.Locale
+	if locale == "" {
+		locale = cl.Shop.Settings.DefaultLocale
+	}
+	if locale == "" {
+		locale = "en"
+	}
+	r, err := s.Renderer.Render(ctx, RenderInput{Shop: cl.Shop, Cart: c, Step: st, Locale: locale, RestoreURL: restore, UnsubscribeURL: unsubscribe, DiscountCode: st.DiscountCode})
+	if err != nil {
+		return nil, err
+	}
+	to := c.Contact.Email
+	if st.Channel == ChannelSMS {
+		to = c.Contact.Phone
+	}
+	return &Message{
+		ShopID: cl.Shop.ID, CartID: c.ID, Step: st.Index, Channel: st.Channel, Template: st.Template, Locale: locale,
+		To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML, RestoreURL: restore, DiscountCode: st.DiscountCode,
+		CreatedAt: now,
+	}, nil
+}

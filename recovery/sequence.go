@@ -1,0 +1,145 @@
+package recovery
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Channel is a way of reaching a shopper.
+type Channel string
+
+// Channels.
+const (
+	ChannelEmail Channel = "email"
+	ChannelSMS   Channel = "sms"
+)
+
+// Template kinds of the default sequence.
+const (
+	TemplateReminder  = "reminder"
+	TemplateFollowUp  = "follow-up"
+	TemplateIncentive = "incentive"
+)
+
+// Step is one planned message of a sequence.
+type Step struct {
+	Channel Channel `json:"channel"`
+	// After is measured from the cart's last activity.
+	After Duration `json:"after"`
+	// Template names the message kind: reminder, follow-up or incentive.
+	Template string `json:"template"`
+	// DiscountCode is shown in this step's message; an incentive step
+	// without one uses the shop's code.
+	DiscountCode string `json:"discount_code,omitempty"`
+}
+
+// Sequence is a shop's reminder plan for one cart episode.
+type Sequence struct {
+	// AbandonAfter is how long a cart may sit without activity, and without
+	// an order, before it counts as abandoned.
+	AbandonAfter Duration `json:"abandon_after"`
+	Steps        []Step   `json:"steps"`
+	// MaxMessages caps the messages of one episode, across channels.
+	MaxMessages int `json:"max_messages,omitempty"`
+	// MaxAge is how old (since last activity) a cart may be for a reminder
+	// still to make sense, e.g. after downtime.
+	MaxAge Duration `json:"max_age,omitempty"`
+	// FrequencyCap messages per FrequencyWindow, per contact and shop,
+	// across carts and channels; a step that would exceed it waits.
+	FrequencyCap    int      `json:"frequency_cap,omitempty"`
+	FrequencyWindow Duration `json:"frequency_window,omitempty"`
+}
+
+// Sequence defaults.
+const (
+	DefaultAbandonAfter    = 15 * time.Minute
+	DefaultMaxMessages     = 3
+	DefaultMaxAge          = 7 * 24 * time.Hour
+	DefaultFrequencyCap    = 2
+	DefaultFrequencyWindow = 24 * time.Hour
+	// MaxSteps bounds a sequence.
+	MaxSteps = 8
+	// StepDeadline is how long after its due time a step may still go out,
+	// when it had to wait (frequency cap, quiet hours, retries).
+	StepDeadline = 6 * time.Hour
+)
+
+// DefaultSequence is best practice: a plain "we saved your cart" email after
+// an hour, one SMS a few hours later (only to shoppers who agreed to SMS), a
+// follow-up after a day and an incentive last, after three days.
+func DefaultSequence() Sequence {
+	return Sequence{
+		AbandonAfter: Duration(DefaultAbandonAfter),
+		Steps: []Step{
+			{Channel: ChannelEmail, After: Duration(time.Hour), Template: TemplateReminder},
+			{Channel: ChannelSMS, After: Duration(4 * time.Hour), Template: TemplateReminder},
+			{Channel: ChannelEmail, After: Duration(24 * time.Hour), Template: TemplateFollowUp},
+			{Channel: ChannelEmail, After: Duration(72 * time.Hour), Template: TemplateIncentive},
+		},
+		MaxMessages:     DefaultMaxMessages,
+		MaxAge:          Duration(DefaultMaxAge),
+		FrequencyCap:    DefaultFrequencyCap,
+		FrequencyWindow: Duration(DefaultFrequencyWindow),
+	}
+}
+
+// withDefaults fills the limits a stored sequence left at zero.
+func (q Sequence) withDefaults() Sequence {
+	d := DefaultSequence()
+	if q.AbandonAfter == 0 {
+		q.AbandonAfter = d.AbandonAfter
+	}
+	if q.MaxMessages == 0 {
+		q.MaxMessages = d.MaxMessages
+	}
+	if q.MaxAge == 0 {
+		q.MaxAge = d.MaxAge
+	}
+	if q.FrequencyCap == 0 {
+		q.FrequencyCap = d.FrequencyCap
+	}
+	if q.FrequencyWindow == 0 {
+		q.FrequencyWindow = d.FrequencyWindow
+	}
+	return q
+}
+
+var templatePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// Validate returns an EINVALID error naming the first bad field.
+func (q Sequence) Validate() error {
+	switch {
+	case q.AbandonAfter < 0:
+		return Errorf(EINVALID, "abandon_after: must not be negative")
+	case len(q.Steps) > MaxSteps:
+		return Errorf(EINVALID, "steps: at most %d steps", MaxSteps)
+	case q.MaxMessages < 0 || q.MaxMessages > MaxSteps:
+		return Errorf(EINVALID, "max_messages: must be between 1 and %d", MaxSteps)
+	case q.MaxAge < 0:
+		return Errorf(EINVALID, "max_age: must not be negative")
+	case q.FrequencyCap < 0:
+		return Errorf(EINVALID, "frequency_cap: must not be negative")
+	case q.FrequencyWindow < 0:
+		return Errorf(EINVALID, "frequency_window: must not be negative")
+	}
+	abandon := q.withDefaults().AbandonAfter
+	var prev Duration
+	for i, st := range q.Steps {
+		field := fmt.Sprintf("steps[%d]", i)
+		switch {
+		case st.Channel != ChannelEmail && st.Channel != ChannelSMS:
+			return Errorf(EINVALID, "%s.channel: must be %q or %q", field, ChannelEmail, ChannelSMS)
+		case st.After < abandon:
+			return Errorf(EINVALID, "%s.after: must be at least abandon_after (%s)", field, time.Duration(abandon))
+		case st.After < prev:
+			return Errorf(EINVALID, "%s.after: steps must be in order of time", field)
+		case !templatePattern.MatchString(st.Template):
+			return Errorf(EINVALID, "%s.template: must be a name such as %q", field, TemplateReminder)
+		case len(st.DiscountCode) > 64:
+			return Errorf(EINVALID, "%s.discount_code: at most 64 characters", field)
+		}
+		prev = st.After
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package recovery
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// LinkPurpose separates the kinds of signed link, so a token made for one
+// can never be used as another.
+type LinkPurpose byte
+
+// Link purposes.
+const (
+	PurposeRestore     LinkPurpose = 'r'
+	PurposeUnsubscribe LinkPurpose = 'u'
+)
+
+// LinkToken is what a signed link carries: no personal data, only ids.
+type LinkToken struct {
+	Purpose LinkPurpose
+	ShopID  uint64
+	CartID  uint64
+	Step    int
+	Channel Channel
+	// Expires is kept to the second.
+	Expires time.Time
+}
+
+// Errors returned by Signer.Verify.
+var (
+	// ErrTokenInvalid is returned when a token is malformed or its signature
+	// does not verify under any key.
+	ErrTokenInvalid = errors.New("invalid link token")
+	// ErrTokenExpired is returned, with the authentic token, when a token's
+	// expiry has passed.
+	ErrTokenExpired = errors.New("link token expired")
+)
+
+// macSize is the length of the truncated HMAC-SHA256: 128 bits, far beyond
+// what guessing can reach, and short enough for an SMS.
+const macSize = 16
+
+// MinSigningKeyBytes is the shortest signing key accepted.
+const MinSigningKeyBytes = 32
+
+// Signer signs and verifies link tokens. The first key signs; every key
+// verifies, so links sent before a key rotation keep working.
+type Signer struct {
+	keys [][]byte
+}
+
+// NewSigner returns a Signer; keys[0] signs.
+func NewSigner(keys ...[]byte) (*Signer, error) {
+	if len(keys) == 0 {
+		return nil, Errorf(EINVALID, "signing key: none given")
+	}
+	for _, k := range keys {
+		if len(k) < MinSigningKeyBytes {
+			return nil, Errorf(EINVALID, "signing key: at least %d bytes", MinSigningKeyBytes)
+		}
+	}
+	return &Signer{keys: keys}, nil
+}
+
+var tokenEncoding = base64.RawURLEncoding
+
+var channelCodes = []Channel{ChannelEmail, ChannelSMS}
+
+func (s *Signer) mac(key, payload []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(payload)
+	return m.Sum(nil)[:macSize]
+}
+
+// Sign returns the URL-safe token for t.
+func (s *Signer) Sign(t LinkToken) string {
+	b := make([]byte, 0, 40)
+	b = append(b, byte(t.Purpose))
+	b = binary.AppendUvarint(b, t.ShopID)
+	b = binary.AppendUvarint(b, t.CartID)
+	b = append(b, byte(t.Step))
+	ch := byte(0)
+	for i, c := range channelCodes {
+		if c == t.Channel {
+			ch = byte(i)
+		}
+	}
+	b = append(b, ch)
+	b = binary.BigEndian.AppendUint32(b, uint32(t.Expires.Unix()))
+	b = append(b, s.mac(s.keys[0], b)...)
+	return tokenEncoding.EncodeToString(b)
+}
+
+// Verify checks token and returns what it carries. ErrTokenInvalid is
+// returned when it is forged or malformed; ErrTokenExpired, together with
+// the authentic token, when it has expired at now.
+func (s *Signer) Verify(token string, purpose LinkPurpose, now time.Time) (LinkToken, error) {
+	if len(token) > 64 {
+		return LinkToken{}, ErrTokenInvalid
+	}
+	b, err := tokenEncoding.DecodeString(token)
+	if err != nil || len(b) < 1+1+1+1+1+4+macSize {
+		return LinkToken{}, ErrTokenInvalid
+	}
+	payload, sig := b[:len(b)-macSize], b[len(b)-macSize:]
+	ok := false
+	for _, k := range s.keys {
+		ok = hmac.Equal(sig, s.mac(k, payload)) || ok
+	}
+	if !ok || LinkPurpose(payload[0]) != purpose {
+		return LinkToken{}, ErrTokenInvalid
+	}
+	t := LinkToken{Purpose: purpose}
+	rest := payload[1:]
+	var n int
+	if t.ShopID, n = binary.Uvarint(rest); n <= 0 {
+		return LinkToken{}, ErrTokenInvalid
+	}
+	rest = rest[n:]
+	if t.CartID, n = binary.Uvarint(rest); n <= 0 {
+		return LinkToken{}, ErrTokenInvalid
+	}
+	rest = rest[n:]
+	if len(rest) != 6 || int(rest[1]) >= len(channelCodes) {
+		return LinkToken{}, ErrTokenInvalid
+	}
+	t.Step, t.Channel = int(rest[0]), channelCodes[rest[1]]
+	t.Expires = time.Unix(int64(binary.BigEndian.Uint32(rest[2:])), 0).UTC()
+	if !now.Before(t.Expires) {
+		return t, ErrTokenExpired
+	}
+	return t, nil
+}

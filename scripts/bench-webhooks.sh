@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Benchmarks webhook intake: builds cartback and cartback-load, starts
+# cartback on loopback with a fresh database, drives the no-op endpoint and
+# then signed Shopify checkouts/create webhooks at it, checks that every
+# acknowledged webhook was stored, and prints both results and the ratio of
+# the two rates. See BENCHMARKS.md.
+#
+# Settings (environment):
+#   CONCURRENCY  requests in flight            (default 64)
+#   DURATION     timed phase of each run        (default 10s)
+#   WARMUP       untimed load before each run   (default 1s)
+#   SIZE         approximate body bytes         (default 7168)
+#   PORT         loopback port for cartback     (default 18080)
+#   GOMAXPROCS   passed through to cartback and the load generator alike
+#   KEEP=1       keep the temporary directory (binaries, database, logs)
+#
+# Needs go, curl and jq. Exits non-zero if a request failed or fewer carts
+# were stored than webhooks acknowledged.
+set -euo pipefail
+
+CONCURRENCY=${CONCURRENCY:-64}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-1s}
+SIZE=${SIZE:-7168}
+PORT=${PORT:-18080}
+SHOP=bench.myshopify.com
+SECRET=bench-webhook-secret-0123456789
+ADMIN_TOKEN=bench-admin-token-0123456789abcdef
+BASE=http://127.0.0.1:$PORT
+
+for tool in go curl jq; do
+	command -v "$tool" >/dev/null || { echo "bench-webhooks: $tool is required" >&2; exit 2; }
+done
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d -t cartback-bench.XXXXXX)
+server_pid=
+cleanup() {
+	if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+	fi
+	if [[ ${KEEP:-} == 1 ]]; then
+		echo "kept $work" >&2
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "== building"
+go build -o "$work/cartback" ./cmd/cartback
+go build -o "$work/cartback-load" ./cmd/cartback-load
+
+if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
+	echo "bench-webhooks: something already answers on $BASE; set PORT" >&2
+	exit 2
+fi
+
+echo "== starting cartback on $BASE"
+CARTBACK_ADDR=127.0.0.1:$PORT \
+CARTBACK_DB=$work/cartback.db \
+CARTBACK_ADMIN_TOKEN=$ADMIN_TOKEN \
+CARTBACK_PUBLIC_URL=$BASE \
+	"$work/cartback" >"$work/cartback.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 300); do
+	if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
+		break
+	fi
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		echo "bench-webhooks: cartback exited:" >&2
+		cat "$work/cartback.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+curl -fsS -o /dev/null "$BASE/healthz"
+
+echo "== machine: $(nproc) CPUs, $(go version), GOMAXPROCS=${GOMAXPROCS:-unset}"
+
+status=0
+load() { # load TARGET: runs the load generator, its JSON line goes to $work/TARGET.json
+	local target=$1
+	echo
+	echo "== $target: concurrency $CONCURRENCY, $DURATION (+$WARMUP warm-up), ~$SIZE-byte bodies"
+	"$work/cartback-load" -url "$BASE" -target "$target" -concurrency "$CONCURRENCY" \
+		-duration "$DURATION" -warmup "$WARMUP" -size "$SIZE" -shop "$SHOP" \
+		-secret "$SECRET" -admin-token "$ADMIN_TOKEN" -json >"$work/$target.out" || status=1
+	grep -v '^{' "$work/$target.out" || true
+	grep '^{' "$work/$target.out" >"$work/$target.json" || { echo "bench-webhooks: no result from $target" >&2; exit 1; }
+}
+load noop
+load shopify
+
+# Every 200 means the cart was committed, so the database must hold at least
+# as many carts as the timed phase saw 200s (the warm-up adds more).
+echo
+echo "== verifying stored carts"
+acked=$(jq -r '.statuses["200"] // 0' "$work/shopify.json")
+stored=0
+next="/admin/api/shops/$SHOP/carts?limit=200"
+while [[ -n $next ]]; do
+	page=$(curl -fsS -H "Authorization: Bearer $ADMIN_TOKEN" "$BASE$next")
+	stored=$((stored + $(jq '.carts | length' <<<"$page")))
+	next=$(jq -r '.next // empty' <<<"$page")
+done
+echo "acknowledged (timed phase): $acked"
+echo "stored carts (all phases):  $stored"
+if ((stored < acked)); then
+	echo "FAIL: fewer carts stored than webhooks acknowledged" >&2
+	status=1
+fi
+
+echo
+echo "== summary"
+jq -r -s '
+	(.[0]) as $noop | (.[1]) as $wh |
+	"noop     \($noop.rate | round) req/s  p50 \($noop.p50_ms) ms  p99 \($noop.p99_ms) ms  p99.9 \($noop.p999_ms) ms  failed \($noop.failed)",
+	"shopify  \($wh.ok_rate | round) stored/s  p50 \($wh.p50_ms) ms  p99 \($wh.p99_ms) ms  p99.9 \($wh.p999_ms) ms  failed \($wh.failed)",
+	"ratio    webhook/noop = \(if $noop.rate > 0 then ($wh.ok_rate / $noop.rate * 1000 | round / 10) else "n/a" end) %",
+	"targets  >= 5000 stored/s: \(if $wh.ok_rate >= 5000 then "met" else "MISSED" end);  p99 <= 25 ms: \(if $wh.p99_ms <= 25 then "met" else "MISSED" end);  >= 35 % of noop: \(if $noop.rate > 0 and $wh.ok_rate / $noop.rate >= 0.35 then "met" else "MISSED" end)"
+' "$work/noop.json" "$work/shopify.json"
+exit $status

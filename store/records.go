@@ -1,0 +1,175 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/cartback/cartback/recovery"
+)
+
+// PutMessage implements recovery.Tx.
+func (t *Tx) PutMessage(m *recovery.Message) error {
+	msgs := t.bucket(bucketMessages)
+	if m.ID == 0 {
+		id, err := msgs.NextSequence()
+		if err != nil {
+			return err
+		}
+		m.ID = id
+	}
+	v, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if err := msgs.Put(u64(m.ID), v); err != nil {
+		return err
+	}
+	if err := t.bucket(bucketShopMessages).Put(concat(u64(m.ShopID), u64(m.ID)), []byte{}); err != nil {
+		return err
+	}
+	return t.bucket(bucketCartMessages).Put(concat(u64(m.CartID), u64(m.ID)), []byte{})
+}
+
+// Message implements recovery.Tx.
+func (t *Tx) Message(id uint64) (*recovery.Message, error) {
+	v := t.bucket(bucketMessages).Get(u64(id))
+	if v == nil {
+		return nil, recovery.Errorf(recovery.ENOTFOUND, "message %d not found", id)
+	}
+	var m recovery.Message
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, fmt.Errorf("decode message %d: %w", id, err)
+	}
+	return &m, nil
+}
+
+// Messages implements recovery.Tx.
+func (t *Tx) Messages(shopID, beforeID uint64, limit int, keep func(*recovery.Message) bool) ([]*recovery.Message, error) {
+	prefix := u64(shopID)
+	c := t.bucket(bucketShopMessages).Cursor()
+	var k []byte
+	if beforeID == 0 {
+		k, _ = c.Seek(u64(shopID + 1))
+	} else {
+		k, _ = c.Seek(concat(prefix, u64(beforeID)))
+	}
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	var msgs []*recovery.Message
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(msgs) < limit; k, _ = c.Prev() {
+		m, err := t.Message(binary.BigEndian.Uint64(k[8:]))
+		if err != nil {
+			return nil, err
+		}
+		if keep == nil || keep(m) {
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs, nil
+}
+
+// CartMessages implements recovery.Tx.
+func (t *Tx) CartMessages(cartID uint64) ([]*recovery.Message, error) {
+	keys, err := t.prefixKeys(bucketCartMessages, u64(cartID))
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]*recovery.Message, 0, len(keys))
+	for _, k := range keys {
+		m, err := t.Message(binary.BigEndian.Uint64(k[8:]))
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, nil
+}
+
+// PutClick implements recovery.Tx.
+func (t *Tx) PutClick(c *recovery.Click) error {
+	clicks := t.bucket(bucketClicks)
+	seq, err := clicks.NextSequence()
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return clicks.Put(concat(u64(c.CartID), u64(seq)), v)
+}
+
+// Clicks implements recovery.Tx.
+func (t *Tx) Clicks(cartID uint64) ([]recovery.Click, error) {
+	prefix := u64(cartID)
+	var clicks []recovery.Click
+	c := t.bucket(bucketClicks).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var cl recovery.Click
+		if err := json.Unmarshal(v, &cl); err != nil {
+			return nil, fmt.Errorf("decode click %x: %w", k, err)
+		}
+		clicks = append(clicks, cl)
+	}
+	return clicks, nil
+}
+
+func optOutKey(shopID uint64, channel recovery.Channel, contact string) []byte {
+	return concat(u64(shopID), []byte(channel), []byte{0}, []byte(contact))
+}
+
+// OptOut implements recovery.Tx.
+func (t *Tx) OptOut(shopID uint64, channel recovery.Channel, contact string) (*recovery.OptOut, error) {
+	v := t.bucket(bucketOptOuts).Get(optOutKey(shopID, channel, contact))
+	if v == nil {
+		return nil, nil
+	}
+	var o recovery.OptOut
+	if err := json.Unmarshal(v, &o); err != nil {
+		return nil, fmt.Errorf("decode opt-out: %w", err)
+	}
+	return &o, nil
+}
+
+// PutOptOut implements recovery.Tx.
+func (t *Tx) PutOptOut(o *recovery.OptOut) error {
+	v, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	return t.bucket(bucketOptOuts).Put(optOutKey(o.ShopID, o.Channel, o.Contact), v)
+}
+
+// DeleteOptOut implements recovery.Tx.
+func (t *Tx) DeleteOptOut(shopID uint64, channel recovery.Channel, contact string) error {
+	return t.bucket(bucketOptOuts).Delete(optOutKey(shopID, channel, contact))
+}
+
+// DailyFigures implements recovery.Tx.
+func (t *Tx) DailyFigures(shopID uint64, from, to string) ([]*recovery.DailyFigures, error) {
+	var out []*recovery.DailyFigures
+	c := t.bucket(bucketDaily).Cursor()
+	end := concat(u64(shopID), []byte(to))
+	for k, v := c.Seek(concat(u64(shopID), []byte(from))); k != nil && bytes.Compare(k, end) <= 0; k, v = c.Next() {
+		var d recovery.DailyFigures
+		if err := json.Unmarshal(v, &d); err != nil {
+			return nil, fmt.Errorf("decode daily figures %x: %w", k, err)
+		}
+		out = append(out, &d)
+	}
+	return out, nil
+}
+
+// PutDailyFigures implements recovery.Tx.
+func (t *Tx) PutDailyFigures(d *recovery.DailyFigures) error {
+	v, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return t.bucket(bucketDaily).Put(concat(u64(d.ShopID), []byte(d.Day)), v)
+}
