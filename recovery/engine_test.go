@@ -464,3 +464,86 @@ func TestOutboxWhenNoProvider(t *testing.T) {
 		t.Fatalf("outbox: %+v", msgs)
 	}
 }
+
+func TestRetentionKeepsAnonymousFigures(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{RetentionDays: 30})
+	e.sched.Senders = nil // outbox
+	oldID := e.checkout("old", 0)
+	e.at(time.Hour)
+	e.order("old", 2*time.Hour)
+	// 40 days later a new cart arrives; the old one is past retention.
+	newID := e.checkout("new", 40*24*time.Hour, withContact("new@example.com", "+4790000001"))
+	e.at(40*24*time.Hour + 2*time.Hour)
+	before, err := e.svc.Stats(context.Background(), e.shop.ID, start.Add(-24*time.Hour), start.Add(50*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.svc.Expire(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("Expire = %d, %v; want 1", n, err)
+	}
+	if _, err := e.svc.Cart(context.Background(), e.shop.ID, oldID); recovery.ErrorCode(err) != recovery.ENOTFOUND {
+		t.Errorf("old cart still there: %v", err)
+	}
+	if _, err := e.svc.Cart(context.Background(), e.shop.ID, newID); err != nil {
+		t.Errorf("new cart erased: %v", err)
+	}
+	var msgs []*recovery.Message
+	e.db.View(context.Background(), func(tx recovery.Tx) (err error) {
+		msgs, err = tx.Messages(e.shop.ID, 0, 100, nil)
+		return err
+	})
+	for _, m := range msgs {
+		if m.CartID == oldID {
+			t.Errorf("message of the erased cart kept: %+v", m)
+		}
+	}
+	after, err := e.svc.Stats(context.Background(), e.shop.ID, start.Add(-24*time.Hour), start.Add(50*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Captured != before.Captured || after.Reminded != before.Reminded || after.RecoveredAfterReminder != 1 ||
+		after.RecoveredRevenue["NOK"] != before.RecoveredRevenue["NOK"] || len(after.StepList) != len(before.StepList) {
+		t.Errorf("figures changed by retention:\nbefore %+v\nafter  %+v", before.Figures, after.Figures)
+	}
+	// Running it again finds nothing more.
+	if n, _ := e.svc.Expire(context.Background()); n != 0 {
+		t.Errorf("second run erased %d", n)
+	}
+}
+
+func TestClickCreditsLinkAndAppliesDiscount(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{DiscountCode: "BACK10"})
+	id := e.checkout("a", 0)
+	e.at(72 * time.Hour) // reminder and follow-up superseded: the incentive goes
+	msgs := e.email.messages()
+	if len(msgs) != 1 || msgs[0].DiscountCode != "BACK10" {
+		t.Fatalf("incentive: %+v", msgs)
+	}
+	token := strings.TrimPrefix(msgs[0].RestoreURL, "https://cb.example.com/r/")
+	v, err := e.svc.Visit(context.Background(), e.sched.Signer, token, "Mozilla/5.0 (Windows NT 10.0)")
+	if err != nil || v.Outcome != recovery.VisitRestored {
+		t.Fatalf("visit: %+v %v", v, err)
+	}
+	want := "https://demo.myshopify.com/discount/BACK10?redirect=%2Fcheckouts%2Fa%2Frecover"
+	if v.Redirect != want {
+		t.Errorf("redirect %q, want %q", v.Redirect, want)
+	}
+	e.now = start.Add(73 * time.Hour)
+	e.order("a", 73*time.Hour)
+	c := e.cart(id)
+	if c.Conversion.Attribution != recovery.AttributionLink || c.Conversion.AttributedStep != 3 {
+		t.Errorf("conversion: %+v", c.Conversion)
+	}
+	st, _ := e.svc.Stats(context.Background(), e.shop.ID, start.Add(-time.Hour), start.Add(100*time.Hour))
+	if st.RecoveredViaLink != 1 || st.Clicked != 1 || st.MobileClickShare != 0 || st.RecoveryRate != 1 || st.AverageOrderValue["NOK"] != 52900 {
+		t.Errorf("stats: %+v", st)
+	}
+	if len(st.StepList) != 4 || st.StepList[3].Recovered != 1 || st.StepList[3].Clicked != 1 || st.StepList[0].Skipped != 1 {
+		t.Errorf("per step: %+v %+v", st.StepList[0], st.StepList[3])
+	}
+	// A checkout on another host gets the code as a query parameter.
+	if v := recovery.WithDiscountForTest("https://checkout.example.net/c/1/recover?x=1", "BACK10"); v != "https://checkout.example.net/c/1/recover?discount=BACK10&x=1" {
+		t.Errorf("other host: %s", v)
+	}
+}

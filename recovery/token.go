@@ -66,7 +66,7 @@ func NewSigner(keys ...[]byte) (*Signer, error) {
 	return &Signer{keys: keys}, nil
 }
 
-var tokenEncoding = base64.RawURLEncoding
+var tokenEncoding = base64.RawURLEncoding.Strict()
 
 var channelCodes = []Channel{ChannelEmail, ChannelSMS}
 
@@ -103,7 +103,9 @@ func (s *Signer) Verify(token string, purpose LinkPurpose, now time.Time) (LinkT
 		return LinkToken{}, ErrTokenInvalid
 	}
 	b, err := tokenEncoding.DecodeString(token)
-	if err != nil || len(b) < 1+1+1+1+1+4+macSize {
+	// The decoder skips line breaks; only the one canonical spelling of a
+	// token is accepted, so a link can never be varied and still count.
+	if err != nil || len(b) < 1+1+1+1+1+4+macSize || tokenEncoding.EncodeToString(b) != token {
 		return LinkToken{}, ErrTokenInvalid
 	}
 	payload, sig := b[:len(b)-macSize], b[len(b)-macSize:]

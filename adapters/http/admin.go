@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -76,6 +77,8 @@ func jsonErrorReason(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
+	case errors.As(err, &typeErr) && typeErr.Type == reflect.TypeFor[recovery.Duration]():
+		return fmt.Sprintf("%s: %s is not a duration such as \"15m\" or \"24h\"", typeErr.Field, typeErr.Value)
 	case errors.As(err, &typeErr):
 		return fmt.Sprintf("%s: must be %s", typeErr.Field, typeErr.Type)
 	case errors.As(err, &syntaxErr):

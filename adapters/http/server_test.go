@@ -31,6 +31,8 @@ const (
 	wooDomain     = "woo.example.com"
 )
 
+var testSigner, _ = recovery.NewSigner([]byte("http-test-signing-key-0123456789abcdef"))
+
 // env is a running HTTP server over a real database in a temp directory.
 type env struct {
 	t       *testing.T
@@ -51,6 +53,7 @@ func newEnv(t *testing.T) *env {
 	s := cbhttp.NewServer(prometheus.NewRegistry())
 	s.Service, s.AdminToken, s.ShopifyAppSecrets = svc, adminToken, []string{appSecret}
 	s.Backup = db.WriteBackup
+	s.Signer = testSigner
 	e := &env{t: t, db: db, svc: svc, srv: httptest.NewServer(s.Handler())}
 	t.Cleanup(func() {
 		e.srv.Close()
