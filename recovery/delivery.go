@@ -83,7 +83,7 @@ func (PlainRenderer) Render(_ context.Context, in RenderInput) (Rendered, error)
 		if in.DiscountCode != "" {
 			text += " Code " + in.DiscountCode
 		}
-		return Rendered{Text: text + " Reply STOP to opt out"}, nil
+		return Rendered{Text: text}, nil
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Hi %s,\n\nwe saved your cart at %s:\n\n", name, shop)

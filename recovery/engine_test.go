@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartback/cartback/internal/phone"
 	"github.com/cartback/cartback/recovery"
 	"github.com/cartback/cartback/store"
 )
@@ -219,7 +220,7 @@ func TestDefaultSequenceWithSMSConsent(t *testing.T) {
 	}
 	// Two messages in the last 24 h: the follow-up waits until the first
 	// leaves the window, at 25 h, instead of being dropped.
-	e.wantSteps(id, "sent", "sent", "scheduled", "scheduled")
+	e.wantSteps(id, "sent", "sent", "scheduled/frequency_cap", "scheduled")
 	if c := e.cart(id); !c.Steps[2].NotBefore.Equal(start.Add(25 * time.Hour)) {
 		t.Errorf("follow-up waits until %v", c.Steps[2].NotBefore)
 	}
@@ -546,4 +547,89 @@ func TestClickCreditsLinkAndAppliesDiscount(t *testing.T) {
 	if v := recovery.WithDiscountForTest("https://checkout.example.net/c/1/recover?x=1", "BACK10"); v != "https://checkout.example.net/c/1/recover?discount=BACK10&x=1" {
 		t.Errorf("other host: %s", v)
 	}
+}
+
+func TestSMSQuietHoursInRecipientZone(t *testing.T) {
+	for _, tc := range []struct{ phone, zone string }{
+		{"+12125550123", "America/New_York"},
+		{"+13105550123", "America/Los_Angeles"},
+		{"+4791234567", "Europe/Oslo"},
+		{"+46701234567", "Europe/Stockholm"},
+		{"+358401234567", "Europe/Helsinki"},
+		{"+4915112345678", "Europe/Berlin"},
+		{"+61291234567", "Australia/Sydney"},
+	} {
+		t.Run(tc.zone, func(t *testing.T) {
+			seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), Steps: []recovery.Step{
+				{Channel: recovery.ChannelSMS, After: recovery.Duration(time.Hour), Template: "reminder"},
+			}}
+			e := newEngine(t, recovery.ShopSettings{Sequence: seq, TimeZone: "Pacific/Auckland"})
+			e.svc.PhoneZone = phone.TimeZone
+			loc, _ := time.LoadLocation(tc.zone)
+			// Last activity 22:30 local: the text falls due at 23:30 there.
+			local := start.In(loc)
+			activity := time.Date(local.Year(), local.Month(), local.Day()+1, 22, 30, 0, 0, loc)
+			id := e.checkout("a", activity.Sub(start), withSMSConsent, withContact("q@example.com", tc.phone))
+			e.at(activity.Sub(start) + time.Hour)
+			if got := e.steps(id); got[0] != "scheduled/quiet_hours" {
+				t.Fatalf("at 23:30 local: %v", got)
+			}
+			morning := time.Date(activity.Year(), activity.Month(), activity.Day()+1, 9, 0, 0, 0, loc)
+			e.at(morning.Sub(start) - time.Minute)
+			if n := len(e.sms.messages()); n != 0 {
+				t.Fatalf("%d texts before 09:00 local", n)
+			}
+			e.at(morning.Sub(start))
+			c := e.cart(id)
+			if c.Steps[0].State != recovery.StepSent || !c.Steps[0].ClaimedAt.Equal(morning) {
+				t.Errorf("text: %+v, want sent at %v", c.Steps[0], morning)
+			}
+			if msgs := e.sms.messages(); len(msgs) != 1 || !strings.HasSuffix(msgs[0].Text, "Reply STOP to opt out") || msgs[0].Encoding != "GSM-7" || msgs[0].Segments != 1 {
+				t.Errorf("sms: %+v", msgs)
+			}
+		})
+	}
+}
+
+func TestSMSFrequencyRule(t *testing.T) {
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), FrequencyCap: 5, Steps: []recovery.Step{
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(time.Hour), Template: "reminder"},
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(5 * time.Hour), Template: "follow-up"},
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(6 * time.Hour), Template: "follow-up"},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+	id := e.checkout("a", 0, withSMSConsent)
+	e.at(time.Hour)
+	e.at(5 * time.Hour)
+	e.at(6 * time.Hour)
+	// A second text within 48 h would wait past its deadline: dropped.
+	e.wantSteps(id, "sent", "skipped/sms_frequency_cap", "sent")
+	// Another cart of the same contact two days later may be texted again.
+	b := e.checkout("b", 50*time.Hour, withSMSConsent)
+	e.at(51 * time.Hour)
+	e.wantSteps(b, "sent", "scheduled", "scheduled")
+}
+
+func TestStrictEmailConsent(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{EmailConsent: recovery.EmailConsentMarketing})
+	without := e.checkout("a", 0, withContact("no@example.com", "+4790000001"))
+	with := e.checkout("b", 0, withContact("yes@example.com", "+4790000002"), func(c *recovery.Cart) {
+		c.Consent.Email = recovery.ConsentGrant{Granted: true, Source: "test"}
+	})
+	e.at(time.Hour)
+	e.wantSteps(without, "skipped/no_email_consent", "scheduled", "scheduled", "scheduled")
+	e.wantSteps(with, "sent", "scheduled", "scheduled", "scheduled")
+}
+
+func TestOptOutStopsNextStep(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	id := e.checkout("a", 0)
+	e.at(time.Hour)
+	msgs := e.email.messages()
+	token := strings.TrimPrefix(msgs[0].UnsubscribeURL, "https://cb.example.com/u/")
+	if _, err := e.svc.Unsubscribe(context.Background(), e.sched.Signer, token, true); err != nil {
+		t.Fatal(err)
+	}
+	e.at(24 * time.Hour)
+	e.wantSteps(id, "sent", "skipped/superseded", "skipped/opted_out", "scheduled")
 }

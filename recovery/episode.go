@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,8 @@ const (
 	ReasonNewerCart       = "newer_cart"
 	ReasonContactOrdered  = "contact_ordered"
 	ReasonFrequencyCap    = "frequency_cap"
+	ReasonSMSFrequencyCap = "sms_frequency_cap"
+	ReasonQuietHours      = "quiet_hours"
 	ReasonEpisodeCap      = "episode_cap"
 	ReasonHoldout         = "holdout"
 	ReasonSuperseded      = "superseded"
@@ -226,70 +229,108 @@ func (s *Service) advance(tx Tx, shop *Shop, c *Cart, now time.Time) (*Claim, er
 		return nil, nil
 	}
 	st := &c.Steps[ready]
-	reason, wait, err := s.stopRule(tx, shop, seq, c, *st, now)
+	v, err := s.stopRule(tx, shop, seq, c, *st, now)
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case reason != "":
-		st.State, st.Reason, st.FinishedAt = StepSkipped, reason, now
-	case !wait.IsZero() && wait.After(st.DueAt.Add(StepDeadline)):
-		st.State, st.Reason, st.FinishedAt = StepSkipped, ReasonFrequencyCap, now
-	case !wait.IsZero():
-		st.NotBefore = wait
+	case v.skip != "":
+		st.State, st.Reason, st.FinishedAt = StepSkipped, v.skip, now
+	case !v.wait.IsZero() && v.waitReason != ReasonQuietHours && v.wait.After(st.DueAt.Add(StepDeadline)):
+		// Waiting for a cap would make the reminder too late to matter.
+		st.State, st.Reason, st.FinishedAt = StepSkipped, v.waitReason, now
+	case !v.wait.IsZero():
+		// Quiet hours always wait for the morning: a reminder due at night
+		// is moved, never dropped.
+		st.NotBefore, st.Reason = v.wait, v.waitReason
 	default:
-		st.State, st.ClaimedAt = StepSending, now
+		st.State, st.ClaimedAt, st.Reason = StepSending, now, ""
 		return &Claim{Shop: shop, Cart: c.clone(), Step: *st}, nil
 	}
 	return nil, nil
 }
 
-// stopRule returns why the step must not go out, or until when it must
-// wait, or neither.
-func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun, now time.Time) (reason string, wait time.Time, err error) {
+// verdict is what the stop rules say of a step that is due.
+type verdict struct {
+	// skip is the reason the step must never go out.
+	skip string
+	// wait is when the step may go out instead of now, for waitReason.
+	wait       time.Time
+	waitReason string
+}
+
+// capWait returns when fewer than limit of sends remain within window of
+// the time they would go out, or zero when the cap allows now.
+func capWait(sends []time.Time, limit int, window time.Duration, now time.Time) time.Time {
+	var recent []time.Time
+	for _, t := range sends {
+		if now.Sub(t) < window {
+			recent = append(recent, t)
+		}
+	}
+	if limit <= 0 || len(recent) < limit {
+		return time.Time{}
+	}
+	slices.SortFunc(recent, time.Time.Compare)
+	return recent[len(recent)-limit].Add(window)
+}
+
+// stopRule decides whether a due step may go out now, must wait, or must
+// never go out. It reads only this transaction, so an order or opt-out
+// committed before it always wins.
+func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun, now time.Time) (verdict, error) {
+	skip := func(reason string) (verdict, error) { return verdict{skip: reason}, nil }
 	switch shop.Status {
 	case ShopUninstalled:
-		return ReasonShopUninstalled, time.Time{}, nil
+		return skip(ReasonShopUninstalled)
 	case ShopPaused:
-		return ReasonShopPaused, time.Time{}, nil
+		return skip(ReasonShopPaused)
 	}
 	if c.Empty() {
-		return ReasonEmpty, time.Time{}, nil
+		return skip(ReasonEmpty)
 	}
 	if c.delivered() >= seq.MaxMessages {
-		return ReasonEpisodeCap, time.Time{}, nil
+		return skip(ReasonEpisodeCap)
 	}
 	var address string
 	switch st.Channel {
 	case ChannelEmail:
 		address = NormalizeEmail(c.Contact.Email)
+		if address != "" && shop.Settings.EmailConsent == EmailConsentMarketing && !c.Consent.Email.Granted {
+			return skip(ReasonNoEmailConsent)
+		}
 	case ChannelSMS:
 		address = c.Contact.Phone
 		if address != "" && !c.Consent.SMS.Granted {
-			return ReasonNoSMSConsent, time.Time{}, nil
+			return skip(ReasonNoSMSConsent)
 		}
 	}
 	if address == "" {
-		return ReasonNoAddress, time.Time{}, nil
+		return skip(ReasonNoAddress)
 	}
-	out, err := tx.OptOut(shop.ID, st.Channel, address)
-	if err != nil || out != nil {
-		return ReasonOptedOut, time.Time{}, err
+	if out, err := tx.OptOut(shop.ID, st.Channel, address); err != nil || out != nil {
+		return verdict{skip: ReasonOptedOut}, err
 	}
 
 	// Across the contact's carts in this shop: only the newest is reminded,
-	// nobody who ordered since is reminded, and the frequency cap holds.
-	var recent []time.Time
-	seen := map[uint64]bool{c.ID: true}
-	for _, st := range c.Steps {
-		if t := sentAt(st); !t.IsZero() && now.Sub(t) < time.Duration(seq.FrequencyWindow) {
-			recent = append(recent, t)
+	// nobody who ordered since is reminded, and the frequency caps hold.
+	var sends, texts []time.Time
+	note := func(steps []StepRun) {
+		for _, st := range steps {
+			if t := sentAt(st); !t.IsZero() {
+				sends = append(sends, t)
+				if st.Channel == ChannelSMS {
+					texts = append(texts, t)
+				}
+			}
 		}
 	}
+	note(c.Steps)
+	seen := map[uint64]bool{c.ID: true}
 	for _, key := range c.Contact.Index() {
 		others, err := tx.CartsByContact(shop.ID, key, contactCarts)
 		if err != nil {
-			return "", time.Time{}, err
+			return verdict{}, err
 		}
 		for _, o := range others {
 			if seen[o.ID] {
@@ -297,24 +338,56 @@ func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun,
 			}
 			seen[o.ID] = true
 			if o.State == CartConverted && o.Conversion != nil && o.Conversion.At.After(c.LastActivityAt) {
-				return ReasonContactOrdered, time.Time{}, nil
+				return skip(ReasonContactOrdered)
 			}
 			if o.State.Open() && !o.OrderOnly && (o.LastActivityAt.After(c.LastActivityAt) || (o.LastActivityAt.Equal(c.LastActivityAt) && o.ID > c.ID)) {
-				return ReasonNewerCart, time.Time{}, nil
+				return skip(ReasonNewerCart)
 			}
-			for _, ost := range o.Steps {
-				if t := sentAt(ost); !t.IsZero() && now.Sub(t) < time.Duration(seq.FrequencyWindow) {
-					recent = append(recent, t)
-				}
+			note(o.Steps)
+		}
+	}
+	if w := capWait(sends, seq.FrequencyCap, time.Duration(seq.FrequencyWindow), now); !w.IsZero() {
+		return verdict{wait: w, waitReason: ReasonFrequencyCap}, nil
+	}
+	if st.Channel == ChannelSMS {
+		if w := capWait(texts, seq.SMSFrequencyCap, time.Duration(seq.SMSFrequencyWindow), now); !w.IsZero() {
+			return verdict{wait: w, waitReason: ReasonSMSFrequencyCap}, nil
+		}
+		quiet := shop.Settings.QuietHoursOrDefault()
+		if w := quiet.Next(now, s.recipientZone(shop, address)); w.After(now) {
+			return verdict{wait: w, waitReason: ReasonQuietHours}, nil
+		}
+	}
+	return verdict{}, nil
+}
+
+// recipientZone is the time zone of a phone number's owner: the number's
+// own zone when it has one, else the shop's.
+func (s *Service) recipientZone(shop *Shop, phone string) *time.Location {
+	if s.PhoneZone != nil {
+		if name := s.PhoneZone(phone); name != "" {
+			if loc, err := loadLocation(name); err == nil {
+				return loc
 			}
 		}
 	}
-	if seq.FrequencyCap > 0 && len(recent) >= seq.FrequencyCap {
-		// Wait until enough of the window's messages have aged out of it.
-		slices.SortFunc(recent, time.Time.Compare)
-		return "", recent[len(recent)-seq.FrequencyCap].Add(time.Duration(seq.FrequencyWindow)), nil
+	return shop.Settings.Location()
+}
+
+var zoneCache sync.Map // name → *time.Location
+
+// loadLocation is time.LoadLocation with a cache: the scheduler asks for
+// the same few zones for every text.
+func loadLocation(name string) (*time.Location, error) {
+	if loc, ok := zoneCache.Load(name); ok {
+		return loc.(*time.Location), nil
 	}
-	return "", time.Time{}, nil
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zoneCache.Store(name, loc)
+	return loc, nil
 }
 
 // sentAt is when a step's message went out (or was claimed), zero if it

@@ -78,6 +78,9 @@ type Service struct {
 	// OnDue, when set, is told of each new due time a committed change
 	// created, so the scheduler can wake earlier than it planned.
 	OnDue func(at time.Time)
+	// PhoneZone, when set, returns the IANA time zone of an E.164 number
+	// ("" when unknown); quiet hours are kept in the recipient's time.
+	PhoneZone func(e164 string) string
 }
 
 // NewService returns a Service with default settings over store.

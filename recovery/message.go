@@ -33,8 +33,16 @@ type Message struct {
 	Text    string `json:"text"`
 	HTML    string `json:"html,omitempty"`
 	// RestoreURL is the signed link in the message.
-	RestoreURL   string `json:"restore_url"`
-	DiscountCode string `json:"discount_code,omitempty"`
+	RestoreURL string `json:"restore_url"`
+	// UnsubscribeURL is the signed one-click opt-out link (email only).
+	UnsubscribeURL string `json:"unsubscribe_url,omitempty"`
+	DiscountCode   string `json:"discount_code,omitempty"`
+	// FromName and ReplyTo are the shop's sender identity for email.
+	FromName string `json:"from_name,omitempty"`
+	ReplyTo  string `json:"reply_to,omitempty"`
+	// Encoding ("GSM-7" or "UCS-2") and Segments describe an SMS body.
+	Encoding string `json:"encoding,omitempty"`
+	Segments int    `json:"segments,omitempty"`
 
 	Status     MessageStatus `json:"status"`
 	Provider   string        `json:"provider,omitempty"`

@@ -365,12 +365,28 @@ func (s *Scheduler) compose(ctx context.Context, cl *Claim, now time.Time) (*Mes
 		return nil, err
 	}
 	to := c.Contact.Email
+	var encoding string
+	var segments int
 	if st.Channel == ChannelSMS {
 		to = c.Contact.Phone
+		r.Text = withStopLine(r.Text, locale)
+		encoding, segments = SMSSegments(r.Text)
 	}
 	return &Message{
+		Encoding: encoding, Segments: segments, ReplyTo: cl.Shop.Settings.EmailReplyTo,
 		ShopID: cl.Shop.ID, CartID: c.ID, Step: st.Index, Channel: st.Channel, Template: st.Template, Locale: locale,
-		To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML, RestoreURL: restore, DiscountCode: st.DiscountCode,
-		CreatedAt: now,
+		To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML, RestoreURL: restore, UnsubscribeURL: unsubscribe,
+		DiscountCode: st.DiscountCode, FromName: fromName(cl.Shop), CreatedAt: now,
 	}, nil
+}
+
+// fromName is the sender name of the shop's email.
+func fromName(shop *Shop) string {
+	if shop.Settings.EmailFromName != "" {
+		return shop.Settings.EmailFromName
+	}
+	if shop.Name != "" {
+		return shop.Name
+	}
+	return shop.Domain
 }

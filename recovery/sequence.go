@@ -49,6 +49,10 @@ type Sequence struct {
 	// across carts and channels; a step that would exceed it waits.
 	FrequencyCap    int      `json:"frequency_cap,omitempty"`
 	FrequencyWindow Duration `json:"frequency_window,omitempty"`
+	// SMSFrequencyCap texts per SMSFrequencyWindow, per contact and shop,
+	// on top of the cross-channel cap.
+	SMSFrequencyCap    int      `json:"sms_frequency_cap,omitempty"`
+	SMSFrequencyWindow Duration `json:"sms_frequency_window,omitempty"`
 }
 
 // Sequence defaults.
@@ -77,10 +81,12 @@ func DefaultSequence() Sequence {
 			{Channel: ChannelEmail, After: Duration(24 * time.Hour), Template: TemplateFollowUp},
 			{Channel: ChannelEmail, After: Duration(72 * time.Hour), Template: TemplateIncentive},
 		},
-		MaxMessages:     DefaultMaxMessages,
-		MaxAge:          Duration(DefaultMaxAge),
-		FrequencyCap:    DefaultFrequencyCap,
-		FrequencyWindow: Duration(DefaultFrequencyWindow),
+		MaxMessages:        DefaultMaxMessages,
+		MaxAge:             Duration(DefaultMaxAge),
+		FrequencyCap:       DefaultFrequencyCap,
+		FrequencyWindow:    Duration(DefaultFrequencyWindow),
+		SMSFrequencyCap:    DefaultSMSFrequencyCap,
+		SMSFrequencyWindow: Duration(DefaultSMSFrequencyWindow),
 	}
 }
 
@@ -102,6 +108,12 @@ func (q Sequence) withDefaults() Sequence {
 	if q.FrequencyWindow == 0 {
 		q.FrequencyWindow = d.FrequencyWindow
 	}
+	if q.SMSFrequencyCap == 0 {
+		q.SMSFrequencyCap = d.SMSFrequencyCap
+	}
+	if q.SMSFrequencyWindow == 0 {
+		q.SMSFrequencyWindow = d.SMSFrequencyWindow
+	}
 	return q
 }
 
@@ -122,6 +134,10 @@ func (q Sequence) Validate() error {
 		return Errorf(EINVALID, "frequency_cap: must not be negative")
 	case q.FrequencyWindow < 0:
 		return Errorf(EINVALID, "frequency_window: must not be negative")
+	case q.SMSFrequencyCap < 0:
+		return Errorf(EINVALID, "sms_frequency_cap: must not be negative")
+	case q.SMSFrequencyWindow < 0:
+		return Errorf(EINVALID, "sms_frequency_window: must not be negative")
 	}
 	abandon := q.withDefaults().AbandonAfter
 	var prev Duration

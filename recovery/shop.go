@@ -74,6 +74,30 @@ type ShopSettings struct {
 	// RetentionDays is how long carts, messages and clicks are kept
 	// (default 90); older ones survive only as anonymous daily figures.
 	RetentionDays int `json:"retention_days,omitempty"`
+	// EmailConsent is EmailConsentAll (default) or EmailConsentMarketing.
+	EmailConsent string `json:"email_consent,omitempty"`
+	// QuietHours for SMS in the recipient's local time; nil means
+	// DefaultQuietHours, equal start and end switch them off.
+	QuietHours *QuietHours `json:"quiet_hours,omitempty"`
+	// EmailFromName and EmailReplyTo are the shop's sender identity.
+	EmailFromName string `json:"email_from_name,omitempty"`
+	EmailReplyTo  string `json:"email_reply_to,omitempty"`
+}
+
+// QuietHoursOrDefault returns the shop's SMS quiet hours.
+func (s ShopSettings) QuietHoursOrDefault() QuietHours {
+	if s.QuietHours != nil {
+		return *s.QuietHours
+	}
+	return DefaultQuietHours
+}
+
+// Location returns the shop's time zone, UTC when it has none.
+func (s ShopSettings) Location() *time.Location {
+	if loc, err := time.LoadLocation(s.TimeZone); err == nil && s.TimeZone != "" {
+		return loc
+	}
+	return time.UTC
 }
 
 // DefaultRetentionDays is how long a shop's records are kept unless it says.
@@ -145,6 +169,17 @@ func (s ShopSettings) Validate() error {
 	}
 	if s.RetentionDays < 0 || s.RetentionDays > 3650 {
 		return Errorf(EINVALID, "settings.retention_days: must be between 1 and 3650 (0 for the default)")
+	}
+	if s.EmailConsent != "" && s.EmailConsent != EmailConsentAll && s.EmailConsent != EmailConsentMarketing {
+		return Errorf(EINVALID, "settings.email_consent: must be %q or %q", EmailConsentAll, EmailConsentMarketing)
+	}
+	if s.QuietHours != nil {
+		if err := s.QuietHours.Validate(); err != nil {
+			return Errorf(EINVALID, "settings.quiet_hours.%s", ErrorMessage(err))
+		}
+	}
+	if s.EmailReplyTo != "" && !strings.Contains(s.EmailReplyTo, "@") {
+		return Errorf(EINVALID, "settings.email_reply_to: %q is not an email address", s.EmailReplyTo)
 	}
 	if len(s.DiscountCode) > 64 {
 		return Errorf(EINVALID, "settings.discount_code: at most 64 characters")

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"testing"
-	"time"
 
 	"github.com/cartback/cartback/recovery"
 )
@@ -32,5 +31,4 @@ func BenchmarkApplyParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "carts/s")
-	_ = time.Second
 }

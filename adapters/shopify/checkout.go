@@ -22,7 +22,7 @@ const (
 // decodeCheckout reads a checkouts/create or checkouts/update body.
 func decodeCheckout(body []byte, region string) (*recovery.Cart, error) {
 	var p checkoutPayload
-	if err := payload.Decode(body, &p); err != nil {
+	if err := payload.DecodeWith(body, &p, readCheckout); err != nil {
 		return nil, err
 	}
 	keys := recovery.CartKeys{CheckoutToken: strings.TrimSpace(p.Token), CartToken: strings.TrimSpace(p.CartToken)}
@@ -50,6 +50,10 @@ func decodeCheckout(body []byte, region string) (*recovery.Cart, error) {
 	// Checkout amounts are in the presentment currency, the one the
 	// shopper sees.
 	conv := payload.Converter{Currency: cart.Currency}
+	if len(p.LineItems) > 0 {
+		// Sized once; a checkout without items keeps a nil Items.
+		cart.Items = make([]recovery.LineItem, 0, len(p.LineItems))
+	}
 	for _, item := range p.LineItems {
 		cart.Items = append(cart.Items, lineItem(&conv, item))
 	}
@@ -153,6 +157,11 @@ func lineItem(conv *payload.Converter, item lineItemPayload) recovery.LineItem {
 // skipped rather than failing the checkout. Names starting with "_" are
 // hidden from shoppers by Shopify convention and are left out.
 func properties(raw json.RawMessage) []recovery.Attribute {
+	if len(raw) == 0 || string(raw) == "null" {
+		// Most line items have none. Returning here also saves allocating
+		// list and object below, which escape to the heap.
+		return nil
+	}
 	var attrs []recovery.Attribute
 	add := func(name string, value json.RawMessage) {
 		name = strings.TrimSpace(name)
@@ -169,7 +178,6 @@ func properties(raw json.RawMessage) []recovery.Attribute {
 	}
 	var object map[string]json.RawMessage
 	switch {
-	case len(raw) == 0:
 	case json.Unmarshal(raw, &list) == nil:
 		for _, p := range list {
 			add(p.Name, p.Value)

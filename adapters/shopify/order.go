@@ -11,7 +11,7 @@ import (
 // decodeOrder reads an orders/create or orders/paid body.
 func decodeOrder(body []byte) (*recovery.Order, error) {
 	var p orderPayload
-	if err := payload.Decode(body, &p); err != nil {
+	if err := payload.DecodeWith(body, &p, readOrder); err != nil {
 		return nil, err
 	}
 	if p.ID == "" {

@@ -9,6 +9,10 @@ import (
 // The types below mirror the parts of Shopify's REST webhook payloads that
 // cartback reads. Everything else in a payload is skipped, so a change to a
 // field cartback does not read cannot make a delivery fail.
+//
+// Each type is read by a read* function (read.go) on the hot path, and by
+// json.Unmarshal through its tags when that gives up; the two must name the
+// same fields, which TestReadersMatchTags and FuzzReaders check.
 
 // checkoutPayload is the body of checkouts/create and checkouts/update.
 // Newer payload versions may omit the top-level id, so it is not read.
@@ -24,22 +28,24 @@ type checkoutPayload struct {
 	EmailOptIn bool             `json:"buyer_accepts_marketing"`
 	SMSOptIn   bool             `json:"buyer_accepts_sms_marketing"`
 
-	Currency            string            `json:"currency"`
-	PresentmentCurrency string            `json:"presentment_currency"`
-	LineItems           []lineItemPayload `json:"line_items"`
-	ShippingLines       []struct {
-		Price payload.Decimal `json:"price"`
-	} `json:"shipping_lines"`
-	SubtotalPrice  payload.Decimal `json:"subtotal_price"`
-	TotalDiscounts payload.Decimal `json:"total_discounts"`
-	TotalTax       payload.Decimal `json:"total_tax"`
-	TotalPrice     payload.Decimal `json:"total_price"`
+	Currency            string                `json:"currency"`
+	PresentmentCurrency string                `json:"presentment_currency"`
+	LineItems           []lineItemPayload     `json:"line_items"`
+	ShippingLines       []shippingLinePayload `json:"shipping_lines"`
+	SubtotalPrice       payload.Decimal       `json:"subtotal_price"`
+	TotalDiscounts      payload.Decimal       `json:"total_discounts"`
+	TotalTax            payload.Decimal       `json:"total_tax"`
+	TotalPrice          payload.Decimal       `json:"total_price"`
 
 	AbandonedCheckoutURL string     `json:"abandoned_checkout_url"`
 	CreatedAt            string     `json:"created_at"`
 	UpdatedAt            string     `json:"updated_at"`
 	CompletedAt          string     `json:"completed_at"`
 	OrderID              payload.ID `json:"order_id"`
+}
+
+type shippingLinePayload struct {
+	Price payload.Decimal `json:"price"`
 }
 
 // checkoutDeletePayload is the body of checkouts/delete. Shopify sends
@@ -110,8 +116,10 @@ type orderPayload struct {
 // moneySetPayload is an order amount in both the shop's currency and the
 // currency the shopper paid in.
 type moneySetPayload struct {
-	PresentmentMoney *struct {
-		Amount       payload.Decimal `json:"amount"`
-		CurrencyCode string          `json:"currency_code"`
-	} `json:"presentment_money"`
+	PresentmentMoney *moneyPayload `json:"presentment_money"`
+}
+
+type moneyPayload struct {
+	Amount       payload.Decimal `json:"amount"`
+	CurrencyCode string          `json:"currency_code"`
 }

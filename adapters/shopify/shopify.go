@@ -58,7 +58,7 @@ func DecodeWebhook(topic string, body []byte, region string) (recovery.Event, er
 // decodeCheckoutDelete returns the keys of a deleted checkout.
 func decodeCheckoutDelete(body []byte) (recovery.CartKeys, error) {
 	var p checkoutDeletePayload
-	if err := payload.Decode(body, &p); err != nil {
+	if err := payload.DecodeWith(body, &p, readCheckoutDelete); err != nil {
 		return recovery.CartKeys{}, err
 	}
 	// Only the checkout token is used: a cart token can outlive one

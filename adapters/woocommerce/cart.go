@@ -16,7 +16,7 @@ const sourcePlugin = "woocommerce:plugin"
 // decodeCart reads the plugin's cart.updated body.
 func decodeCart(body []byte, storeURL, region string) (*recovery.Cart, error) {
 	var p cartPayload
-	if err := payload.Decode(body, &p); err != nil {
+	if err := payload.DecodeWith(body, &p, readCart); err != nil {
 		return nil, err
 	}
 	cartKey := strings.TrimSpace(p.CartKey)
@@ -42,6 +42,10 @@ func decodeCart(body []byte, storeURL, region string) (*recovery.Cart, error) {
 	}
 
 	conv := payload.Converter{Currency: cart.Currency}
+	if len(p.Items) > 0 {
+		// Sized once; a cart without items keeps a nil Items.
+		cart.Items = make([]recovery.LineItem, 0, len(p.Items))
+	}
 	for _, item := range p.Items {
 		unit := conv.Money("items.price", item.Price)
 		var line int64
@@ -80,10 +84,8 @@ func decodeCart(body []byte, storeURL, region string) (*recovery.Cart, error) {
 
 // decodeCartDeleted reads the plugin's cart.deleted body.
 func decodeCartDeleted(body []byte) (recovery.CartKeys, error) {
-	var p struct {
-		CartKey string `json:"cart_key"`
-	}
-	if err := payload.Decode(body, &p); err != nil {
+	var p cartDeletedPayload
+	if err := payload.DecodeWith(body, &p, readCartDeleted); err != nil {
 		return recovery.CartKeys{}, err
 	}
 	cartKey := strings.TrimSpace(p.CartKey)

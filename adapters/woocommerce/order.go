@@ -42,18 +42,32 @@ var (
 // decodeOrder reads an order.created or order.updated body into the event
 // its status calls for.
 func decodeOrder(body []byte, storeURL, region string) (recovery.Event, error) {
-	var head orderStatusPayload
-	if err := payload.Decode(body, &head); err != nil {
-		return recovery.Event{}, err
+	// The status is read first, so that an order in a status cartback
+	// ignores is not rejected over fields it would never use. A body the
+	// single-pass reader accepts is one json.Unmarshal reads whole, and to
+	// the same values, so one pass serves for both steps; any other body
+	// is decoded in the two steps.
+	var p orderPayload
+	r := payload.NewReader(body)
+	readOrder(&r, &p)
+	fast := r.Done()
+	rawStatus := p.Status
+	if !fast {
+		var head orderStatusPayload
+		if err := payload.Decode(body, &head); err != nil {
+			return recovery.Event{}, err
+		}
+		rawStatus = head.Status
 	}
-	status := strings.TrimSpace(head.Status)
+	status := strings.TrimSpace(rawStatus)
 	if !cartStatuses[status] && !orderStatuses[status] && !deletedStatuses[status] {
 		return recovery.Event{Kind: recovery.EventIgnored}, nil
 	}
-
-	var p orderPayload
-	if err := payload.Decode(body, &p); err != nil {
-		return recovery.Event{}, err
+	if !fast {
+		p = orderPayload{}
+		if err := payload.Decode(body, &p); err != nil {
+			return recovery.Event{}, err
+		}
 	}
 	if p.ID == "" {
 		return recovery.Event{}, recovery.Errorf(recovery.EINVALID, "order has no id")
@@ -94,6 +108,10 @@ func orderCart(p *orderPayload, status, storeURL, region string) (*recovery.Cart
 	}
 	conv := payload.Converter{Currency: cart.Currency}
 	subtotals := make([]int64, len(p.LineItems))
+	if len(p.LineItems) > 0 {
+		// Sized once; an order without items keeps a nil Items.
+		cart.Items = make([]recovery.LineItem, 0, len(p.LineItems))
+	}
 	for i, item := range p.LineItems {
 		subtotals[i] = conv.Money("line_items.subtotal", item.Subtotal)
 		cart.Items = append(cart.Items, recovery.LineItem{

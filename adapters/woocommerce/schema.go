@@ -13,6 +13,10 @@ import (
 // and of the companion plugin's cart events (docs/woocommerce-events.md)
 // that cartback reads. Everything else is skipped, so a change to a field
 // cartback does not read cannot make a delivery fail.
+//
+// Each type is read by a read* function (read.go) on the hot path, and by
+// json.Unmarshal through its tags when that gives up; the two must name the
+// same fields, which TestReadersMatchTags and FuzzReaders check.
 
 // orderStatusPayload is read first, so that an order in a status cartback
 // ignores is not rejected over fields it would never use.
@@ -22,33 +26,35 @@ type orderStatusPayload struct {
 
 // orderPayload is the body of order.created and order.updated.
 type orderPayload struct {
-	ID              payload.ID      `json:"id"`
-	Number          payload.ID      `json:"number"`
-	OrderKey        string          `json:"order_key"`
-	Status          string          `json:"status"`
-	Currency        string          `json:"currency"`
-	DateCreatedGMT  string          `json:"date_created_gmt"`
-	DateModifiedGMT string          `json:"date_modified_gmt"`
-	DatePaidGMT     string          `json:"date_paid_gmt"`
-	DiscountTotal   payload.Decimal `json:"discount_total"`
-	ShippingTotal   payload.Decimal `json:"shipping_total"`
-	TotalTax        payload.Decimal `json:"total_tax"`
-	Total           payload.Decimal `json:"total"`
-	Billing         billingPayload  `json:"billing"`
-	MetaData        metaData        `json:"meta_data"`
-	LineItems       []struct {
-		Name        string          `json:"name"`
-		SKU         string          `json:"sku"`
-		ProductID   payload.ID      `json:"product_id"`
-		VariationID payload.ID      `json:"variation_id"`
-		Quantity    int             `json:"quantity"`
-		Price       payload.Decimal `json:"price"`
-		Subtotal    payload.Decimal `json:"subtotal"`
-		MetaData    metaData        `json:"meta_data"`
-		// Image is {"id":…,"src":…} in recent WooCommerce versions and
-		// absent in older ones; it is read leniently, see imageSource.
-		Image json.RawMessage `json:"image"`
-	} `json:"line_items"`
+	ID              payload.ID             `json:"id"`
+	Number          payload.ID             `json:"number"`
+	OrderKey        string                 `json:"order_key"`
+	Status          string                 `json:"status"`
+	Currency        string                 `json:"currency"`
+	DateCreatedGMT  string                 `json:"date_created_gmt"`
+	DateModifiedGMT string                 `json:"date_modified_gmt"`
+	DatePaidGMT     string                 `json:"date_paid_gmt"`
+	DiscountTotal   payload.Decimal        `json:"discount_total"`
+	ShippingTotal   payload.Decimal        `json:"shipping_total"`
+	TotalTax        payload.Decimal        `json:"total_tax"`
+	Total           payload.Decimal        `json:"total"`
+	Billing         billingPayload         `json:"billing"`
+	MetaData        metaData               `json:"meta_data"`
+	LineItems       []orderLineItemPayload `json:"line_items"`
+}
+
+type orderLineItemPayload struct {
+	Name        string          `json:"name"`
+	SKU         string          `json:"sku"`
+	ProductID   payload.ID      `json:"product_id"`
+	VariationID payload.ID      `json:"variation_id"`
+	Quantity    int             `json:"quantity"`
+	Price       payload.Decimal `json:"price"`
+	Subtotal    payload.Decimal `json:"subtotal"`
+	MetaData    metaData        `json:"meta_data"`
+	// Image is {"id":…,"src":…} in recent WooCommerce versions and
+	// absent in older ones; it is read leniently, see imageSource.
+	Image json.RawMessage `json:"image"`
 }
 
 type billingPayload struct {
@@ -61,7 +67,9 @@ type billingPayload struct {
 
 // metaData is a WooCommerce meta_data list. Values may be any JSON,
 // including arrays of serialised PHP data, so they are kept raw.
-type metaData []struct {
+type metaData []metaEntry
+
+type metaEntry struct {
 	Key          string          `json:"key"`
 	Value        json.RawMessage `json:"value"`
 	DisplayKey   string          `json:"display_key"`
@@ -93,45 +101,58 @@ func imageSource(raw json.RawMessage) string {
 	return strings.TrimSpace(image.Src)
 }
 
+// cartDeletedPayload is the body of the plugin's cart.deleted event.
+type cartDeletedPayload struct {
+	CartKey string `json:"cart_key"`
+}
+
 // cartPayload is the body of the plugin's cart.updated and cart.deleted
 // events; docs/woocommerce-events.md is its specification.
 type cartPayload struct {
-	CartKey   string `json:"cart_key"`
-	CreatedAt string `json:"created_at"`
-	UpdatedAt string `json:"updated_at"`
-	Currency  string `json:"currency"`
-	Locale    string `json:"locale"`
-	Customer  struct {
-		Email     string `json:"email"`
-		Phone     string `json:"phone"`
-		FirstName string `json:"first_name"`
-		LastName  string `json:"last_name"`
-		Country   string `json:"country"`
-	} `json:"customer"`
-	Consent struct {
-		EmailMarketing bool `json:"email_marketing"`
-		SMSMarketing   bool `json:"sms_marketing"`
-	} `json:"consent"`
-	Items []struct {
-		ProductID   payload.ID      `json:"product_id"`
-		VariationID payload.ID      `json:"variation_id"`
-		Name        string          `json:"name"`
-		SKU         string          `json:"sku"`
-		Quantity    int             `json:"quantity"`
-		Price       payload.Decimal `json:"price"`
-		LineTotal   payload.Decimal `json:"line_total"`
-		ImageURL    string          `json:"image_url"`
-		ProductURL  string          `json:"product_url"`
-		Attributes  attributeMap    `json:"attributes"`
-	} `json:"items"`
-	Totals struct {
-		Subtotal payload.Decimal `json:"subtotal"`
-		Discount payload.Decimal `json:"discount"`
-		Shipping payload.Decimal `json:"shipping"`
-		Tax      payload.Decimal `json:"tax"`
-		Total    payload.Decimal `json:"total"`
-	} `json:"totals"`
-	RestoreURL string `json:"restore_url"`
+	CartKey    string              `json:"cart_key"`
+	CreatedAt  string              `json:"created_at"`
+	UpdatedAt  string              `json:"updated_at"`
+	Currency   string              `json:"currency"`
+	Locale     string              `json:"locale"`
+	Customer   cartCustomerPayload `json:"customer"`
+	Consent    cartConsentPayload  `json:"consent"`
+	Items      []cartItemPayload   `json:"items"`
+	Totals     cartTotalsPayload   `json:"totals"`
+	RestoreURL string              `json:"restore_url"`
+}
+
+type cartCustomerPayload struct {
+	Email     string `json:"email"`
+	Phone     string `json:"phone"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Country   string `json:"country"`
+}
+
+type cartConsentPayload struct {
+	EmailMarketing bool `json:"email_marketing"`
+	SMSMarketing   bool `json:"sms_marketing"`
+}
+
+type cartItemPayload struct {
+	ProductID   payload.ID      `json:"product_id"`
+	VariationID payload.ID      `json:"variation_id"`
+	Name        string          `json:"name"`
+	SKU         string          `json:"sku"`
+	Quantity    int             `json:"quantity"`
+	Price       payload.Decimal `json:"price"`
+	LineTotal   payload.Decimal `json:"line_total"`
+	ImageURL    string          `json:"image_url"`
+	ProductURL  string          `json:"product_url"`
+	Attributes  attributeMap    `json:"attributes"`
+}
+
+type cartTotalsPayload struct {
+	Subtotal payload.Decimal `json:"subtotal"`
+	Discount payload.Decimal `json:"discount"`
+	Shipping payload.Decimal `json:"shipping"`
+	Tax      payload.Decimal `json:"tax"`
+	Total    payload.Decimal `json:"total"`
 }
 
 // attributeMap is an item's chosen options, name to value. PHP's

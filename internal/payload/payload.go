@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cartback/cartback/recovery"
 )
@@ -61,6 +62,9 @@ func ScalarText(raw json.RawMessage) (text string, ok bool) {
 	case len(raw) == 0 || string(raw) == "null":
 		return "", true
 	case raw[0] == '"':
+		if s, ok := plainString(raw); ok {
+			return strings.TrimSpace(s), true
+		}
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
 			return "", false
@@ -70,6 +74,25 @@ func ScalarText(raw json.RawMessage) (text string, ok bool) {
 		return string(raw), true
 	}
 	return "", false
+}
+
+// plainString returns the value of the JSON string token raw when it has
+// no escapes and is valid UTF-8, the common case that needs no decoding;
+// ok is false for anything else, which json.Unmarshal must then read.
+func plainString(raw []byte) (s string, ok bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	content := raw[1 : len(raw)-1]
+	for _, c := range content {
+		if c < ' ' || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(content) {
+		return "", false
+	}
+	return string(content), true
 }
 
 // KindOf names the kind of JSON value raw holds ("object", "array",

@@ -1,0 +1,153 @@
+package twilio
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/twilio/twilio-go/client"
+
+	"github.com/cartback/cartback/recovery"
+)
+
+// SignatureHeader carries Twilio's signature of a webhook request.
+const SignatureHeader = "X-Twilio-Signature"
+
+// ValidateRequest reports whether signature (the X-Twilio-Signature
+// header) signs a form-encoded webhook POST: url is the full URL Twilio
+// was configured to call, query string included, and params the form
+// fields. Twilio signs the first value of each field, as twilio-go reads
+// them. A URL with or without its default port both match.
+func ValidateRequest(authToken, url string, params url.Values, signature string) bool {
+	if authToken == "" || signature == "" {
+		return false
+	}
+	fields := make(map[string]string, len(params))
+	for k, v := range params {
+		if len(v) > 0 {
+			fields[k] = v[0]
+		}
+	}
+	v := client.NewRequestValidator(authToken)
+	return v.Validate(url, fields, signature)
+}
+
+// Status is a delivery status callback for a message we sent.
+type Status struct {
+	// MessageSID is the SID Send returned.
+	MessageSID string
+	// MessageStatus is Twilio's status, lower case: queued, sending,
+	// sent, delivered, undelivered, failed, …
+	MessageStatus string
+	// ErrorCode is Twilio's error code for undelivered and failed
+	// messages, e.g. "30003".
+	ErrorCode string
+	// To is the recipient.
+	To string
+}
+
+// Twilio message statuses that end a message's journey or matter to the
+// engine.
+const (
+	StatusQueued      = "queued"
+	StatusSent        = "sent"
+	StatusDelivered   = "delivered"
+	StatusUndelivered = "undelivered"
+	StatusFailed      = "failed"
+)
+
+// ParseStatus reads a status callback's form. It needs MessageSid (or the
+// older SmsSid) and MessageStatus (or SmsStatus); unknown statuses are
+// kept as they are.
+func ParseStatus(form url.Values) (Status, error) {
+	s := Status{
+		MessageSID:    first(form, "MessageSid", "SmsSid"),
+		MessageStatus: strings.ToLower(first(form, "MessageStatus", "SmsStatus")),
+		ErrorCode:     strings.TrimSpace(form.Get("ErrorCode")),
+		To:            strings.TrimSpace(form.Get("To")),
+	}
+	if s.MessageSID == "" {
+		return Status{}, errors.New("twilio: status callback without MessageSid")
+	}
+	if s.MessageStatus == "" {
+		return Status{}, errors.New("twilio: status callback without MessageStatus")
+	}
+	return s, nil
+}
+
+// Outcome maps the status onto the message statuses the engine records.
+// ok is false for intermediate statuses (queued, sending, …) that change
+// nothing.
+func (s Status) Outcome() (status recovery.MessageStatus, ok bool) {
+	switch s.MessageStatus {
+	case StatusSent:
+		return recovery.MessageSent, true
+	case StatusDelivered:
+		return recovery.MessageDelivered, true
+	case StatusUndelivered:
+		return recovery.MessageUndelivered, true
+	case StatusFailed:
+		return recovery.MessageFailed, true
+	}
+	return "", false
+}
+
+// Inbound is an SMS a shopper sent to our number.
+type Inbound struct {
+	// MessageSID identifies the inbound message.
+	MessageSID string
+	// From is the shopper's number and To ours, both E.164.
+	From string
+	To   string
+	Body string
+	// OptOut is set when the shopper asked to stop (STOP, UNSUBSCRIBE,
+	// …) and OptIn when they asked to start again (START, UNSTOP, YES).
+	OptOut bool
+	OptIn  bool
+}
+
+// Twilio's default opt-out and opt-in keywords, matched against the whole
+// trimmed body regardless of case.
+var (
+	optOutWords = map[string]bool{
+		"STOP": true, "UNSUBSCRIBE": true, "END": true, "QUIT": true,
+		"STOPALL": true, "REVOKE": true, "OPTOUT": true, "CANCEL": true,
+	}
+	optInWords = map[string]bool{"START": true, "UNSTOP": true, "YES": true}
+)
+
+// ParseInbound reads an incoming message webhook's form. When Twilio's
+// Advanced Opt-Out sends OptOutType (STOP or START) it decides; otherwise
+// the body is matched against the default keywords.
+func ParseInbound(form url.Values) (Inbound, error) {
+	in := Inbound{
+		MessageSID: first(form, "MessageSid", "SmsSid"),
+		From:       strings.TrimSpace(form.Get("From")),
+		To:         strings.TrimSpace(form.Get("To")),
+		Body:       form.Get("Body"),
+	}
+	if in.From == "" {
+		return Inbound{}, errors.New("twilio: inbound message without From")
+	}
+	switch strings.ToUpper(strings.TrimSpace(form.Get("OptOutType"))) {
+	case "STOP":
+		in.OptOut = true
+	case "START":
+		in.OptIn = true
+	default:
+		word := strings.ToUpper(strings.TrimSpace(in.Body))
+		in.OptOut = optOutWords[word]
+		in.OptIn = optInWords[word]
+	}
+	return in, nil
+}
+
+// first returns the first non-empty value among keys.
+func first(form url.Values, keys ...string) string {
+	for _, k := range keys {
+		if v := strings.TrimSpace(form.Get(k)); v != "" {
+			return v
+		}
+	}
+	return ""
+}

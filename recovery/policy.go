@@ -1,0 +1,144 @@
+package recovery
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf16"
+)
+
+// Email consent policies of a shop.
+const (
+	// EmailConsentAll reminds everyone who entered an email address: a
+	// reminder about their own cart is a service message (the default).
+	EmailConsentAll = "all"
+	// EmailConsentMarketing reminds only shoppers who accepted marketing
+	// email, for merchants who want the strict reading of EU rules.
+	EmailConsentMarketing = "marketing"
+)
+
+// QuietHours is a daily window, in the recipient's local time, in which no
+// SMS is sent. Start after End spans midnight (21:00-09:00).
+type QuietHours struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+// DefaultQuietHours keeps texts out of the night.
+var DefaultQuietHours = QuietHours{Start: "21:00", End: "09:00"}
+
+func parseClock(s string) (time.Duration, error) {
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a time such as 21:00", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+// Validate returns an error naming the bad field.
+func (q QuietHours) Validate() error {
+	if _, err := parseClock(q.Start); err != nil {
+		return Errorf(EINVALID, "start: %v", err)
+	}
+	if _, err := parseClock(q.End); err != nil {
+		return Errorf(EINVALID, "end: %v", err)
+	}
+	return nil
+}
+
+// Next returns t if it lies outside the quiet window in loc, else the end
+// of the window. A window whose start equals its end is switched off.
+func (q QuietHours) Next(t time.Time, loc *time.Location) time.Time {
+	start, err1 := parseClock(q.Start)
+	end, err2 := parseClock(q.End)
+	if err1 != nil || err2 != nil || start == end {
+		return t
+	}
+	local := t.In(loc)
+	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
+	clock := local.Sub(midnight)
+	at := func(day time.Time, d time.Duration) time.Time {
+		// Wall-clock time of that day, so a DST change does not shift it.
+		return time.Date(day.Year(), day.Month(), day.Day(), int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, loc)
+	}
+	switch {
+	case start < end && clock >= start && clock < end:
+		return at(midnight, end)
+	case start > end && clock >= start:
+		return at(midnight.AddDate(0, 0, 1), end)
+	case start > end && clock < end:
+		return at(midnight, end)
+	}
+	return t
+}
+
+// Defaults of the SMS frequency rule: one SMS per contact per 48 hours
+// per shop, as US carrier rules ask of abandonment texts.
+const (
+	DefaultSMSFrequencyCap    = 1
+	DefaultSMSFrequencyWindow = 48 * time.Hour
+)
+
+// smsStopLine is the opt-out instruction every SMS ends with.
+var smsStopLine = map[string]string{
+	"en": "Reply STOP to opt out",
+	"nb": "Svar STOPP for å melde deg av",
+	"no": "Svar STOPP for å melde deg av",
+	"sv": "Svara STOPP för att avregistrera dig",
+	"da": "Svar STOP for at afmelde",
+	"fi": "Vastaa STOP peruaksesi",
+	"de": "Antworte STOP zum Abbestellen",
+}
+
+// SMSStopLine returns the opt-out line in the locale's language (English
+// when there is none).
+func SMSStopLine(locale string) string {
+	lang, _, _ := strings.Cut(strings.ToLower(strings.ReplaceAll(locale, "_", "-")), "-")
+	if l, ok := smsStopLine[lang]; ok {
+		return l
+	}
+	return smsStopLine["en"]
+}
+
+// withStopLine makes sure an SMS body ends with the opt-out line.
+func withStopLine(text, locale string) string {
+	line := SMSStopLine(locale)
+	text = strings.TrimRight(text, " \n")
+	if strings.HasSuffix(text, line) {
+		return text
+	}
+	return text + "\n" + line
+}
+
+// gsm7 is the GSM 03.38 basic character set; gsm7Ext characters take two
+// septets (an escape and the character).
+const (
+	gsm7    = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+	gsm7Ext = "^{}\\[~]|€\f"
+)
+
+// SMSSegments returns an SMS body's encoding ("GSM-7" or "UCS-2") and how
+// many segments it is billed as: 160 GSM-7 characters in one, 153 per part
+// when split; 70 UCS-2 code units in one, 67 per part.
+func SMSSegments(text string) (encoding string, segments int) {
+	septets := 0
+	for _, r := range text {
+		switch {
+		case strings.ContainsRune(gsm7, r):
+			septets++
+		case strings.ContainsRune(gsm7Ext, r):
+			septets += 2
+		default:
+			units := len(utf16.Encode([]rune(text)))
+			return "UCS-2", parts(units, 70, 67)
+		}
+	}
+	return "GSM-7", parts(septets, 160, 153)
+}
+
+func parts(n, single, multi int) int {
+	if n <= single {
+		return 1
+	}
+	return (n + multi - 1) / multi
+}
