@@ -261,7 +261,10 @@ type StepRun struct {
 	After        Duration  `json:"after"`
 	DueAt        time.Time `json:"due_at"`
 	// NotBefore holds a due step back, e.g. until the frequency cap allows.
-	NotBefore  time.Time `json:"not_before,omitzero"`
+	NotBefore time.Time `json:"not_before,omitzero"`
+	// Deadline is the last moment the step may still go out; zero means
+	// StepDeadline after DueAt. Quiet hours move it along with the step.
+	Deadline   time.Time `json:"deadline,omitzero"`
 	State      StepState `json:"state"`
 	Reason     string    `json:"reason,omitempty"`
 	ClaimedAt  time.Time `json:"claimed_at,omitzero"`
@@ -272,6 +275,14 @@ type StepRun struct {
 // Delivered reports whether the step's message was handed over: sent, or
 // held in the outbox (which stands in for delivery when no provider is set).
 func (r StepRun) Delivered() bool { return r.State == StepSent || r.State == StepOutbox }
+
+// DeadlineAt is the last moment the step may still go out.
+func (r StepRun) DeadlineAt() time.Time {
+	if !r.Deadline.IsZero() {
+		return r.Deadline
+	}
+	return r.DueAt.Add(StepDeadline)
+}
 
 // ReadyAt is when the step may go out.
 func (r StepRun) ReadyAt() time.Time {

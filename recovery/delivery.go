@@ -22,6 +22,9 @@ type SendError struct {
 	// Code is the provider's error code, e.g. "550" or "21610".
 	Code    string
 	Message string
+	// StopContact says the recipient opted out at the provider or the
+	// address cannot receive: cartback stops using it for the shop.
+	StopContact bool
 }
 
 // Error implements the error interface.

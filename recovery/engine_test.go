@@ -633,3 +633,28 @@ func TestOptOutStopsNextStep(t *testing.T) {
 	e.at(24 * time.Hour)
 	e.wantSteps(id, "sent", "skipped/superseded", "skipped/opted_out", "scheduled")
 }
+
+func TestTemporaryFailuresStopAtDeadline(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{Sequence: &recovery.Sequence{Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(time.Hour), Template: "reminder"},
+	}}})
+	var calls int
+	e.email.fail = func(int) error {
+		calls++
+		return &recovery.SendError{Temporary: true, Code: "421", Message: "busy"}
+	}
+	id := e.checkout("a", 0)
+	for d := time.Hour; d <= 8*time.Hour; d += 10 * time.Minute {
+		e.at(d)
+	}
+	c := e.cart(id)
+	if c.Steps[0].State != recovery.StepFailed || !strings.Contains(c.Steps[0].Reason, "421") {
+		t.Errorf("after the deadline: %+v", c.Steps[0])
+	}
+	if calls < 3 || calls > 40 {
+		t.Errorf("%d attempts", calls)
+	}
+	if n := len(e.email.messages()); n != 0 {
+		t.Errorf("%d delivered", n)
+	}
+}

@@ -113,7 +113,7 @@ func (c *Cart) retime() {
 	for i := range c.Steps {
 		if st := &c.Steps[i]; st.State == StepScheduled {
 			st.DueAt = c.LastActivityAt.Add(time.Duration(st.After))
-			st.NotBefore = time.Time{}
+			st.NotBefore, st.Deadline, st.Reason = time.Time{}, time.Time{}, ""
 		}
 	}
 }
@@ -236,13 +236,16 @@ func (s *Service) advance(tx Tx, shop *Shop, c *Cart, now time.Time) (*Claim, er
 	switch {
 	case v.skip != "":
 		st.State, st.Reason, st.FinishedAt = StepSkipped, v.skip, now
-	case !v.wait.IsZero() && v.waitReason != ReasonQuietHours && v.wait.After(st.DueAt.Add(StepDeadline)):
+	case !v.wait.IsZero() && v.waitReason != ReasonQuietHours && v.wait.After(st.DeadlineAt()):
 		// Waiting for a cap would make the reminder too late to matter.
 		st.State, st.Reason, st.FinishedAt = StepSkipped, v.waitReason, now
 	case !v.wait.IsZero():
 		// Quiet hours always wait for the morning: a reminder due at night
 		// is moved, never dropped.
 		st.NotBefore, st.Reason = v.wait, v.waitReason
+		if v.waitReason == ReasonQuietHours {
+			st.Deadline = v.wait.Add(StepDeadline)
+		}
 	default:
 		st.State, st.ClaimedAt, st.Reason = StepSending, now, ""
 		return &Claim{Shop: shop, Cart: c.clone(), Step: *st}, nil
@@ -406,7 +409,10 @@ func sentAt(st StepRun) time.Time {
 }
 
 // finishStep records the outcome of a claimed step, with its message.
-func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state StepState, reason string, retryAt time.Time) error {
+//
+// stopContact records, in the same transaction, that the provider will not
+// deliver to the message's address any more.
+func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state StepState, reason string, retryAt time.Time, stopContact bool) error {
 	now := s.Now().UTC()
 	return s.Store.Update(ctx, func(tx Tx) error {
 		c, err := tx.Cart(cl.Cart.ID)
@@ -427,6 +433,11 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 				return err
 			}
 			st.MessageID = m.ID
+			if stopContact {
+				if err := tx.PutOptOut(&OptOut{ShopID: m.ShopID, Channel: m.Channel, Contact: m.To, At: now, Source: m.Provider + ":" + m.ErrorCode}); err != nil {
+					return err
+				}
+			}
 		}
 		st.State, st.Reason, st.FinishedAt = state, reason, now
 		if state == StepScheduled {

@@ -48,8 +48,34 @@ type Message struct {
 	Provider   string        `json:"provider,omitempty"`
 	ProviderID string        `json:"provider_id,omitempty"`
 	Error      string        `json:"error,omitempty"`
+	ErrorCode  string        `json:"error_code,omitempty"`
 	CreatedAt  time.Time     `json:"created_at"`
 	SentAt     time.Time     `json:"sent_at,omitzero"`
+	// History is the message's path: claimed, then sent (or outbox,
+	// failed), then what the provider reported.
+	History []MessageEvent `json:"history"`
+}
+
+// MessageEvent is one step on a message's path.
+type MessageEvent struct {
+	At     time.Time     `json:"at"`
+	Status MessageStatus `json:"status"`
+	Detail string        `json:"detail,omitempty"`
+}
+
+// MessageClaimed is the first event of every message: its step was
+// committed to sending.
+const MessageClaimed MessageStatus = "claimed"
+
+// DeliveryReport is what a provider later says about a message.
+type DeliveryReport struct {
+	Provider   string
+	ProviderID string
+	Status     MessageStatus
+	ErrorCode  string
+	// StopContact says the provider found the recipient opted out or the
+	// address unusable: cartback stops using it for this shop.
+	StopContact bool
 }
 
 // Click is one visit of a restore link.

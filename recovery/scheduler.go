@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -297,27 +298,40 @@ func (s *Scheduler) send(ctx context.Context, cl *Claim) {
 	now := s.Service.Now().UTC()
 	msg, err := s.compose(ctx, cl, now)
 	if err != nil {
-		s.finish(ctx, cl, nil, StepFailed, "render: "+err.Error(), time.Time{})
+		s.finish(ctx, cl, nil, StepFailed, "render: "+err.Error(), time.Time{}, false)
 		return
 	}
+	msg.History = []MessageEvent{{At: cl.Step.ClaimedAt, Status: MessageClaimed}}
 	sender := s.Senders[cl.Step.Channel]
 	if sender == nil {
 		msg.Status = MessageOutbox
-		s.finish(ctx, cl, msg, StepOutbox, "", time.Time{})
+		msg.History = append(msg.History, MessageEvent{At: now, Status: MessageOutbox, Detail: "no provider configured for " + string(cl.Step.Channel) + "; not sent"})
+		s.finish(ctx, cl, msg, StepOutbox, "", time.Time{}, false)
 		return
 	}
+	if named, ok := sender.(interface{ ProviderName() string }); ok {
+		msg.Provider = named.ProviderName()
+	}
 	id, err := sender.Send(ctx, msg)
+	done := s.Service.Now().UTC()
+	var se *SendError
+	errors.As(err, &se)
 	switch {
 	case err == nil:
-		msg.Status, msg.ProviderID, msg.SentAt = MessageSent, id, s.Service.Now().UTC()
-		s.finish(ctx, cl, msg, StepSent, "", time.Time{})
-	case temporary(err) && now.Before(cl.Step.DueAt.Add(StepDeadline)):
+		msg.Status, msg.ProviderID, msg.SentAt = MessageSent, id, done
+		msg.History = append(msg.History, MessageEvent{At: done, Status: MessageSent, Detail: msg.Provider + " id " + id})
+		s.finish(ctx, cl, msg, StepSent, "", time.Time{}, false)
+	case temporary(err) && now.Before(cl.Step.DeadlineAt()):
 		retry := now.Add(backoff(cl.Step))
 		s.Logger.Warn("send failed, will retry", "cart", cl.Cart.ID, "step", cl.Step.Index, "retry_at", retry, "error", err)
-		s.finish(ctx, cl, nil, StepScheduled, err.Error(), retry)
+		s.finish(ctx, cl, nil, StepScheduled, err.Error(), retry, false)
 	default:
 		msg.Status, msg.Error = MessageFailed, err.Error()
-		s.finish(ctx, cl, msg, StepFailed, err.Error(), time.Time{})
+		if se != nil {
+			msg.ErrorCode = se.Code
+		}
+		msg.History = append(msg.History, MessageEvent{At: done, Status: MessageFailed, Detail: err.Error()})
+		s.finish(ctx, cl, msg, StepFailed, err.Error(), time.Time{}, se != nil && se.StopContact)
 	}
 }
 
@@ -332,8 +346,8 @@ func backoff(st StepRun) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func (s *Scheduler) finish(ctx context.Context, cl *Claim, msg *Message, state StepState, reason string, retryAt time.Time) {
-	if err := s.Service.finishStep(ctx, cl, msg, state, reason, retryAt); err != nil {
+func (s *Scheduler) finish(ctx context.Context, cl *Claim, msg *Message, state StepState, reason string, retryAt time.Time, stopContact bool) {
+	if err := s.Service.finishStep(ctx, cl, msg, state, reason, retryAt, stopContact); err != nil {
 		s.Logger.Error("scheduler: record outcome", "cart", cl.Cart.ID, "step", cl.Step.Index, "error", err)
 		return
 	}

@@ -166,3 +166,79 @@ func (s *Service) CartTimeline(ctx context.Context, shopID, cartID uint64) (*Car
 	})
 	return cart, msgs, clicks, err
 }
+
+// RecordDelivery applies a provider's report on a message it delivered:
+// the message's status and path, and an opt-out when the provider says the
+// address must not be used again. ENOTFOUND is returned for an unknown id.
+func (s *Service) RecordDelivery(ctx context.Context, r DeliveryReport) (*Message, error) {
+	now := s.Now().UTC()
+	var msg *Message
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		m, err := tx.MessageByProvider(r.Provider, r.ProviderID)
+		if err != nil {
+			return err
+		}
+		detail := r.ErrorCode
+		if detail != "" {
+			detail = "error " + detail
+		}
+		m.History = append(m.History, MessageEvent{At: now, Status: r.Status, Detail: detail})
+		// A late "sent" must not overwrite "delivered"; final reports win.
+		if r.Status != MessageSent || m.Status == MessageSent {
+			m.Status = r.Status
+		}
+		if r.ErrorCode != "" {
+			m.ErrorCode = r.ErrorCode
+		}
+		if r.StopContact {
+			if err := tx.PutOptOut(&OptOut{ShopID: m.ShopID, Channel: m.Channel, Contact: m.To, At: now, Source: r.Provider + ":" + r.ErrorCode}); err != nil {
+				return err
+			}
+		}
+		msg = m
+		return tx.PutMessage(m)
+	})
+	return msg, err
+}
+
+// SetOptOut opts a contact (an email address or E.164 number) out of a
+// channel, or back in, for every shop that has a cart of theirs, and
+// returns how many shops that was. Inbound STOP replies come this way: the
+// reply names the number, not the shop.
+func (s *Service) SetOptOut(ctx context.Context, channel Channel, contact string, optOut bool, source string) (int, error) {
+	key := "e:" + NormalizeEmail(contact)
+	if channel == ChannelSMS {
+		key = "p:" + contact
+	} else {
+		contact = NormalizeEmail(contact)
+	}
+	now := s.Now().UTC()
+	var n int
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		n = 0
+		shops, err := tx.Shops()
+		if err != nil {
+			return err
+		}
+		for _, shop := range shops {
+			carts, err := tx.CartsByContact(shop.ID, key, 1)
+			if err != nil {
+				return err
+			}
+			if len(carts) == 0 {
+				continue
+			}
+			n++
+			if optOut {
+				err = tx.PutOptOut(&OptOut{ShopID: shop.ID, Channel: channel, Contact: contact, At: now, Source: source})
+			} else {
+				err = tx.DeleteOptOut(shop.ID, channel, contact)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return n, err
+}

@@ -69,6 +69,9 @@ type Tx interface {
 	// beforeID (zero: from the newest) for which keep is true (nil keeps
 	// all), newest first.
 	Messages(shopID, beforeID uint64, limit int, keep func(*Message) bool) ([]*Message, error)
+	// MessageByProvider returns the message a provider knows by id.
+	// ENOTFOUND is returned when there is none.
+	MessageByProvider(provider, providerID string) (*Message, error)
 	// CartMessages returns a cart's messages, oldest first.
 	CartMessages(cartID uint64) ([]*Message, error)
 

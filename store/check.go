@@ -81,11 +81,16 @@ func checkMessages(btx *bolt.Tx) error {
 	want := map[string]bool{}
 	err := btx.Bucket(bucketMessages).ForEach(func(k, v []byte) error {
 		var m struct {
-			ShopID uint64 `json:"shop_id"`
-			CartID uint64 `json:"cart_id"`
+			ShopID     uint64 `json:"shop_id"`
+			CartID     uint64 `json:"cart_id"`
+			Provider   string `json:"provider"`
+			ProviderID string `json:"provider_id"`
 		}
 		if err := json.Unmarshal(v, &m); err != nil {
 			return fmt.Errorf("message %x: %w", k, err)
+		}
+		if m.ProviderID != "" {
+			want[string(bucketProviderIDs)+"\x00"+string(providerKey(m.Provider, m.ProviderID))] = true
 		}
 		want[string(bucketShopMessages)+"\x00"+string(concat(u64(m.ShopID), k))] = true
 		want[string(bucketCartMessages)+"\x00"+string(concat(u64(m.CartID), k))] = true
@@ -94,7 +99,7 @@ func checkMessages(btx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketShopMessages, bucketCartMessages} {
+	for _, name := range [][]byte{bucketShopMessages, bucketCartMessages, bucketProviderIDs} {
 		err := btx.Bucket(name).ForEach(func(k, _ []byte) error {
 			id := string(name) + "\x00" + string(k)
 			if !want[id] {

@@ -29,6 +29,11 @@ func (t *Tx) PutMessage(m *recovery.Message) error {
 	if err := t.bucket(bucketShopMessages).Put(concat(u64(m.ShopID), u64(m.ID)), []byte{}); err != nil {
 		return err
 	}
+	if m.ProviderID != "" {
+		if err := t.bucket(bucketProviderIDs).Put(providerKey(m.Provider, m.ProviderID), u64(m.ID)); err != nil {
+			return err
+		}
+	}
 	return t.bucket(bucketCartMessages).Put(concat(u64(m.CartID), u64(m.ID)), []byte{})
 }
 
@@ -71,6 +76,19 @@ func (t *Tx) Messages(shopID, beforeID uint64, limit int, keep func(*recovery.Me
 		}
 	}
 	return msgs, nil
+}
+
+func providerKey(provider, id string) []byte {
+	return concat([]byte(provider), []byte{0}, []byte(id))
+}
+
+// MessageByProvider implements recovery.Tx.
+func (t *Tx) MessageByProvider(provider, providerID string) (*recovery.Message, error) {
+	id := t.bucket(bucketProviderIDs).Get(providerKey(provider, providerID))
+	if id == nil {
+		return nil, recovery.Errorf(recovery.ENOTFOUND, "no message with %s id %q", provider, providerID)
+	}
+	return t.Message(binary.BigEndian.Uint64(id))
 }
 
 // CartMessages implements recovery.Tx.

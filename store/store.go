@@ -21,6 +21,7 @@
 //	clicks         cartID|seq → Click JSON
 //	optouts        shopID|channel|0|contact → OptOut JSON
 //	daily          shopID|day → DailyFigures JSON    (anonymous aggregates)
+//	provider_ids   provider|0|providerID → messageID (delivery reports)
 package store
 
 import (
@@ -57,12 +58,13 @@ var (
 	bucketClicks       = []byte("clicks")
 	bucketOptOuts      = []byte("optouts")
 	bucketDaily        = []byte("daily")
+	bucketProviderIDs  = []byte("provider_ids")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketShops, bucketShopDomains, bucketCarts, bucketShopCarts,
 		bucketCartKeys, bucketCartContacts, bucketDue, bucketEvents, bucketEventExpiry,
 		bucketSending, bucketMessages, bucketShopMessages, bucketCartMessages,
-		bucketClicks, bucketOptOuts, bucketDaily,
+		bucketClicks, bucketOptOuts, bucketDaily, bucketProviderIDs,
 	}
 )
 

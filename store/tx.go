@@ -336,6 +336,9 @@ func (t *Tx) DeleteCart(id uint64) error {
 				return err
 			}
 		}
+		if err := t.deleteProviderID(mid); err != nil {
+			return err
+		}
 		if err := t.bucket(bucketMessages).Delete(mid); err != nil {
 			return err
 		}
@@ -461,4 +464,23 @@ func (t *Tx) Meta(name string) ([]byte, error) {
 // PutMeta implements recovery.Tx.
 func (t *Tx) PutMeta(name string, value []byte) error {
 	return t.bucket(bucketMeta).Put([]byte(name), value)
+}
+
+// deleteProviderID removes the provider index entry of a stored message.
+func (t *Tx) deleteProviderID(mid []byte) error {
+	v := t.bucket(bucketMessages).Get(mid)
+	if v == nil {
+		return nil
+	}
+	var m struct {
+		Provider   string `json:"provider"`
+		ProviderID string `json:"provider_id"`
+	}
+	if err := json.Unmarshal(v, &m); err != nil {
+		return err
+	}
+	if m.ProviderID == "" {
+		return nil
+	}
+	return t.bucket(bucketProviderIDs).Delete(providerKey(m.Provider, m.ProviderID))
 }

@@ -22,6 +22,11 @@ import (
 	"github.com/cartback/cartback/recovery"
 )
 
+// WebhookDecoder turns a verified webhook body of a topic into an event.
+// storeURL is the shop's base URL; region is the shop's country, for phone
+// numbers written without a country code.
+type WebhookDecoder func(topic string, body []byte, storeURL, region string) (recovery.Event, error)
+
 // MaxBodyBytes bounds every request body; platforms send far less.
 const MaxBodyBytes = 1 << 20
 
@@ -39,6 +44,10 @@ type Server struct {
 	// ShopifyAppSecrets verify webhooks of Shopify shops that have no secret
 	// of their own (installed through the app): current, then previous.
 	ShopifyAppSecrets []string
+	// DecodeShopify and DecodeWooCommerce turn a verified webhook body into
+	// an event; the platform adapters provide them.
+	DecodeShopify     WebhookDecoder
+	DecodeWooCommerce WebhookDecoder
 	// Signer verifies restore and unsubscribe links.
 	Signer *recovery.Signer
 	// Backup writes a consistent copy of the database (for `cartback

@@ -54,6 +54,7 @@ func newEnv(t *testing.T) *env {
 	s.Service, s.AdminToken, s.ShopifyAppSecrets = svc, adminToken, []string{appSecret}
 	s.Backup = db.WriteBackup
 	s.Signer = testSigner
+	s.DecodeShopify, s.DecodeWooCommerce = decodeShopify, decodeWooCommerce
 	e := &env{t: t, db: db, svc: svc, srv: httptest.NewServer(s.Handler())}
 	t.Cleanup(func() {
 		e.srv.Close()

@@ -11,8 +11,6 @@ import (
 
 	"github.com/labstack/echo/v5"
 
-	"github.com/cartback/cartback/adapters/shopify"
-	"github.com/cartback/cartback/adapters/woocommerce"
 	"github.com/cartback/cartback/internal/signature"
 	"github.com/cartback/cartback/recovery"
 )
@@ -145,7 +143,7 @@ func (s *Server) handleShopifyWebhook(c *echo.Context) error {
 			return ""
 		},
 		decode: func(shop *recovery.Shop, topic string, _ http.Header, body []byte) (recovery.Event, error) {
-			return shopify.DecodeWebhook(topic, body, shop.Settings.Country)
+			return s.DecodeShopify(topic, body, "https://"+shop.Domain, shop.Settings.Country)
 		},
 		secrets: func(shop *recovery.Shop) []string {
 			if shop.WebhookSecret != "" || shop.PreviousWebhookSecret != "" {
@@ -184,7 +182,7 @@ func (s *Server) handleWooCommerceWebhook(c *echo.Context) error {
 		},
 		decode: func(shop *recovery.Shop, topic string, h http.Header, body []byte) (recovery.Event, error) {
 			storeURL := strings.TrimSuffix(h.Get("X-WC-Webhook-Source"), "/")
-			return woocommerce.DecodeWebhook(topic, body, storeURL, shop.Settings.Country)
+			return s.DecodeWooCommerce(topic, body, storeURL, shop.Settings.Country)
 		},
 		secrets: func(shop *recovery.Shop) []string {
 			return []string{shop.WebhookSecret, shop.PreviousWebhookSecret}

@@ -68,6 +68,8 @@ func gsmWidths(text string) (widths []int, ok bool) {
 func ucs2Widths(text string) []int {
 	widths := make([]int, 0, len(text))
 	for _, r := range text {
+		// range yields U+FFFD for invalid UTF-8, never a lone
+		// surrogate, so RuneLen is 1 or 2.
 		widths = append(widths, utf16.RuneLen(r))
 	}
 	return widths

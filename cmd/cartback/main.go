@@ -24,6 +24,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	cbhttp "github.com/cartback/cartback/adapters/http"
+	"github.com/cartback/cartback/adapters/shopify"
+	"github.com/cartback/cartback/adapters/woocommerce"
 	"github.com/cartback/cartback/recovery"
 	"github.com/cartback/cartback/store"
 )
@@ -148,6 +150,10 @@ func (m *Main) Run(ctx context.Context) error {
 	m.HTTP.Logger = m.Logger
 	m.HTTP.Backup = db.WriteBackup
 	m.HTTP.Signer = signer
+	m.HTTP.DecodeShopify = func(topic string, body []byte, _, region string) (recovery.Event, error) {
+		return shopify.DecodeWebhook(topic, body, region)
+	}
+	m.HTTP.DecodeWooCommerce = woocommerce.DecodeWebhook
 	for _, s := range []string{m.Config.ShopifyAPISecret, m.Config.ShopifyAPISecretPrevious} {
 		if s != "" {
 			m.HTTP.ShopifyAppSecrets = append(m.HTTP.ShopifyAppSecrets, s)
