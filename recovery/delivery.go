@@ -25,6 +25,10 @@ type SendError struct {
 	// StopContact says the recipient opted out at the provider or the
 	// address cannot receive: cartback stops using it for the shop.
 	StopContact bool
+	// Unknown says the provider may have accepted the message before the
+	// error (a reply lost after the data was sent): the step is recorded as
+	// unknown, never failed and never retried.
+	Unknown bool
 }
 
 // Error implements the error interface.

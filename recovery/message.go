@@ -16,6 +16,8 @@ const (
 	MessageDelivered   MessageStatus = "delivered"
 	MessageUndelivered MessageStatus = "undelivered"
 	MessageBounced     MessageStatus = "bounced"
+	// MessageUnknown: the provider may or may not have accepted it.
+	MessageUnknown MessageStatus = "unknown"
 )
 
 // Message is one rendered reminder and its delivery trail.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf16"
 )
 
 // Email consent policies of a shop.
@@ -108,37 +107,4 @@ func withStopLine(text, locale string) string {
 		return text
 	}
 	return text + "\n" + line
-}
-
-// gsm7 is the GSM 03.38 basic character set; gsm7Ext characters take two
-// septets (an escape and the character).
-const (
-	gsm7    = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-	gsm7Ext = "^{}\\[~]|€\f"
-)
-
-// SMSSegments returns an SMS body's encoding ("GSM-7" or "UCS-2") and how
-// many segments it is billed as: 160 GSM-7 characters in one, 153 per part
-// when split; 70 UCS-2 code units in one, 67 per part.
-func SMSSegments(text string) (encoding string, segments int) {
-	septets := 0
-	for _, r := range text {
-		switch {
-		case strings.ContainsRune(gsm7, r):
-			septets++
-		case strings.ContainsRune(gsm7Ext, r):
-			septets += 2
-		default:
-			units := len(utf16.Encode([]rune(text)))
-			return "UCS-2", parts(units, 70, 67)
-		}
-	}
-	return "GSM-7", parts(septets, 160, 153)
-}
-
-func parts(n, single, multi int) int {
-	if n <= single {
-		return 1
-	}
-	return (n + multi - 1) / multi
 }

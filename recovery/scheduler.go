@@ -321,6 +321,10 @@ func (s *Scheduler) send(ctx context.Context, cl *Claim) {
 		msg.Status, msg.ProviderID, msg.SentAt = MessageSent, id, done
 		msg.History = append(msg.History, MessageEvent{At: done, Status: MessageSent, Detail: msg.Provider + " id " + id})
 		s.finish(ctx, cl, msg, StepSent, "", time.Time{}, false)
+	case se != nil && se.Unknown:
+		msg.Status, msg.Error, msg.ErrorCode = MessageUnknown, err.Error(), se.Code
+		msg.History = append(msg.History, MessageEvent{At: done, Status: MessageUnknown, Detail: err.Error()})
+		s.finish(ctx, cl, msg, StepUnknown, err.Error(), time.Time{}, false)
 	case temporary(err) && now.Before(cl.Step.DeadlineAt()):
 		retry := now.Add(backoff(cl.Step))
 		s.Logger.Warn("send failed, will retry", "cart", cl.Cart.ID, "step", cl.Step.Index, "retry_at", retry, "error", err)

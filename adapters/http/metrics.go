@@ -9,6 +9,7 @@ type metrics struct {
 	webhooks *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	visits   *prometheus.CounterVec
+	reports  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,8 +28,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Restore link visits, by outcome (restored, converted, expired, invalid).",
 		}, []string{"outcome"}),
 	}
+	m.reports = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cartback_delivery_reports_total",
+		Help: "Provider delivery reports recorded, by channel and status (delivered, undelivered, failed, bounced).",
+	}, []string{"channel", "status"})
 	if reg != nil {
-		reg.MustRegister(m.webhooks, m.latency, m.visits)
+		reg.MustRegister(m.webhooks, m.latency, m.visits, m.reports)
 	}
 	return m
 }

@@ -48,6 +48,11 @@ type Server struct {
 	// an event; the platform adapters provide them.
 	DecodeShopify     WebhookDecoder
 	DecodeWooCommerce WebhookDecoder
+	// SMS reads the SMS provider's callbacks; nil when none is configured.
+	SMS *SMSWebhooks
+	// PublicURL is how the world reaches this service; provider signatures
+	// cover it.
+	PublicURL string
 	// Signer verifies restore and unsubscribe links.
 	Signer *recovery.Signer
 	// Backup writes a consistent copy of the database (for `cartback
@@ -75,6 +80,8 @@ func NewServer(reg prometheus.Registerer) *Server {
 	s.echo.POST("/webhooks/shopify", s.handleShopifyWebhook)
 	s.echo.POST("/webhooks/woocommerce", s.handleWooCommerceWebhook)
 	s.echo.POST("/webhooks/noop", s.handleNoop)
+	s.echo.POST("/webhooks/twilio/status", s.handleSMSStatus)
+	s.echo.POST("/webhooks/twilio/inbound", s.handleSMSInbound)
 	s.echo.GET("/r/:token", s.handleRestore)
 	s.echo.GET("/u/:token", s.handleUnsubscribe)
 	s.echo.POST("/u/:token", s.handleUnsubscribe)

@@ -72,7 +72,7 @@ func sendError(ctx context.Context, err error) error {
 		// The message went out but its reply never came: the server may
 		// have accepted it. Trying again could deliver a second copy, and
 		// a reminder too many is worse than one too few.
-		se.Message = "smtp: outcome unknown, not retried: " + ms.Error()
+		se.Message, se.Unknown = "smtp: outcome unknown, not retried: "+ms.Error(), true
 	default:
 		// Sender or recipient unusable, or the server cannot take the
 		// message as encoded: the same message would fail again.

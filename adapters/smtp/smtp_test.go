@@ -385,8 +385,8 @@ func TestLostReplyIsNotRetried(t *testing.T) {
 	srv := &scripted{afterData: func(tp *textproto.Conn) { _ = tp.Close() }}
 	s := newSender(t, plainURL(serveScripted(t, srv)), nil)
 	_, err := s.Send(t.Context(), testMessage())
-	if se := asSendError(t, err); se.Temporary {
-		t.Errorf("%+v, want permanent: the outcome is unknown", se)
+	if se := asSendError(t, err); se.Temporary || !se.Unknown {
+		t.Errorf("%+v, want not temporary and marked unknown: the outcome is unknown", se)
 	}
 }
 

@@ -32,6 +32,9 @@ const (
 	EnvAPIURL              = "TWILIO_API_URL"
 )
 
+// Provider names Twilio in messages' Provider field and delivery reports.
+const Provider = "twilio"
+
 // StatusCallbackPath is where the HTTP layer receives delivery status
 // callbacks, below CARTBACK_PUBLIC_URL.
 const StatusCallbackPath = "/webhooks/twilio/status"
@@ -165,6 +168,9 @@ type Sender struct {
 
 var _ recovery.Sender = (*Sender)(nil)
 
+// ProviderName tells the engine which provider sent a message (Provider).
+func (s *Sender) ProviderName() string { return Provider }
+
 // New checks cfg and returns a Sender. Errors name the environment
 // variable at fault, e.g. "TWILIO_FROM: …".
 func New(cfg Config) (*Sender, error) {
@@ -200,8 +206,10 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 // A failure is always a *recovery.SendError:
 //   - Temporary: HTTP 429 or 5xx, or a network error before the request
 //     was written. Code is Twilio's error code when it gave one.
-//   - Permanent with Twilio's error code (see OptOutCode and
-//     UnusableNumberCode), or "http-NNN" when a 4xx came without one.
+//   - Permanent with Twilio's error code, or "http-NNN" when a 4xx came
+//     without one. StopContact is set when the code says the recipient
+//     opted out or the number is unusable (OptOutCode,
+//     UnusableNumberCode).
 //   - Permanent with Code CodeUnknownOutcome when the request was written
 //     but no usable answer came back (timeout, reset, unreadable 2xx):
 //     the message may exist, so it must not be sent again.
@@ -247,7 +255,7 @@ func (s *Sender) Send(ctx context.Context, m *recovery.Message) (string, error) 
 	}
 	if msg.Sid == nil || *msg.Sid == "" {
 		if status >= 200 && status < 300 {
-			return "", &recovery.SendError{Code: CodeUnknownOutcome, Message: fmt.Sprintf("twilio: HTTP %d without a message SID", status)}
+			return "", &recovery.SendError{Code: CodeUnknownOutcome, Unknown: true, Message: fmt.Sprintf("twilio: HTTP %d without a message SID", status)}
 		}
 		return "", &recovery.SendError{Code: httpCode(status), Message: fmt.Sprintf("twilio: unexpected HTTP %d", status)}
 	}
@@ -284,17 +292,19 @@ func classify(err error, status int, wrote bool) *recovery.SendError {
 		// Twilio never saw the request.
 		se.Temporary = true
 	case status == 0:
-		se.Code = CodeUnknownOutcome
+		se.Code, se.Unknown = CodeUnknownOutcome, true
 		se.Message = "twilio: request sent but no answer, the message may exist: " + msg
 	case status == http.StatusTooManyRequests || status >= 500:
 		se.Temporary = true
 	case status < 300:
 		// A 2xx whose body could not be read or decoded: the message
 		// was most likely created.
-		se.Code = CodeUnknownOutcome
+		se.Code, se.Unknown = CodeUnknownOutcome, true
 		se.Message = fmt.Sprintf("twilio: HTTP %d with an unreadable answer, the message may exist: %s", status, msg)
 	case se.Code == "":
 		se.Code = httpCode(status)
+	default:
+		se.StopContact = stopContact(se.Code)
 	}
 	return se
 }
@@ -304,6 +314,10 @@ func httpCode(status int) string { return fmt.Sprintf("http-%d", status) }
 // OptOutCode reports whether a Twilio error code means the recipient has
 // opted out of messages from this sender (21610).
 func OptOutCode(code string) bool { return code == "21610" }
+
+// stopContact reports whether code means the number must not be used
+// again for the shop.
+func stopContact(code string) bool { return OptOutCode(code) || UnusableNumberCode(code) }
 
 // UnusableNumberCode reports whether a Twilio error code means the number
 // can never receive SMS from us: invalid (21211), not a mobile number

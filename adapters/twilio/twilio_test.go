@@ -138,6 +138,9 @@ func TestSendFrom(t *testing.T) {
 	if id != testSID {
 		t.Errorf("provider id = %q, want %q", id, testSID)
 	}
+	if name := s.ProviderName(); name != "twilio" {
+		t.Errorf("ProviderName = %q, want twilio", name)
+	}
 	reqs := f.requests()
 	if len(reqs) != 1 {
 		t.Fatalf("got %d requests, want 1", len(reqs))
@@ -221,6 +224,7 @@ func TestSendErrors(t *testing.T) {
 		code      string
 		optOut    bool
 		unusable  bool
+		stop      bool
 	}{
 		{
 			name: "opted out",
@@ -231,6 +235,7 @@ func TestSendErrors(t *testing.T) {
 			},
 			code:   "21610",
 			optOut: true,
+			stop:   true,
 		},
 		{
 			name: "invalid number",
@@ -239,6 +244,7 @@ func TestSendErrors(t *testing.T) {
 			},
 			code:     "21211",
 			unusable: true,
+			stop:     true,
 		},
 		{
 			name: "landline",
@@ -247,6 +253,7 @@ func TestSendErrors(t *testing.T) {
 			},
 			code:     "21614",
 			unusable: true,
+			stop:     true,
 		},
 		{
 			name: "bad credentials",
@@ -326,6 +333,9 @@ func TestSendErrors(t *testing.T) {
 			se := sendError(t, err)
 			if se.Temporary != tt.temporary || se.Code != tt.code {
 				t.Errorf("SendError{Temporary: %v, Code: %q}, want {%v, %q} (%v)", se.Temporary, se.Code, tt.temporary, tt.code, se)
+			}
+			if se.StopContact != tt.stop {
+				t.Errorf("StopContact = %v, want %v", se.StopContact, tt.stop)
 			}
 			if got := OptOutCode(se.Code); got != tt.optOut {
 				t.Errorf("OptOutCode(%q) = %v, want %v", se.Code, got, tt.optOut)

@@ -46,8 +46,8 @@ type Status struct {
 	To string
 }
 
-// Twilio message statuses that end a message's journey or matter to the
-// engine.
+// Twilio message statuses the engine acts on (see Status.Report), and
+// queued, the first one a message reports.
 const (
 	StatusQueued      = "queued"
 	StatusSent        = "sent"
@@ -75,21 +75,31 @@ func ParseStatus(form url.Values) (Status, error) {
 	return s, nil
 }
 
-// Outcome maps the status onto the message statuses the engine records.
-// ok is false for intermediate statuses (queued, sending, …) that change
-// nothing.
-func (s Status) Outcome() (status recovery.MessageStatus, ok bool) {
+// Report turns the callback into the report the engine records. ok is
+// false for intermediate statuses (queued, sending, …) that change
+// nothing. StopContact is set for error codes that mean the recipient
+// opted out or the number is unusable.
+func (s Status) Report() (report recovery.DeliveryReport, ok bool) {
+	var status recovery.MessageStatus
 	switch s.MessageStatus {
 	case StatusSent:
-		return recovery.MessageSent, true
+		status = recovery.MessageSent
 	case StatusDelivered:
-		return recovery.MessageDelivered, true
+		status = recovery.MessageDelivered
 	case StatusUndelivered:
-		return recovery.MessageUndelivered, true
+		status = recovery.MessageUndelivered
 	case StatusFailed:
-		return recovery.MessageFailed, true
+		status = recovery.MessageFailed
+	default:
+		return recovery.DeliveryReport{}, false
 	}
-	return "", false
+	return recovery.DeliveryReport{
+		Provider:    Provider,
+		ProviderID:  s.MessageSID,
+		Status:      status,
+		ErrorCode:   s.ErrorCode,
+		StopContact: stopContact(s.ErrorCode),
+	}, true
 }
 
 // Inbound is an SMS a shopper sent to our number.

@@ -154,6 +154,7 @@ func TestParseStatus(t *testing.T) {
 		form    string
 		want    Status
 		outcome recovery.MessageStatus
+		stop    bool
 		wantErr bool
 	}{
 		{
@@ -179,6 +180,20 @@ func TestParseStatus(t *testing.T) {
 			form:    "MessageSid=SM4&MessageStatus=sent",
 			want:    Status{MessageSID: "SM4", MessageStatus: "sent"},
 			outcome: recovery.MessageSent,
+		},
+		{
+			name:    "failed, opted out",
+			form:    "MessageSid=SM10&MessageStatus=failed&ErrorCode=21610&To=%2B4798765432",
+			want:    Status{MessageSID: "SM10", MessageStatus: "failed", ErrorCode: "21610", To: "+4798765432"},
+			outcome: recovery.MessageFailed,
+			stop:    true,
+		},
+		{
+			name:    "failed, landline",
+			form:    "MessageSid=SM11&MessageStatus=failed&ErrorCode=21614",
+			want:    Status{MessageSID: "SM11", MessageStatus: "failed", ErrorCode: "21614"},
+			outcome: recovery.MessageFailed,
+			stop:    true,
 		},
 		{
 			name: "queued changes nothing",
@@ -213,9 +228,22 @@ func TestParseStatus(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("ParseStatus = %+v, want %+v", got, tt.want)
 			}
-			outcome, ok := got.Outcome()
-			if outcome != tt.outcome || ok != (tt.outcome != "") {
-				t.Errorf("Outcome = %q, %v, want %q", outcome, ok, tt.outcome)
+			report, ok := got.Report()
+			if ok != (tt.outcome != "") {
+				t.Fatalf("Report ok = %v, want %v", ok, tt.outcome != "")
+			}
+			if !ok {
+				return
+			}
+			want := recovery.DeliveryReport{
+				Provider:    "twilio",
+				ProviderID:  tt.want.MessageSID,
+				Status:      tt.outcome,
+				ErrorCode:   tt.want.ErrorCode,
+				StopContact: tt.stop,
+			}
+			if report != want {
+				t.Errorf("Report = %+v, want %+v", report, want)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/cartback/cartback/recovery"
@@ -35,6 +36,22 @@ type Config struct {
 	// PreviousSigningKeys (comma-separated) keep verifying links signed
 	// before a rotation (CARTBACK_SIGNING_KEY_PREVIOUS).
 	PreviousSigningKeys string
+	// SMTPURL and EmailFrom configure email delivery (SMTP_URL,
+	// EMAIL_FROM); without them email goes to the outbox.
+	SMTPURL   string
+	EmailFrom string
+	// EmailRate is the most emails sent per second (EMAIL_RATE).
+	EmailRate string
+	// Twilio configures SMS delivery; without an account SID SMS goes to
+	// the outbox.
+	TwilioAccountSID          string
+	TwilioAuthToken           string
+	TwilioFrom                string
+	TwilioMessagingServiceSID string
+	TwilioAPIURL              string
+	// SMSRate is the most texts sent per second (SMS_RATE); Twilio allows
+	// one per second per long-code sender number.
+	SMSRate string
 	// LogLevel is debug, info, warn or error (CARTBACK_LOG_LEVEL).
 	LogLevel string
 }
@@ -55,6 +72,15 @@ var envVars = []envVar{
 	{"SHOPIFY_API_SECRET_PREVIOUS", "", "", "previous Shopify app secret, during a rotation", func(c *Config) *string { return &c.ShopifyAPISecretPrevious }},
 	{"CARTBACK_SIGNING_KEY", "", "", "key signing restore links, at least 32 bytes (generated and stored when empty)", func(c *Config) *string { return &c.SigningKey }},
 	{"CARTBACK_SIGNING_KEY_PREVIOUS", "", "", "comma-separated earlier signing keys, still accepted", func(c *Config) *string { return &c.PreviousSigningKeys }},
+	{"SMTP_URL", "", "", "SMTP server: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465, smtp://host:25?tls=none", func(c *Config) *string { return &c.SMTPURL }},
+	{"EMAIL_FROM", "", "", "sender address of reminder emails", func(c *Config) *string { return &c.EmailFrom }},
+	{"EMAIL_RATE", "", "10", "most emails per second", func(c *Config) *string { return &c.EmailRate }},
+	{"TWILIO_ACCOUNT_SID", "", "", "Twilio account SID", func(c *Config) *string { return &c.TwilioAccountSID }},
+	{"TWILIO_AUTH_TOKEN", "", "", "Twilio auth token", func(c *Config) *string { return &c.TwilioAuthToken }},
+	{"TWILIO_FROM", "", "", "Twilio sender number (E.164)", func(c *Config) *string { return &c.TwilioFrom }},
+	{"TWILIO_MESSAGING_SERVICE_SID", "", "", "Twilio messaging service, instead of TWILIO_FROM", func(c *Config) *string { return &c.TwilioMessagingServiceSID }},
+	{"TWILIO_API_URL", "", "", "replaces Twilio's API base URL (tests, compatible gateways)", func(c *Config) *string { return &c.TwilioAPIURL }},
+	{"SMS_RATE", "", "1", "most texts per second", func(c *Config) *string { return &c.SMSRate }},
 	{"CARTBACK_LOG_LEVEL", "log-level", "info", "log level: debug, info, warn, error", func(c *Config) *string { return &c.LogLevel }},
 }
 
@@ -125,6 +151,14 @@ func (c Config) Validate() error {
 	}
 	if c.PreviousSigningKeys != "" && c.SigningKey == "" {
 		return fmt.Errorf("CARTBACK_SIGNING_KEY_PREVIOUS: set only alongside CARTBACK_SIGNING_KEY")
+	}
+	if (c.SMTPURL == "") != (c.EmailFrom == "") {
+		return fmt.Errorf("EMAIL_FROM: SMTP_URL and EMAIL_FROM must be set together")
+	}
+	for name, v := range map[string]string{"EMAIL_RATE": c.EmailRate, "SMS_RATE": c.SMSRate} {
+		if r, err := strconv.ParseFloat(v, 64); err != nil || r <= 0 {
+			return fmt.Errorf("%s: %q is not a positive number of messages per second", name, v)
+		}
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return fmt.Errorf("CARTBACK_LOG_LEVEL: %v", err)

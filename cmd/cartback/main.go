@@ -26,6 +26,7 @@ import (
 	cbhttp "github.com/cartback/cartback/adapters/http"
 	"github.com/cartback/cartback/adapters/shopify"
 	"github.com/cartback/cartback/adapters/woocommerce"
+	"github.com/cartback/cartback/internal/phone"
 	"github.com/cartback/cartback/recovery"
 	"github.com/cartback/cartback/store"
 )
@@ -65,6 +66,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		return err
 	}
 	m := NewMain(cfg, stdout)
+	m.Getenv = getenv
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := m.Run(ctx); err != nil {
@@ -76,6 +78,14 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	return m.Close()
 }
 
+// getenv reads the environment Main was started with.
+func (m *Main) getenv(name string) string {
+	if m.Getenv != nil {
+		return m.Getenv(name)
+	}
+	return os.Getenv(name)
+}
+
 // Main is the running service: the database, the HTTP server and the
 // background jobs, opened by Run and closed by Close.
 type Main struct {
@@ -85,6 +95,10 @@ type Main struct {
 	Service   *recovery.Service
 	Scheduler *recovery.Scheduler
 	HTTP      *cbhttp.Server
+
+	// Getenv reads provider settings the adapters parse themselves
+	// (default os.Getenv).
+	Getenv func(string) string
 
 	cancel context.CancelFunc
 	jobs   sync.WaitGroup
@@ -127,14 +141,19 @@ func (m *Main) Run(ctx context.Context) error {
 	}, []string{"channel", "state"})
 	reg.MustRegister(steps)
 
+	senders, err := m.senders()
+	if err != nil {
+		return err
+	}
+	m.Service.PhoneZone = phone.TimeZone
 	m.Scheduler = &recovery.Scheduler{
 		Service:   m.Service,
 		Signer:    signer,
 		PublicURL: m.Config.PublicURL,
 		Logger:    m.Logger,
-		// No provider is configured yet for any channel: every message goes
-		// to the outbox, where the admin API shows it, marked as not sent.
-		Senders: map[recovery.Channel]recovery.Sender{},
+		// A channel without a provider sends to the outbox, where the admin
+		// API shows its messages, marked as not sent.
+		Senders: senders,
 		OnStep: func(ch recovery.Channel, st recovery.StepState) {
 			steps.WithLabelValues(string(ch), string(st)).Inc()
 		},
@@ -150,6 +169,10 @@ func (m *Main) Run(ctx context.Context) error {
 	m.HTTP.Logger = m.Logger
 	m.HTTP.Backup = db.WriteBackup
 	m.HTTP.Signer = signer
+	m.HTTP.PublicURL = m.Config.PublicURL
+	if m.Config.TwilioAccountSID != "" {
+		m.HTTP.SMS = smsWebhooks(m.Config.TwilioAuthToken)
+	}
 	m.HTTP.DecodeShopify = func(topic string, body []byte, _, region string) (recovery.Event, error) {
 		return shopify.DecodeWebhook(topic, body, region)
 	}

@@ -54,7 +54,13 @@ type process struct {
 // until it logs that it is listening.
 func start(t *testing.T, dbPath string, extraEnv ...string) *process {
 	t.Helper()
-	cmd := exec.Command(binary, "-addr", "127.0.0.1:0")
+	return startAt(t, dbPath, "127.0.0.1:0", extraEnv...)
+}
+
+// startAt is start on a given address.
+func startAt(t *testing.T, dbPath, addr string, extraEnv ...string) *process {
+	t.Helper()
+	cmd := exec.Command(binary, "-addr", addr)
 	cmd.Env = append(os.Environ(), "CARTBACK_DB="+dbPath, "CARTBACK_ADMIN_TOKEN="+testAdminToken)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	stdout, err := cmd.StdoutPipe()

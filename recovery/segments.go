@@ -1,4 +1,4 @@
-package twilio
+package recovery
 
 import "unicode/utf16"
 

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+
+	"golang.org/x/time/rate"
+
+	cbhttp "github.com/cartback/cartback/adapters/http"
+	"github.com/cartback/cartback/adapters/smtp"
+	"github.com/cartback/cartback/adapters/twilio"
+	"github.com/cartback/cartback/recovery"
+)
+
+// limitedSender paces a provider: sends wait for the limiter, so a burst of
+// due reminders never trips the provider's own limits.
+type limitedSender struct {
+	sender   recovery.Sender
+	limiter  *rate.Limiter
+	provider string
+}
+
+// Send implements recovery.Sender.
+func (l limitedSender) Send(ctx context.Context, m *recovery.Message) (string, error) {
+	if err := l.limiter.Wait(ctx); err != nil {
+		return "", &recovery.SendError{Temporary: true, Message: "waiting for the rate limit: " + err.Error()}
+	}
+	return l.sender.Send(ctx, m)
+}
+
+// ProviderName names the provider on messages and in delivery reports.
+func (l limitedSender) ProviderName() string { return l.provider }
+
+func limited(s recovery.Sender, perSecond, provider string) recovery.Sender {
+	r, _ := strconv.ParseFloat(perSecond, 64) // validated with the config
+	return limitedSender{sender: s, limiter: rate.NewLimiter(rate.Limit(r), 1), provider: provider}
+}
+
+// senders builds the configured providers; a channel without one sends to
+// the outbox.
+func (m *Main) senders() (map[recovery.Channel]recovery.Sender, error) {
+	out := map[recovery.Channel]recovery.Sender{}
+	if m.Config.SMTPURL != "" {
+		s, err := smtp.New(smtp.Config{URL: m.Config.SMTPURL, From: m.Config.EmailFrom, Logger: m.Logger})
+		if err != nil {
+			return nil, err
+		}
+		out[recovery.ChannelEmail] = limited(s, m.Config.EmailRate, "smtp")
+		m.Logger.Info("email delivery", "via", fmt.Sprint(s))
+	}
+	if m.Config.TwilioAccountSID != "" {
+		cfg := twilio.ConfigFromEnv(m.getenv)
+		cfg.StatusCallbackURL = twilio.StatusCallbackURL(m.Config.PublicURL)
+		s, err := twilio.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		out[recovery.ChannelSMS] = limited(s, m.Config.SMSRate, twilio.Provider)
+		m.Logger.Info("sms delivery", "via", "twilio", "status_callback", cfg.StatusCallbackURL)
+	}
+	if len(out) < 2 {
+		missing := []string{}
+		for _, ch := range []recovery.Channel{recovery.ChannelEmail, recovery.ChannelSMS} {
+			if out[ch] == nil {
+				missing = append(missing, string(ch))
+			}
+		}
+		m.Logger.Warn("outbox mode: messages are stored, not sent, for channels without a provider", "channels", missing)
+	}
+	return out, nil
+}
+
+// smsWebhooks adapts the Twilio adapter's callback readers for the HTTP
+// server.
+func smsWebhooks(authToken string) *cbhttp.SMSWebhooks {
+	return &cbhttp.SMSWebhooks{
+		SignatureHeader: twilio.SignatureHeader,
+		Validate: func(publicURL string, form url.Values, signature string) bool {
+			return twilio.ValidateRequest(authToken, publicURL, form, signature)
+		},
+		Status: func(form url.Values) (recovery.DeliveryReport, bool, error) {
+			st, err := twilio.ParseStatus(form)
+			if err != nil {
+				return recovery.DeliveryReport{}, false, err
+			}
+			r, final := st.Report()
+			return r, final, nil
+		},
+		Inbound: func(form url.Values) (string, bool, bool, error) {
+			in, err := twilio.ParseInbound(form)
+			return in.From, in.OptOut, in.OptIn, err
+		},
+	}
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Benchmarks the restore redirect: builds cartback and cartback-load,
+# starts cartback on loopback with a fresh database, creates a Shopify shop
+# with a one-step sequence (abandoned after 1 s, email after 2 s), sends one
+# signed checkouts/create webhook, waits for the reminder in the outbox and
+# takes its restore link. It then loads GET /noop and GET /r/{token} in
+# turn, prints both results and the ratio of the two rates, and checks
+# that the 303s were recorded as clicks of the cart. See BENCHMARKS.md.
+#
+# Settings (environment):
+#   CONCURRENCY  requests in flight            (default 64)
+#   DURATION     timed phase of each run        (default 10s)
+#   WARMUP       untimed load before each run   (default 1s)
+#   PORT         loopback port for cartback     (default 18090)
+#   GOMAXPROCS   passed through to cartback and the load generator alike
+#   KEEP=1       keep the temporary directory (binaries, database, logs)
+#
+# Needs go, curl and jq. Exits non-zero if a request failed, no reminder
+# appeared, or fewer clicks were recorded than redirects answered.
+set -euo pipefail
+
+CONCURRENCY=${CONCURRENCY:-64}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-1s}
+PORT=${PORT:-18090}
+SHOP=bench.myshopify.com
+SECRET=bench-webhook-secret-0123456789
+ADMIN_TOKEN=bench-admin-token-0123456789abcdef
+BASE=http://127.0.0.1:$PORT
+
+for tool in go curl jq; do
+	command -v "$tool" >/dev/null || { echo "bench-restore: $tool is required" >&2; exit 2; }
+done
+cd "$(dirname "$0")/.."
+
+work=$(mktemp -d -t cartback-restore.XXXXXX)
+server_pid=
+cleanup() {
+	if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+	fi
+	if [[ ${KEEP:-} == 1 ]]; then
+		echo "kept $work" >&2
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+admin() { # admin METHOD PATH [BODY]
+	local args=(-fsS -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN")
+	if [[ $# -ge 3 ]]; then
+		args+=(-H 'Content-Type: application/json' --data "$3")
+	fi
+	curl "${args[@]}" "$BASE$2"
+}
+
+echo "== building"
+go build -o "$work/cartback" ./cmd/cartback
+go build -o "$work/cartback-load" ./cmd/cartback-load
+
+if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
+	echo "bench-restore: something already answers on $BASE; set PORT" >&2
+	exit 2
+fi
+
+echo "== starting cartback on $BASE"
+CARTBACK_ADDR=127.0.0.1:$PORT \
+CARTBACK_DB=$work/cartback.db \
+CARTBACK_ADMIN_TOKEN=$ADMIN_TOKEN \
+CARTBACK_PUBLIC_URL=$BASE \
+CARTBACK_LOG_LEVEL=warn \
+	"$work/cartback" >"$work/cartback.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 300); do
+	if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
+		break
+	fi
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		echo "bench-restore: cartback exited:" >&2
+		cat "$work/cartback.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+curl -fsS -o /dev/null "$BASE/healthz"
+
+echo "== machine: $(nproc) CPUs, $(go version), GOMAXPROCS=${GOMAXPROCS:-unset}, load average$(uptime | sed 's/.*load average//')"
+
+echo "== shop, sequence and one abandoned checkout"
+admin POST /admin/api/shops "{\"platform\":\"shopify\",\"domain\":\"$SHOP\",\"webhook_secret\":\"$SECRET\"}" >/dev/null
+admin PUT "/admin/api/shops/$SHOP/sequence" \
+	'{"abandon_after":"1s","steps":[{"channel":"email","after":"2s","template":"reminder"}]}' >/dev/null
+"$work/cartback-load" -url "$BASE" -target shopify -n 1 -warmup 0 -concurrency 1 \
+	-shop "$SHOP" -secret "$SECRET" >"$work/webhook.out" || { cat "$work/webhook.out" >&2; exit 1; }
+
+restore_url=
+for _ in $(seq 1 100); do
+	restore_url=$(admin GET "/admin/api/shops/$SHOP/outbox" | jq -r '.messages[0].restore_url // empty')
+	[[ -n $restore_url ]] && break
+	sleep 0.1
+done
+if [[ -z $restore_url ]]; then
+	echo "bench-restore: no reminder reached the outbox within 10s" >&2
+	exit 1
+fi
+cart_id=$(admin GET "/admin/api/shops/$SHOP/outbox" | jq -r '.messages[0].cart_id')
+# The link's host is CARTBACK_PUBLIC_URL; the path is requested locally.
+restore_path=/${restore_url#*://*/}
+echo "restore link: $restore_url (cart $cart_id)"
+code=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "$BASE$restore_path")
+echo "one visit:    $code"
+
+status=0
+load() { # load NAME PATH: its JSON line goes to $work/NAME.json
+	local name=$1 path=$2
+	echo
+	echo "== GET $path: concurrency $CONCURRENCY, $DURATION (+$WARMUP warm-up)"
+	"$work/cartback-load" -url "$BASE" -target get -path "$path" -concurrency "$CONCURRENCY" \
+		-duration "$DURATION" -warmup "$WARMUP" -json >"$work/$name.out" || status=1
+	grep -v '^{' "$work/$name.out" || true
+	grep '^{' "$work/$name.out" >"$work/$name.json" || { echo "bench-restore: no result from $name" >&2; exit 1; }
+}
+load noop /noop
+load restore "$restore_path"
+
+# Every 303 was answered after its click was committed, so the cart must
+# hold at least as many clicks as the timed phase saw 303s (the warm-up
+# and the single visit above add more).
+echo
+echo "== verifying clicks"
+redirects=$(jq -r '.statuses["303"] // 0' "$work/restore.json")
+clicks=$(admin GET "/admin/api/shops/$SHOP/carts/$cart_id" | jq '.clicks | length')
+echo "303s (timed phase):     $redirects"
+echo "clicks stored (all):    $clicks"
+if ((redirects == 0 || clicks < redirects)); then
+	echo "FAIL: fewer clicks stored than redirects answered" >&2
+	status=1
+fi
+
+echo
+echo "== summary (load average$(uptime | sed 's/.*load average//'))"
+jq -r -s '
+	(.[0]) as $noop | (.[1]) as $r |
+	"noop     \($noop.rate | round) req/s  p50 \($noop.p50_ms) ms  p99 \($noop.p99_ms) ms  p99.9 \($noop.p999_ms) ms  failed \($noop.failed)",
+	"restore  \($r.ok_rate | round) redirects/s  p50 \($r.p50_ms) ms  p99 \($r.p99_ms) ms  p99.9 \($r.p999_ms) ms  failed \($r.failed)",
+	"ratio    restore/noop = \(if $noop.rate > 0 then ($r.ok_rate / $noop.rate * 1000 | round / 10) else "n/a" end) %",
+	"targets  >= 60 % of noop: \(if $noop.rate > 0 and $r.ok_rate / $noop.rate >= 0.6 then "met" else "MISSED" end);  p99 <= 5 ms: \(if $r.p99_ms <= 5 then "met" else "MISSED" end)"
+' "$work/noop.json" "$work/restore.json"
+exit $status
