@@ -19,6 +19,7 @@ const (
 	ETOOLARGE       = "too_large"
 	EUNAVAILABLE    = "unavailable"
 	ENOTIMPLEMENTED = "not_implemented"
+	EEXPIRED        = "expired"
 )
 
 // Error is the one error type the domain returns. Code is machine readable;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -67,6 +68,10 @@ func (s *Service) Visit(ctx context.Context, signer *Signer, token, userAgent st
 		case c.State == CartConverted:
 			v.Outcome, v.Redirect = VisitConverted, v.ShopURL
 			return nil
+		case shop.Platform == PlatformWooCommerce && c.Keys.CartKey != "":
+			// A cart the plugin captured is rebuilt by the plugin, which asks
+			// cartback for its contents with this same token.
+			v.Outcome, v.Redirect = VisitRestored, pluginRestoreURL(shop, c, token)
 		case c.RestoreURL == "":
 			v.Outcome, v.Redirect = VisitRestored, v.ShopURL
 		default:
@@ -78,6 +83,75 @@ func (s *Service) Visit(ctx context.Context, signer *Signer, token, userAgent st
 		return tx.PutClick(&Click{ShopID: shop.ID, CartID: c.ID, Step: t.Step, Channel: t.Channel, At: now, Mobile: isMobile(userAgent)})
 	})
 	return v, err
+}
+
+// pluginRestoreURL is the WooCommerce plugin's restore route on the store
+// the cart came from: its restore URL's base when known (WordPress may live
+// in a sub-directory), else the shop's home page.
+func pluginRestoreURL(shop *Shop, c *Cart, token string) string {
+	base := ShopURL(shop)
+	if u, err := url.Parse(c.RestoreURL); err == nil && u.Host != "" && strings.EqualFold(u.Hostname(), strings.Split(shop.Domain, ":")[0]) {
+		u.RawQuery, u.Fragment = "", ""
+		base = u.String()
+	}
+	return base + "?cartback_restore=" + url.QueryEscape(token)
+}
+
+// PluginRestore is what the WooCommerce plugin needs to rebuild a cart.
+type PluginRestore struct {
+	CartKey  string              `json:"cart_key"`
+	Email    string              `json:"email"`
+	Coupon   string              `json:"coupon"`
+	Currency string              `json:"currency"`
+	Items    []PluginRestoreItem `json:"items"`
+}
+
+// PluginRestoreItem is one line to put back into the cart.
+type PluginRestoreItem struct {
+	ProductID   uint64            `json:"product_id"`
+	VariationID uint64            `json:"variation_id"`
+	Quantity    int               `json:"quantity"`
+	Attributes  map[string]string `json:"attributes"`
+}
+
+// RestoreForPlugin answers the WooCommerce plugin's restore call for a
+// restore token of shop. ENOTFOUND is returned for a forged token, one of
+// another shop or a cart that is gone; ECONFLICT (answered as 410) for an
+// expired one.
+func (s *Service) RestoreForPlugin(ctx context.Context, signer *Signer, shop *Shop, token string) (*PluginRestore, error) {
+	t, err := signer.Verify(token, PurposeRestore, s.Now())
+	switch {
+	case errors.Is(err, ErrTokenExpired):
+		return nil, Errorf(EEXPIRED, "this link has expired")
+	case err != nil || t.ShopID != shop.ID:
+		return nil, Errorf(ENOTFOUND, "unknown link")
+	}
+	var c *Cart
+	err = s.Store.View(ctx, func(tx Tx) (err error) {
+		c, err = tx.Cart(t.CartID)
+		return err
+	})
+	if ErrorCode(err) == ENOTFOUND || (err == nil && c.ShopID != shop.ID) {
+		return nil, Errorf(ENOTFOUND, "unknown link")
+	} else if err != nil {
+		return nil, err
+	}
+	r := &PluginRestore{CartKey: c.Keys.CartKey, Email: c.Contact.Email, Currency: c.Currency, Items: []PluginRestoreItem{}}
+	if t.Step < len(c.Steps) {
+		r.Coupon = c.Steps[t.Step].DiscountCode
+	}
+	for _, it := range c.Items {
+		item := PluginRestoreItem{Quantity: it.Quantity, Attributes: map[string]string{}}
+		item.ProductID, _ = strconv.ParseUint(it.ProductID, 10, 64)
+		item.VariationID, _ = strconv.ParseUint(it.VariantID, 10, 64)
+		for _, a := range it.Attributes {
+			item.Attributes[a.Name] = a.Value
+		}
+		if item.ProductID != 0 {
+			r.Items = append(r.Items, item)
+		}
+	}
+	return r, nil
 }
 
 // ShopURL is the shop's storefront home page.

@@ -60,6 +60,8 @@ type Server struct {
 	Backup func(w io.Writer, announce func(size int64)) (int64, error)
 	// Logger receives structured logs.
 	Logger *slog.Logger
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
 
 	echo     *echo.Echo
 	server   *http.Server
@@ -86,6 +88,8 @@ func NewServer(reg prometheus.Registerer) *Server {
 	s.echo.GET("/u/:token", s.handleUnsubscribe)
 	s.echo.POST("/u/:token", s.handleUnsubscribe)
 	s.echo.GET("/noop", s.handleNoop)
+	s.echo.GET("/api/woocommerce/ping", s.handlePluginPing)
+	s.echo.GET("/api/woocommerce/restore/:token", s.handlePluginRestore)
 
 	admin := s.echo.Group("/admin/api", s.requireAdmin)
 	admin.GET("/shops", s.handleListShops)
@@ -108,6 +112,13 @@ func gathererOf(reg prometheus.Registerer) prometheus.Gatherer {
 		return g
 	}
 	return prometheus.DefaultGatherer
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // Handler returns the server's http.Handler, for tests that serve it
@@ -166,6 +177,7 @@ var errorStatus = map[string]int{
 	recovery.ETOOLARGE:       http.StatusRequestEntityTooLarge,
 	recovery.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	recovery.ENOTIMPLEMENTED: http.StatusNotImplemented,
+	recovery.EEXPIRED:        http.StatusGone,
 	recovery.EINTERNAL:       http.StatusInternalServerError,
 }
 

@@ -1,0 +1,37 @@
+package signature
+
+import (
+	"strconv"
+	"time"
+)
+
+// MaxRequestSkew is how far a signed request's timestamp may be from now:
+// enough for clocks that drift, too little for a captured request to be
+// replayed later.
+const MaxRequestSkew = 5 * time.Minute
+
+// requestString is what a signed request's signature covers.
+func requestString(method, path, timestamp string) []byte {
+	return []byte(method + "\n" + path + "\n" + timestamp)
+}
+
+// SignRequest signs a request the WooCommerce plugin and cartback send each
+// other: base64(HMAC-SHA256(secret, METHOD "\n" PATH "\n" TIMESTAMP)), with
+// PATH the request path without query and TIMESTAMP in Unix seconds.
+func SignRequest(method, path string, at time.Time, secret string) (timestamp, sig string) {
+	timestamp = strconv.FormatInt(at.Unix(), 10)
+	return timestamp, Sign(requestString(method, path, timestamp), secret)
+}
+
+// VerifyRequest reports whether sig signs the request under any of secrets
+// and its timestamp lies within MaxRequestSkew of now.
+func VerifyRequest(method, path, timestamp, sig string, now time.Time, secrets ...string) bool {
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return false
+	}
+	if skew := now.Sub(time.Unix(ts, 0)); skew > MaxRequestSkew || skew < -MaxRequestSkew {
+		return false
+	}
+	return Verify(requestString(method, path, timestamp), sig, secrets...)
+}
