@@ -284,7 +284,7 @@ func capWait(sends []time.Time, limit int, window time.Duration, now time.Time) 
 func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun, now time.Time) (verdict, error) {
 	skip := func(reason string) (verdict, error) { return verdict{skip: reason}, nil }
 	switch shop.Status {
-	case ShopUninstalled:
+	case ShopUninstalled, ShopRedacted:
 		return skip(ReasonShopUninstalled)
 	case ShopPaused:
 		return skip(ReasonShopPaused)

@@ -22,6 +22,13 @@ const (
 	EventShopUninstalled EventKind = "shop_uninstalled"
 	// EventIgnored is a verified event cartback has no use for.
 	EventIgnored EventKind = "ignored"
+	// EventCustomerRedact asks to erase everything held on Customer.
+	EventCustomerRedact EventKind = "customer_redact"
+	// EventCustomerDataRequest asks for an export of everything held on
+	// Customer, for the merchant to hand over.
+	EventCustomerDataRequest EventKind = "customer_data_request"
+	// EventShopRedact asks to erase the shop entirely.
+	EventShopRedact EventKind = "shop_redact"
 )
 
 // Event is a verified, decoded platform webhook.
@@ -32,6 +39,10 @@ type Event struct {
 	DedupKey string
 	Cart     *Cart
 	Order    *Order
+	// Customer names the person of a redact or data request.
+	Customer *Contact
+	// RequestID is the platform's id of a data request.
+	RequestID string
 }
 
 // Outcome says what applying an event did.
@@ -78,6 +89,9 @@ type Service struct {
 	// OnDue, when set, is told of each new due time a committed change
 	// created, so the scheduler can wake earlier than it planned.
 	OnDue func(at time.Time)
+	// OnErase, when set, is called after personal data was erased
+	// (redacts, retention), so the store can scrub it from disk.
+	OnErase func()
 	// PhoneZone, when set, returns the IANA time zone of an E.164 number
 	// ("" when unknown); quiet hours are kept in the recipient's time.
 	PhoneZone func(e164 string) string
@@ -111,6 +125,14 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 	if err := ev.validate(); err != nil {
 		return Result{}, err
 	}
+	if ev.Kind == EventShopRedact {
+		// Too big for one transaction, and idempotent: no record needed.
+		if err := s.EraseShop(ctx, shopID); err != nil {
+			return Result{}, err
+		}
+		s.erased()
+		return Result{Outcome: OutcomeDeleted}, nil
+	}
 	now := s.Now().UTC()
 	var res Result
 	err := s.Store.Update(ctx, func(tx Tx) error {
@@ -137,6 +159,10 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 			res, err = s.applyOrder(tx, shop, ev.Order, now)
 		case EventShopUninstalled:
 			res, err = s.applyUninstall(tx, shop, now)
+		case EventCustomerRedact:
+			res, err = s.redactCustomer(tx, shop, *ev.Customer, now)
+		case EventCustomerDataRequest:
+			res, err = s.exportCustomer(tx, shop, *ev.Customer, ev.RequestID, now)
 		default:
 			res.Outcome = OutcomeIgnored
 		}
@@ -152,7 +178,16 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		return Result{}, err
 	}
 	s.notifyDue(res.NextDueAt)
+	if ev.Kind == EventCustomerRedact {
+		s.erased()
+	}
 	return res, nil
+}
+
+func (s *Service) erased() {
+	if s.OnErase != nil {
+		s.OnErase()
+	}
 }
 
 func (s *Service) notifyDue(at time.Time) {
@@ -163,6 +198,10 @@ func (s *Service) notifyDue(at time.Time) {
 
 func (ev Event) validate() error {
 	switch ev.Kind {
+	case EventCustomerRedact, EventCustomerDataRequest:
+		if ev.Customer == nil || len(ev.Customer.Index()) == 0 {
+			return Errorf(EINVALID, "customer has neither email nor phone")
+		}
 	case EventCartUpdated, EventCartDeleted:
 		if ev.Cart == nil || len(ev.Cart.Keys.Index()) == 0 {
 			return Errorf(EINVALID, "cart has no identifying key")

@@ -86,6 +86,9 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 			}
 		}
 	}
+	if total > 0 {
+		s.erased()
+	}
 	return total, nil
 }
 

@@ -31,6 +31,9 @@ const (
 	ShopActive      ShopStatus = "active"
 	ShopPaused      ShopStatus = "paused"
 	ShopUninstalled ShopStatus = "uninstalled"
+	// ShopRedacted: the platform asked to erase the shop; only a tombstone
+	// remains.
+	ShopRedacted ShopStatus = "redacted"
 )
 
 // Shop is one merchant store connected to cartback.

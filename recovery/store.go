@@ -87,6 +87,16 @@ type Tx interface {
 	// DeleteOptOut removes an opt-out (the contact opted back in).
 	DeleteOptOut(shopID uint64, channel Channel, contact string) error
 
+	// PutExport stores a customer data export.
+	PutExport(e *DataExport) error
+	// Exports returns the shop's data exports, oldest first.
+	Exports(shopID uint64) ([]*DataExport, error)
+	// DeleteExport removes one data export.
+	DeleteExport(shopID uint64, requestID string) error
+	// EraseShopRecords deletes up to limit of the shop's opt-outs, exports,
+	// daily figures and webhook records, and reports whether none remain.
+	EraseShopRecords(shopID uint64, limit int) (done bool, err error)
+
 	// DailyFigures returns the shop's stored daily aggregates for days in
 	// [from, to] ("2006-01-02"), oldest first.
 	DailyFigures(shopID uint64, from, to string) ([]*DailyFigures, error)

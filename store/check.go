@@ -13,6 +13,8 @@ import (
 // and no index entry points at anything else. Tests call it after every
 // scenario; operators can run it through `cartback check`.
 func (db *DB) CheckIndexes() error {
+	db.boltMu.RLock()
+	defer db.boltMu.RUnlock()
 	return db.bolt.View(func(btx *bolt.Tx) error {
 		want := map[string][]byte{}
 		err := btx.Bucket(bucketCarts).ForEach(func(k, v []byte) error {

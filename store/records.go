@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sort"
 
 	"github.com/cartback/cartback/recovery"
 )
@@ -190,4 +191,63 @@ func (t *Tx) PutDailyFigures(d *recovery.DailyFigures) error {
 		return err
 	}
 	return t.bucket(bucketDaily).Put(concat(u64(d.ShopID), []byte(d.Day)), v)
+}
+
+// PutExport implements recovery.Tx.
+func (t *Tx) PutExport(e *recovery.DataExport) error {
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return t.bucket(bucketExports).Put(concat(u64(e.ShopID), []byte(e.RequestID)), v)
+}
+
+// Exports implements recovery.Tx.
+func (t *Tx) Exports(shopID uint64) ([]*recovery.DataExport, error) {
+	var out []*recovery.DataExport
+	prefix := u64(shopID)
+	c := t.bucket(bucketExports).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var e recovery.DataExport
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, fmt.Errorf("decode export %x: %w", k, err)
+		}
+		out = append(out, &e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].RequestedAt.Before(out[j].RequestedAt) })
+	return out, nil
+}
+
+// DeleteExport implements recovery.Tx.
+func (t *Tx) DeleteExport(shopID uint64, requestID string) error {
+	return t.bucket(bucketExports).Delete(concat(u64(shopID), []byte(requestID)))
+}
+
+// EraseShopRecords implements recovery.Tx.
+func (t *Tx) EraseShopRecords(shopID uint64, limit int) (bool, error) {
+	prefix := u64(shopID)
+	for _, name := range [][]byte{bucketOptOuts, bucketExports, bucketDaily, bucketEvents} {
+		keys, err := t.prefixKeys(name, prefix)
+		if err != nil {
+			return false, err
+		}
+		for _, k := range keys {
+			if limit == 0 {
+				return false, nil
+			}
+			limit--
+			if string(name) == string(bucketEvents) {
+				// Its expiry entry goes with it.
+				if exp := t.bucket(bucketEvents).Get(k); len(exp) == 8 {
+					if err := t.bucket(bucketEventExpiry).Delete(concat(exp, k)); err != nil {
+						return false, err
+					}
+				}
+			}
+			if err := t.bucket(name).Delete(k); err != nil {
+				return false, err
+			}
+		}
+	}
+	return true, nil
 }

@@ -22,6 +22,7 @@
 //	optouts        shopID|channel|0|contact → OptOut JSON
 //	daily          shopID|day → DailyFigures JSON    (anonymous aggregates)
 //	provider_ids   provider|0|providerID → messageID (delivery reports)
+//	exports        shopID|requestID → DataExport JSON (customer data requests)
 package store
 
 import (
@@ -59,12 +60,13 @@ var (
 	bucketOptOuts      = []byte("optouts")
 	bucketDaily        = []byte("daily")
 	bucketProviderIDs  = []byte("provider_ids")
+	bucketExports      = []byte("exports")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketShops, bucketShopDomains, bucketCarts, bucketShopCarts,
 		bucketCartKeys, bucketCartContacts, bucketDue, bucketEvents, bucketEventExpiry,
 		bucketSending, bucketMessages, bucketShopMessages, bucketCartMessages,
-		bucketClicks, bucketOptOuts, bucketDaily, bucketProviderIDs,
+		bucketClicks, bucketOptOuts, bucketDaily, bucketProviderIDs, bucketExports,
 	}
 )
 
@@ -88,6 +90,10 @@ type DB struct {
 	path string
 	bolt *bolt.DB
 
+	// boltMu guards the bolt handle, which Compact replaces.
+	boltMu sync.RWMutex
+	opts   *bolt.Options
+
 	// Group commit: one writer goroutine takes every update queued since its
 	// last commit into the next one, so concurrent webhooks share one fsync
 	// without waiting for a timer.
@@ -101,6 +107,8 @@ type DB struct {
 type writeRequest struct {
 	fn   func(recovery.Tx) error
 	done chan error
+	// exclusive, when set instead of fn, runs alone between two commits.
+	exclusive func() error
 }
 
 // ErrClosed is returned by Update and View after Close.
@@ -119,17 +127,18 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
+	boltOpts := &bolt.Options{
 		Timeout:      opts.LockTimeout,
 		ReadOnly:     opts.ReadOnly,
 		FreelistType: bolt.FreelistMapType,
-	})
+	}
+	bdb, err := bolt.Open(path, 0o600, boltOpts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	} else if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{path: path, bolt: bdb, maxBatch: 512, writes: make(chan *writeRequest, 1024)}
+	db := &DB{path: path, bolt: bdb, opts: boltOpts, maxBatch: 512, writes: make(chan *writeRequest, 1024)}
 	if opts.MaxBatchSize > 0 {
 		db.maxBatch = opts.MaxBatchSize
 	}
@@ -165,6 +174,8 @@ func (db *DB) Close() error {
 	}
 	db.mu.Unlock()
 	db.writer.Wait()
+	db.boltMu.Lock()
+	defer db.boltMu.Unlock()
 	return db.bolt.Close()
 }
 
@@ -191,12 +202,22 @@ func (db *DB) write() {
 	defer db.writer.Done()
 	batch := make([]*writeRequest, 0, db.maxBatch)
 	for req := range db.writes {
-		batch = append(batch[:0], req)
+		var exclusive *writeRequest
+		batch = batch[:0]
+		if req.exclusive != nil {
+			exclusive = req
+		} else {
+			batch = append(batch, req)
+		}
 	drain:
-		for len(batch) < db.maxBatch {
+		for exclusive == nil && len(batch) < db.maxBatch {
 			select {
 			case r, ok := <-db.writes:
 				if !ok {
+					break drain
+				}
+				if r.exclusive != nil {
+					exclusive = r // after this batch, before anything newer
 					break drain
 				}
 				batch = append(batch, r)
@@ -204,8 +225,73 @@ func (db *DB) write() {
 				break drain
 			}
 		}
-		db.commit(batch)
+		if len(batch) > 0 {
+			db.commit(batch)
+		}
+		if exclusive != nil {
+			exclusive.done <- exclusive.exclusive()
+		}
 	}
+}
+
+// runExclusive runs fn in the writer goroutine, with no write transaction
+// open or queued before it unfinished.
+func (db *DB) runExclusive(fn func() error) error {
+	req := &writeRequest{exclusive: fn, done: make(chan error, 1)}
+	db.mu.RLock()
+	if db.closed {
+		db.mu.RUnlock()
+		return ErrClosed
+	}
+	db.writes <- req
+	db.mu.RUnlock()
+	return <-req.done
+}
+
+// Compact rewrites the database file with only its live pages. bbolt
+// reuses freed pages but never clears them, so data that was erased (a
+// customer redact, a shop redact, retention) lingers in the file until they
+// are overwritten; compaction removes it for good. Writes wait while it
+// runs; reads go on until the file is swapped.
+func (db *DB) Compact(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.runExclusive(func() error {
+		tmp := db.path + ".compact"
+		_ = os.Remove(tmp)
+		dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType})
+		if err != nil {
+			return fmt.Errorf("compact: %w", err)
+		}
+		db.boltMu.RLock()
+		err = bolt.Compact(dst, db.bolt, 64<<20)
+		db.boltMu.RUnlock()
+		if cerr := dst.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("compact: %w", err)
+		}
+		db.boltMu.Lock()
+		defer db.boltMu.Unlock()
+		if err := db.bolt.Close(); err != nil {
+			return fmt.Errorf("compact: close: %w", err)
+		}
+		// From here on a failure must leave a usable database open.
+		renameErr := os.Rename(tmp, db.path)
+		bdb, err := bolt.Open(db.path, 0o600, db.opts)
+		if err != nil {
+			return fmt.Errorf("compact: reopen %s: %w", db.path, err)
+		}
+		db.bolt = bdb
+		if renameErr != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("compact: %w", renameErr)
+		}
+		return nil
+	})
 }
 
 // commit runs a batch in one transaction. When one function fails, the
@@ -215,6 +301,7 @@ func (db *DB) commit(batch []*writeRequest) {
 	for len(batch) > 0 {
 		failed := -1
 		var failErr error
+		db.boltMu.RLock()
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
 			tx := &Tx{tx: btx}
 			for i, r := range batch {
@@ -225,6 +312,7 @@ func (db *DB) commit(batch []*writeRequest) {
 			}
 			return nil
 		})
+		db.boltMu.RUnlock()
 		if failed < 0 {
 			for _, r := range batch {
 				r.done <- err // nil, or the commit's own error for everyone
@@ -241,6 +329,8 @@ func (db *DB) View(ctx context.Context, fn func(recovery.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	db.boltMu.RLock()
+	defer db.boltMu.RUnlock()
 	return db.bolt.View(func(btx *bolt.Tx) error {
 		return fn(&Tx{tx: btx})
 	})
@@ -256,6 +346,8 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 // so that a receiver over the network can tell a complete copy from a cut one.
 func (db *DB) WriteBackup(w io.Writer, announce func(size int64)) (int64, error) {
 	var n int64
+	db.boltMu.RLock()
+	defer db.boltMu.RUnlock()
 	err := db.bolt.View(func(tx *bolt.Tx) (err error) {
 		if announce != nil {
 			announce(tx.Size())

@@ -378,3 +378,37 @@ func TestBatchFailureIsolated(t *testing.T) {
 		t.Errorf("update after close: %v", err)
 	}
 }
+
+func TestCompactWhileBusy(t *testing.T) {
+	db, clk := openDB(t), newClock()
+	svc, shop := newService(t, db, clk)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for i := range 300 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := svc.Apply(ctx, shop.ID, recovery.Event{Kind: recovery.EventCartUpdated, Cart: sampleCart(fmt.Sprint("busy", i), clk.now)})
+			errs <- err
+			if i%50 == 0 {
+				errs <- db.Compact(ctx)
+			}
+			if i%7 == 0 {
+				_, err := svc.Carts(ctx, shop.ID, 0, 10)
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	carts, err := svc.Carts(ctx, shop.ID, 0, 400)
+	if err != nil || len(carts) != 300 {
+		t.Fatalf("after compactions: %d carts, %v", len(carts), err)
+	}
+}

@@ -349,3 +349,20 @@ func (s *Server) handleBackup(c *echo.Context) error {
 	s.Logger.Info("backup streamed", "bytes", n)
 	return nil
 }
+
+// handleDataRequests lists the customer data exports the platform asked
+// for, each with its document, for the merchant to hand over.
+func (s *Server) handleDataRequests(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	exports, err := s.Service.Exports(c.Request().Context(), shop.ID)
+	if err != nil {
+		return err
+	}
+	if exports == nil {
+		exports = []*recovery.DataExport{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data_requests": exports})
+}

@@ -42,6 +42,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 var knownTopics = map[string]bool{
 	"checkouts/create": true, "checkouts/update": true, "checkouts/delete": true,
 	"orders/create": true, "orders/paid": true, "app/uninstalled": true,
+	"customers/redact": true, "customers/data_request": true, "shop/redact": true,
 	"order.created": true, "order.updated": true, "cart.updated": true, "cart.deleted": true,
 	"ping": true, "unverified": true,
 }

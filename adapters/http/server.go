@@ -103,6 +103,7 @@ func NewServer(reg prometheus.Registerer) *Server {
 	admin.PUT("/shops/:domain/sequence", s.handlePutSequence)
 	admin.GET("/shops/:domain/outbox", s.handleOutbox)
 	admin.GET("/shops/:domain/stats", s.handleStats)
+	admin.GET("/shops/:domain/data-requests", s.handleDataRequests)
 	admin.GET("/backup", s.handleBackup)
 	return s
 }

@@ -51,6 +51,10 @@ func DecodeWebhook(topic string, body []byte, region string) (recovery.Event, er
 		return recovery.Event{Kind: recovery.EventOrder, Order: order}, nil
 	case TopicAppUninstalled:
 		return recovery.Event{Kind: recovery.EventShopUninstalled}, nil
+	case TopicCustomersRedact, TopicCustomersDataRequest:
+		return decodeCompliance(topic, body, region)
+	case TopicShopRedact:
+		return recovery.Event{Kind: recovery.EventShopRedact}, nil
 	}
 	return recovery.Event{Kind: recovery.EventIgnored}, nil
 }

@@ -146,6 +146,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Service.PhoneZone = phone.TimeZone
+	compact := make(chan struct{}, 1)
+	m.Service.OnErase = func() {
+		select {
+		case compact <- struct{}{}:
+		default:
+		}
+	}
 	m.Scheduler = &recovery.Scheduler{
 		Service:   m.Service,
 		Signer:    signer,
@@ -188,7 +195,11 @@ func (m *Main) Run(ctx context.Context) error {
 
 	jobCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	m.jobs.Add(2)
+	m.jobs.Add(3)
+	go func() {
+		defer m.jobs.Done()
+		m.compactAfterErase(jobCtx, compact)
+	}()
 	go func() {
 		defer m.jobs.Done()
 		m.expireEvents(jobCtx)
@@ -275,6 +286,30 @@ func (m *Main) signer(ctx context.Context) (*recovery.Signer, error) {
 		return nil, err
 	}
 	return recovery.NewSigner(key)
+}
+
+// compactAfterErase rewrites the database file a little after personal
+// data was erased, so the erased bytes leave the disk; erasures that come
+// together share one compaction.
+func (m *Main) compactAfterErase(ctx context.Context, requests <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-requests:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
+		start := time.Now()
+		if err := m.DB.Compact(ctx); err != nil {
+			m.Logger.Error("compact after erasure", "error", err)
+			continue
+		}
+		m.Logger.Info("database compacted after erasure", "took", time.Since(start))
+	}
 }
 
 // retention erases records past each shop's retention period once a day

@@ -1,0 +1,607 @@
+<?php
+/**
+ * Cart capture: the cart.updated and cart.deleted events.
+ *
+ * @package Cartback
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Watches the cart of identified shoppers and reports it to cartback, as
+ * docs/woocommerce-events.md specifies.
+ *
+ * Hooks only mark the cart as changed; the event is built once, at the end
+ * of the request, and only when it differs from the last one sent.
+ */
+class Cartback_Capture {
+
+	/**
+	 * An unchanged cart is not sent again within this many seconds.
+	 */
+	const DEBOUNCE = 30;
+
+	/**
+	 * User agents that are never shoppers.
+	 */
+	const BOT_PATTERN = '/bot|crawl|spider|slurp|facebookexternalhit|facebookcatalog|embedly|mediapartners|preview|headless|lighthouse|pingdom|uptime|monitor|curl|wget|python-requests|go-http-client|java\/|httpclient|scrapy/i';
+
+	/**
+	 * Cookie the plugin's script sets, telling a browser from a script.
+	 */
+	const JS_COOKIE = 'cartback_js';
+
+	// Session keys.
+	const S_CART_KEY   = 'cartback_cart_key';
+	const S_LAST_KEY   = 'cartback_last_cart_key';
+	const S_CREATED_AT = 'cartback_created_at';
+	const S_UPDATED_AT = 'cartback_updated_at';
+	const S_HASH       = 'cartback_hash';
+	const S_SENT_AT    = 'cartback_sent_at';
+	const S_CONTACT    = 'cartback_contact';
+	const S_CONSENT    = 'cartback_consent';
+	const S_ORDERED    = 'cartback_ordered';
+
+	/**
+	 * Sends the events.
+	 *
+	 * @var Cartback_Client
+	 */
+	private $client;
+
+	/**
+	 * Returns the time in Unix seconds.
+	 *
+	 * @var callable
+	 */
+	private $clock;
+
+	/**
+	 * Whether a hook saw the cart or the shopper change in this request.
+	 *
+	 * @var bool
+	 */
+	private $dirty = false;
+
+	/**
+	 * Set while the plugin changes the cart itself (restoring it).
+	 *
+	 * @var bool
+	 */
+	private $suppressed = false;
+
+	/**
+	 * Constructor.
+	 *
+	 * @param Cartback_Client $client Sends the events.
+	 * @param callable|null   $clock  Returns Unix seconds; time() by default.
+	 */
+	public function __construct( Cartback_Client $client, $clock = null ) {
+		$this->client = $client;
+		$this->clock  = $clock ? $clock : 'time';
+	}
+
+	/**
+	 * Hooks into WooCommerce.
+	 *
+	 * @return void
+	 */
+	public function register() {
+		foreach ( array(
+			'woocommerce_cart_updated',
+			'woocommerce_add_to_cart',
+			'woocommerce_cart_item_removed',
+			'woocommerce_cart_item_restored',
+			'woocommerce_after_cart_item_quantity_update',
+			'woocommerce_applied_coupon',
+			'woocommerce_removed_coupon',
+			'woocommerce_cart_emptied',
+		) as $hook ) {
+			add_action( $hook, array( $this, 'mark_dirty' ) );
+		}
+		// Classic checkout: the fields posted with each order review update.
+		add_action( 'woocommerce_checkout_update_order_review', array( $this, 'capture_posted_data' ) );
+		// Block checkout: the Store API's update-customer request.
+		add_action( 'woocommerce_store_api_cart_update_customer_from_request', array( $this, 'capture_store_api_customer' ), 10, 2 );
+		// Before WooCommerce saves the session, at priority 20.
+		add_action( 'shutdown', array( $this, 'flush' ), 5 );
+	}
+
+	/**
+	 * Notes that the cart or the shopper may have changed.
+	 *
+	 * @return void
+	 */
+	public function mark_dirty() {
+		$this->dirty = true;
+	}
+
+	/**
+	 * Runs callback without reporting the cart changes it makes.
+	 *
+	 * @param callable $callback Changes the cart.
+	 * @return mixed What callback returns.
+	 */
+	public function suppressed( $callback ) {
+		$this->suppressed = true;
+		try {
+			return call_user_func( $callback );
+		} finally {
+			$this->suppressed = false;
+			$this->dirty      = false;
+		}
+	}
+
+	/**
+	 * Reads the contact details and consent from the classic checkout's
+	 * order review update.
+	 *
+	 * @param string $posted_data The checkout form, URL-encoded.
+	 * @return void
+	 */
+	public function capture_posted_data( $posted_data ) {
+		$data = array();
+		parse_str( (string) $posted_data, $data );
+		$this->remember_contact(
+			array(
+				'email'      => isset( $data['billing_email'] ) ? $data['billing_email'] : '',
+				'phone'      => isset( $data['billing_phone'] ) ? $data['billing_phone'] : '',
+				'first_name' => isset( $data['billing_first_name'] ) ? $data['billing_first_name'] : '',
+				'last_name'  => isset( $data['billing_last_name'] ) ? $data['billing_last_name'] : '',
+				'country'    => isset( $data['billing_country'] ) ? $data['billing_country'] : '',
+			)
+		);
+		$this->remember_consent( ! empty( $data[ Cartback_Checkout::EMAIL_FIELD ] ), ! empty( $data[ Cartback_Checkout::SMS_FIELD ] ) );
+		$this->mark_dirty();
+	}
+
+	/**
+	 * Reads the contact details and consent from the block checkout's
+	 * update-customer request.
+	 *
+	 * @param WC_Customer     $customer The customer, already updated from the request.
+	 * @param WP_REST_Request $request  The Store API request.
+	 * @return void
+	 */
+	public function capture_store_api_customer( $customer, $request ) {
+		if ( is_object( $customer ) ) {
+			$this->remember_contact(
+				array(
+					'email'      => $customer->get_billing_email(),
+					'phone'      => $customer->get_billing_phone(),
+					'first_name' => $customer->get_billing_first_name(),
+					'last_name'  => $customer->get_billing_last_name(),
+					'country'    => $customer->get_billing_country(),
+				)
+			);
+		}
+		$fields = is_object( $request ) ? $request->get_param( 'additional_fields' ) : null;
+		if ( is_array( $fields ) ) {
+			$this->remember_consent( ! empty( $fields[ Cartback_Checkout::BLOCK_EMAIL_FIELD ] ), ! empty( $fields[ Cartback_Checkout::BLOCK_SMS_FIELD ] ) );
+		}
+		$this->mark_dirty();
+	}
+
+	/**
+	 * Sends what changed in this request; runs on shutdown.
+	 *
+	 * @return void
+	 */
+	public function flush() {
+		if ( ! $this->dirty || $this->suppressed ) {
+			return;
+		}
+		$this->dirty = false;
+		if ( ! Cartback_Settings::is_configured() || ! $this->has_session() || $this->is_bot() ) {
+			return;
+		}
+		if ( WC()->cart->is_empty() ) {
+			$this->cart_emptied();
+			return;
+		}
+		if ( $this->is_identified() ) {
+			$this->send_update();
+		}
+	}
+
+	/**
+	 * Sends cart.updated unless the same cart went out less than DEBOUNCE
+	 * seconds ago.
+	 *
+	 * @return bool Whether an event was sent.
+	 */
+	public function send_update() {
+		$session = WC()->session;
+		$now     = (int) call_user_func( $this->clock );
+		$payload = $this->build_payload();
+		$hash    = md5( self::encode( $payload ) );
+
+		if ( $session->get( self::S_HASH ) === $hash ) {
+			if ( $now - (int) $session->get( self::S_SENT_AT ) < self::DEBOUNCE ) {
+				return false;
+			}
+			$updated_at = (int) $session->get( self::S_UPDATED_AT );
+		} else {
+			// The shopper changed something: that is the cart's new time.
+			$updated_at = $now;
+		}
+		if ( ! $session->get( self::S_CREATED_AT ) ) {
+			$session->set( self::S_CREATED_AT, $now );
+		}
+		$payload['created_at'] = self::format_time( (int) $session->get( self::S_CREATED_AT ) );
+		$payload['updated_at'] = self::format_time( $updated_at ? $updated_at : $now );
+
+		$this->client->send_event( 'cart.updated', self::encode( $payload ) );
+		$session->set( self::S_HASH, $hash );
+		$session->set( self::S_UPDATED_AT, $updated_at ? $updated_at : $now );
+		$session->set( self::S_SENT_AT, $now );
+		return true;
+	}
+
+	/**
+	 * The cart is empty: tells cartback, unless it became empty because it
+	 * was bought or was never sent, and starts a new cart key.
+	 *
+	 * @return bool Whether cart.deleted was sent.
+	 */
+	public function cart_emptied() {
+		$session = WC()->session;
+		$key     = $session->get( self::S_CART_KEY );
+		$sent    = false;
+		if ( $key && $session->get( self::S_HASH ) && ! $session->get( self::S_ORDERED ) ) {
+			$payload = array(
+				'cart_key'   => (string) $key,
+				'updated_at' => self::format_time( (int) call_user_func( $this->clock ) ),
+			);
+			$this->client->send_event( 'cart.deleted', self::encode( $payload ) );
+			$sent = true;
+		}
+		if ( $key ) {
+			$session->set( self::S_LAST_KEY, $key );
+		}
+		foreach ( array( self::S_CART_KEY, self::S_CREATED_AT, self::S_UPDATED_AT, self::S_HASH, self::S_SENT_AT, self::S_ORDERED ) as $name ) {
+			$session->set( $name, null );
+		}
+		return $sent;
+	}
+
+	/**
+	 * The cart.updated payload of the session's cart, without created_at and
+	 * updated_at filled in (they are set when it is sent).
+	 *
+	 * @return array
+	 */
+	public function build_payload() {
+		$cart    = WC()->cart;
+		$contact = $this->contact();
+		$consent = $this->consent();
+		$incl    = (bool) $cart->display_prices_including_tax();
+
+		$items = array();
+		foreach ( $cart->get_cart() as $cart_item_key => $item ) {
+			$product = isset( $item['data'] ) ? $item['data'] : null;
+			if ( ! is_object( $product ) ) {
+				continue;
+			}
+			$quantity = (int) $item['quantity'];
+			$line     = (float) $item['line_subtotal'] + ( $incl ? (float) $item['line_subtotal_tax'] : 0.0 );
+			$image_id = $product->get_image_id();
+			$image    = $image_id ? wp_get_attachment_image_url( $image_id, 'woocommerce_thumbnail' ) : '';
+
+			$items[] = array(
+				'product_id'   => (int) $item['product_id'],
+				'variation_id' => isset( $item['variation_id'] ) ? (int) $item['variation_id'] : 0,
+				'name'         => (string) $product->get_name(),
+				'sku'          => (string) $product->get_sku(),
+				'quantity'     => $quantity,
+				'price'        => self::money( $quantity > 0 ? $line / $quantity : 0.0 ),
+				'line_total'   => self::money( $line ),
+				'image_url'    => $image ? (string) $image : '',
+				'product_url'  => (string) $product->get_permalink( $item ),
+				'attributes'   => self::attributes( isset( $item['variation'] ) ? $item['variation'] : array() ),
+			);
+		}
+
+		$payload = array(
+			'cart_key'   => $this->cart_key(),
+			'created_at' => null,
+			'updated_at' => null,
+			'currency'   => (string) get_woocommerce_currency(),
+			'locale'     => self::locale(),
+			'customer'   => $contact,
+			'consent'    => array(
+				'email_marketing' => $consent['email'],
+				'sms_marketing'   => $consent['sms'],
+			),
+			'items'      => $items,
+			'totals'     => array(
+				'subtotal' => self::money( (float) $cart->get_subtotal() + ( $incl ? (float) $cart->get_subtotal_tax() : 0.0 ) ),
+				'discount' => self::money( (float) $cart->get_discount_total() + ( $incl ? (float) $cart->get_discount_tax() : 0.0 ) ),
+				'shipping' => self::money( (float) $cart->get_shipping_total() + ( $incl ? (float) $cart->get_shipping_tax() : 0.0 ) ),
+				'tax'      => self::money( (float) $cart->get_total_tax() ),
+				'total'    => self::money( (float) $cart->get_total( 'edit' ) ),
+			),
+			// The restore route lives on the home page: cartback links to it
+			// with ?cartback_restore={token}.
+			'restore_url' => Cartback_Settings::store_url(),
+		);
+		/**
+		 * Filters the cart.updated payload.
+		 *
+		 * @param array $payload The event, without its times.
+		 */
+		return apply_filters( 'cartback_cart_payload', $payload );
+	}
+
+	/**
+	 * The key of the session's cart, created on first use.
+	 *
+	 * A guest's first cart uses the session's customer id (t_…); later
+	 * carts of the same session, and carts of logged-in customers, whose
+	 * customer id is their user id, get a random key so that a new cart is
+	 * never mistaken for one already bought.
+	 *
+	 * @return string
+	 */
+	public function cart_key() {
+		$session = WC()->session;
+		$key     = (string) $session->get( self::S_CART_KEY );
+		if ( '' !== $key ) {
+			return $key;
+		}
+		$customer_id = (string) $session->get_customer_id();
+		if ( 0 === strpos( $customer_id, 't_' ) && $customer_id !== $session->get( self::S_LAST_KEY ) ) {
+			$key = $customer_id;
+		} else {
+			$key = 't_' . bin2hex( random_bytes( 16 ) );
+		}
+		$session->set( self::S_CART_KEY, $key );
+		return $key;
+	}
+
+	/**
+	 * Uses key for the session's cart from now on (a restored cart keeps
+	 * the key it had).
+	 *
+	 * @param string $key Cart key.
+	 * @return void
+	 */
+	public function adopt_cart_key( $key ) {
+		$session = WC()->session;
+		if ( $session->get( self::S_CART_KEY ) !== $key ) {
+			foreach ( array( self::S_CREATED_AT, self::S_UPDATED_AT, self::S_HASH, self::S_SENT_AT, self::S_ORDERED ) as $name ) {
+				$session->set( $name, null );
+			}
+		}
+		$session->set( self::S_CART_KEY, $key );
+	}
+
+	/**
+	 * Notes that the session's cart became an order, so that emptying it
+	 * afterwards is not reported as a deleted cart.
+	 *
+	 * @param int $order_id Order id.
+	 * @return void
+	 */
+	public function mark_ordered( $order_id ) {
+		if ( $this->has_session() ) {
+			WC()->session->set( self::S_ORDERED, (int) $order_id );
+		}
+	}
+
+	/**
+	 * The shopper's contact details: the customer's, overridden by what
+	 * was typed at checkout.
+	 *
+	 * @return array{email:string,phone:string,first_name:string,last_name:string,country:string}
+	 */
+	public function contact() {
+		$contact  = array(
+			'email'      => '',
+			'phone'      => '',
+			'first_name' => '',
+			'last_name'  => '',
+			'country'    => '',
+		);
+		$customer = WC()->customer;
+		if ( is_object( $customer ) ) {
+			$contact['email']      = (string) $customer->get_billing_email();
+			$contact['phone']      = (string) $customer->get_billing_phone();
+			$contact['first_name'] = (string) $customer->get_billing_first_name();
+			$contact['last_name']  = (string) $customer->get_billing_last_name();
+			$contact['country']    = (string) $customer->get_billing_country();
+			if ( '' === $contact['email'] && is_user_logged_in() ) {
+				$contact['email'] = (string) $customer->get_email();
+			}
+			if ( '' === $contact['first_name'] && is_user_logged_in() ) {
+				$contact['first_name'] = (string) $customer->get_first_name();
+				$contact['last_name']  = (string) $customer->get_last_name();
+			}
+		}
+		$typed = WC()->session->get( self::S_CONTACT );
+		if ( is_array( $typed ) ) {
+			foreach ( $contact as $field => $value ) {
+				if ( isset( $typed[ $field ] ) && '' !== $typed[ $field ] ) {
+					$contact[ $field ] = (string) $typed[ $field ];
+				}
+			}
+		}
+		return $contact;
+	}
+
+	/**
+	 * What the shopper agreed to.
+	 *
+	 * @return array{email:bool,sms:bool}
+	 */
+	public function consent() {
+		$consent = WC()->session->get( self::S_CONSENT );
+		return array(
+			'email' => is_array( $consent ) && ! empty( $consent['email'] ) && '' !== Cartback_Settings::email_consent_label(),
+			'sms'   => is_array( $consent ) && ! empty( $consent['sms'] ) && '' !== Cartback_Settings::sms_consent_label(),
+		);
+	}
+
+	/**
+	 * Whether cartback can reach the shopper: logged in, or a valid email
+	 * or phone number entered.
+	 *
+	 * @return bool
+	 */
+	public function is_identified() {
+		if ( is_user_logged_in() ) {
+			return true;
+		}
+		$contact = $this->contact();
+		return is_email( $contact['email'] ) || self::is_phone( $contact['phone'] );
+	}
+
+	/**
+	 * Whether the request comes from a crawler or a script rather than a
+	 * shopper's browser.
+	 *
+	 * @return bool
+	 */
+	public function is_bot() {
+		$agent = isset( $_SERVER['HTTP_USER_AGENT'] ) ? sanitize_text_field( wp_unslash( $_SERVER['HTTP_USER_AGENT'] ) ) : '';
+		$bot   = '' === $agent || 1 === preg_match( self::BOT_PATTERN, $agent );
+		if ( ! $bot ) {
+			// A browser runs the plugin's script or makes the AJAX and Store
+			// API requests of the cart and checkout pages.
+			$js  = ! empty( $_COOKIE[ self::JS_COOKIE ] ) || wp_doing_ajax() || isset( $_GET['wc-ajax'] ) // phpcs:ignore WordPress.Security.NonceVerification.Recommended
+				|| ( defined( 'REST_REQUEST' ) && REST_REQUEST );
+			$bot = ! $js;
+		}
+		/**
+		 * Filters whether the request is a bot's, whose carts are not sent.
+		 *
+		 * @param bool   $bot   Whether it is.
+		 * @param string $agent The user agent.
+		 */
+		return (bool) apply_filters( 'cartback_is_bot', $bot, $agent );
+	}
+
+	/**
+	 * Whether WooCommerce has a session for this visitor.
+	 *
+	 * @return bool
+	 */
+	public function has_session() {
+		$wc = function_exists( 'WC' ) ? WC() : null;
+		return $wc && isset( $wc->session, $wc->cart ) && is_object( $wc->session ) && is_object( $wc->cart )
+			&& $wc->session->has_session();
+	}
+
+	/**
+	 * Stores the non-empty contact fields typed at checkout.
+	 *
+	 * @param array<string,string> $fields Contact fields.
+	 * @return void
+	 */
+	private function remember_contact( array $fields ) {
+		$session = WC()->session;
+		if ( ! is_object( $session ) ) {
+			return;
+		}
+		$contact = $session->get( self::S_CONTACT );
+		$contact = is_array( $contact ) ? $contact : array();
+		foreach ( $fields as $field => $value ) {
+			$value = sanitize_text_field( wp_unslash( (string) $value ) );
+			if ( 'email' === $field && ! is_email( $value ) ) {
+				continue;
+			}
+			if ( '' !== $value ) {
+				$contact[ $field ] = $value;
+			}
+		}
+		$session->set( self::S_CONTACT, $contact );
+	}
+
+	/**
+	 * Stores the consent checkboxes' state.
+	 *
+	 * @param bool $email Marketing email.
+	 * @param bool $sms   Marketing texts.
+	 * @return void
+	 */
+	private function remember_consent( $email, $sms ) {
+		if ( is_object( WC()->session ) ) {
+			WC()->session->set(
+				self::S_CONSENT,
+				array(
+					'email' => (bool) $email,
+					'sms'   => (bool) $sms,
+				)
+			);
+		}
+	}
+
+	/**
+	 * A phone number with enough digits to be one.
+	 *
+	 * @param string $phone As typed.
+	 * @return bool
+	 */
+	public static function is_phone( $phone ) {
+		return strlen( (string) preg_replace( '/\D/', '', (string) $phone ) ) >= 6;
+	}
+
+	/**
+	 * Attributes of a cart item, keyed as WooCommerce stores them in its
+	 * variation array (attribute_pa_color => black), which cartback passes
+	 * back unchanged on restore.
+	 *
+	 * @param mixed $variation The cart item's variation array.
+	 * @return array<string,string>|stdClass An object when empty, so that it encodes as {}.
+	 */
+	public static function attributes( $variation ) {
+		$attributes = array();
+		if ( is_array( $variation ) ) {
+			foreach ( $variation as $name => $value ) {
+				if ( is_scalar( $value ) && '' !== (string) $value ) {
+					$attributes[ (string) $name ] = (string) $value;
+				}
+			}
+		}
+		return $attributes ? $attributes : new stdClass();
+	}
+
+	/**
+	 * A money amount as a decimal string with the shop's decimals.
+	 *
+	 * @param float $amount Amount.
+	 * @return string
+	 */
+	public static function money( $amount ) {
+		return number_format( (float) $amount, max( 0, (int) wc_get_price_decimals() ), '.', '' );
+	}
+
+	/**
+	 * RFC 3339 time in the site's time zone.
+	 *
+	 * @param int $timestamp Unix seconds.
+	 * @return string
+	 */
+	public static function format_time( $timestamp ) {
+		return (string) wp_date( 'Y-m-d\TH:i:sP', $timestamp );
+	}
+
+	/**
+	 * The shopper's locale, e.g. nb_NO.
+	 *
+	 * @return string
+	 */
+	public static function locale() {
+		return function_exists( 'determine_locale' ) ? (string) determine_locale() : (string) get_locale();
+	}
+
+	/**
+	 * JSON as the plugin sends it.
+	 *
+	 * @param array $payload Event.
+	 * @return string
+	 */
+	public static function encode( $payload ) {
+		return (string) wp_json_encode( $payload, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE );
+	}
+}

@@ -1,0 +1,208 @@
+<?php
+/**
+ * The restore link: ?cartback_restore={token}.
+ *
+ * @package Cartback
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Rebuilds a cart from cartback's answer for a restore token and sends the
+ * shopper to the checkout.
+ */
+class Cartback_Restore {
+
+	const QUERY_VAR = 'cartback_restore';
+
+	/**
+	 * Asks cartback for the cart.
+	 *
+	 * @var Cartback_Client
+	 */
+	private $client;
+
+	/**
+	 * Keeps the cart key and stays quiet while the cart is rebuilt.
+	 *
+	 * @var Cartback_Capture
+	 */
+	private $capture;
+
+	/**
+	 * Constructor.
+	 *
+	 * @param Cartback_Client  $client  Asks cartback for the cart.
+	 * @param Cartback_Capture $capture The capture.
+	 */
+	public function __construct( Cartback_Client $client, Cartback_Capture $capture ) {
+		$this->client  = $client;
+		$this->capture = $capture;
+	}
+
+	/**
+	 * Hooks into WordPress, once WooCommerce has loaded the cart.
+	 *
+	 * @return void
+	 */
+	public function register() {
+		add_action( 'wp_loaded', array( $this, 'maybe_restore' ), 20 );
+	}
+
+	/**
+	 * Restores the cart when the request carries a restore token, then
+	 * redirects.
+	 *
+	 * @return void
+	 */
+	public function maybe_restore() {
+		if ( ! isset( $_GET[ self::QUERY_VAR ] ) ) { // phpcs:ignore WordPress.Security.NonceVerification.Recommended -- the token is the credential.
+			return;
+		}
+		$token = sanitize_text_field( wp_unslash( $_GET[ self::QUERY_VAR ] ) ); // phpcs:ignore WordPress.Security.NonceVerification.Recommended
+		nocache_headers();
+		wp_safe_redirect( $this->restore( $token ) );
+		$this->stop();
+	}
+
+	/**
+	 * Restores the cart a token names.
+	 *
+	 * @param string $token Restore token.
+	 * @return string The URL to send the shopper to.
+	 */
+	public function restore( $token ) {
+		$fallback = $this->fallback_url();
+		if ( ! $this->capture->has_session() ) {
+			return $fallback;
+		}
+		if ( $this->capture->is_bot() && empty( $_SERVER['HTTP_USER_AGENT'] ) === false && preg_match( Cartback_Capture::BOT_PATTERN, sanitize_text_field( wp_unslash( $_SERVER['HTTP_USER_AGENT'] ) ) ) ) {
+			// Link checkers of mail providers: nothing to rebuild for them.
+			return $fallback;
+		}
+		if ( '' === $token || strlen( $token ) > 512 || ! preg_match( '/^[A-Za-z0-9._~-]+$/', $token ) ) {
+			wc_add_notice( __( 'This link is invalid or has expired.', 'cartback-for-woocommerce' ), 'error' );
+			return $fallback;
+		}
+
+		$answer = $this->client->restore( $token );
+		if ( 'invalid' === $answer['status'] ) {
+			wc_add_notice( __( 'This link is invalid or has expired.', 'cartback-for-woocommerce' ), 'error' );
+			return $fallback;
+		}
+		if ( 'ok' !== $answer['status'] ) {
+			wc_add_notice( __( 'Your cart could not be restored right now. Please try the link again in a moment.', 'cartback-for-woocommerce' ), 'error' );
+			return $fallback;
+		}
+
+		$cart  = $answer['cart'];
+		$added = $this->capture->suppressed(
+			function () use ( $cart ) {
+				return $this->rebuild( $cart );
+			}
+		);
+
+		// The shopper is back in a browser that holds a session: keep it.
+		WC()->session->set_customer_session_cookie( true );
+		if ( 0 === $added ) {
+			wc_add_notice( __( 'None of the products in your cart are available any more.', 'cartback-for-woocommerce' ), 'error' );
+			return $fallback;
+		}
+		// The first change the shopper makes is reported under the old key.
+		$this->capture->mark_dirty();
+		return wc_get_checkout_url();
+	}
+
+	/**
+	 * Empties the cart and fills it from cartback's answer.
+	 *
+	 * @param array $cart cartback's answer: cart_key, email, coupon, items.
+	 * @return int How many lines were added.
+	 */
+	public function rebuild( array $cart ) {
+		$wc = WC();
+		$wc->cart->empty_cart();
+		if ( ! empty( $cart['cart_key'] ) && is_string( $cart['cart_key'] ) ) {
+			$this->capture->adopt_cart_key( $cart['cart_key'] );
+		}
+
+		$added = 0;
+		foreach ( $cart['items'] as $item ) {
+			if ( is_array( $item ) && $this->add_item( $item ) ) {
+				++$added;
+			}
+		}
+
+		$coupon = isset( $cart['coupon'] ) ? trim( (string) $cart['coupon'] ) : '';
+		if ( $added > 0 && '' !== $coupon && ! $wc->cart->has_discount( wc_format_coupon_code( $coupon ) ) ) {
+			$wc->cart->apply_coupon( $coupon );
+		}
+
+		$email = isset( $cart['email'] ) ? sanitize_email( (string) $cart['email'] ) : '';
+		if ( '' !== $email && is_email( $email ) && is_object( $wc->customer ) ) {
+			$wc->customer->set_billing_email( $email );
+			$wc->customer->save();
+		}
+		$wc->cart->calculate_totals();
+		return $added;
+	}
+
+	/**
+	 * Adds one line; a product that is gone or out of stock is skipped with
+	 * a notice.
+	 *
+	 * @param array $item product_id, variation_id, quantity, attributes.
+	 * @return bool Whether it was added.
+	 */
+	private function add_item( array $item ) {
+		$product_id   = isset( $item['product_id'] ) ? absint( $item['product_id'] ) : 0;
+		$variation_id = isset( $item['variation_id'] ) ? absint( $item['variation_id'] ) : 0;
+		$quantity     = isset( $item['quantity'] ) ? max( 1, (int) $item['quantity'] ) : 1;
+		$attributes   = array();
+		if ( isset( $item['attributes'] ) && is_array( $item['attributes'] ) ) {
+			foreach ( $item['attributes'] as $name => $value ) {
+				$name = sanitize_title( (string) $name );
+				if ( 0 !== strpos( $name, 'attribute_' ) ) {
+					$name = 'attribute_' . $name;
+				}
+				$attributes[ $name ] = sanitize_text_field( (string) $value );
+			}
+		}
+
+		$product = wc_get_product( $variation_id ? $variation_id : $product_id );
+		if ( ! $product || ! $product->exists() || 'publish' !== $product->get_status() || ! $product->is_purchasable() ) {
+			wc_add_notice( __( 'A product in your cart is no longer available and was left out.', 'cartback-for-woocommerce' ), 'notice' );
+			return false;
+		}
+		if ( ! $product->is_in_stock() ) {
+			/* translators: %s: product name */
+			wc_add_notice( sprintf( __( '&quot;%s&quot; is out of stock and was left out of your cart.', 'cartback-for-woocommerce' ), esc_html( $product->get_name() ) ), 'notice' );
+			return false;
+		}
+		return (bool) WC()->cart->add_to_cart( $product_id, $quantity, $variation_id, $attributes );
+	}
+
+	/**
+	 * Where the shopper goes when nothing is restored: the cart if it holds
+	 * something, else the shop.
+	 *
+	 * @return string
+	 */
+	private function fallback_url() {
+		$wc = WC();
+		if ( isset( $wc->cart ) && is_object( $wc->cart ) && ! $wc->cart->is_empty() ) {
+			return wc_get_cart_url();
+		}
+		$shop = wc_get_page_permalink( 'shop' );
+		return $shop ? $shop : home_url( '/' );
+	}
+
+	/**
+	 * Ends the request after the redirect.
+	 *
+	 * @return void
+	 */
+	protected function stop() {
+		exit;
+	}
+}
