@@ -407,7 +407,8 @@ func TestCompactWhileBusy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	carts, err := svc.Carts(ctx, shop.ID, 0, 400)
+	var carts []*recovery.Cart
+	err := db.View(ctx, func(tx recovery.Tx) (err error) { carts, err = tx.Carts(shop.ID, 0, 1000); return err })
 	if err != nil || len(carts) != 300 {
 		t.Fatalf("after compactions: %d carts, %v", len(carts), err)
 	}

@@ -464,7 +464,7 @@ class Cartback_Capture {
 	 */
 	public function is_bot() {
 		$agent = isset( $_SERVER['HTTP_USER_AGENT'] ) ? sanitize_text_field( wp_unslash( $_SERVER['HTTP_USER_AGENT'] ) ) : '';
-		$bot   = '' === $agent || 1 === preg_match( self::BOT_PATTERN, $agent );
+		$bot   = self::is_crawler( $agent );
 		if ( ! $bot ) {
 			// A browser runs the plugin's script or makes the AJAX and Store
 			// API requests of the cart and checkout pages.
@@ -479,6 +479,16 @@ class Cartback_Capture {
 		 * @param string $agent The user agent.
 		 */
 		return (bool) apply_filters( 'cartback_is_bot', $bot, $agent );
+	}
+
+	/**
+	 * Whether a user agent is empty or a crawler's.
+	 *
+	 * @param string $agent User agent.
+	 * @return bool
+	 */
+	public static function is_crawler( $agent ) {
+		return '' === trim( (string) $agent ) || 1 === preg_match( self::BOT_PATTERN, (string) $agent );
 	}
 
 	/**

@@ -73,10 +73,12 @@ class Cartback_Restore {
 	 */
 	public function restore( $token ) {
 		$fallback = $this->fallback_url();
-		if ( ! $this->capture->has_session() ) {
+		$wc = WC();
+		if ( ! isset( $wc->session, $wc->cart ) || ! is_object( $wc->session ) || ! is_object( $wc->cart ) ) {
 			return $fallback;
 		}
-		if ( $this->capture->is_bot() && empty( $_SERVER['HTTP_USER_AGENT'] ) === false && preg_match( Cartback_Capture::BOT_PATTERN, sanitize_text_field( wp_unslash( $_SERVER['HTTP_USER_AGENT'] ) ) ) ) {
+		$agent = isset( $_SERVER['HTTP_USER_AGENT'] ) ? sanitize_text_field( wp_unslash( $_SERVER['HTTP_USER_AGENT'] ) ) : '';
+		if ( Cartback_Capture::is_crawler( $agent ) ) {
 			// Link checkers of mail providers: nothing to rebuild for them.
 			return $fallback;
 		}
@@ -102,8 +104,8 @@ class Cartback_Restore {
 			}
 		);
 
-		// The shopper is back in a browser that holds a session: keep it.
-		WC()->session->set_customer_session_cookie( true );
+		// The shopper may come back in a browser without a session: start one.
+		$wc->session->set_customer_session_cookie( true );
 		if ( 0 === $added ) {
 			wc_add_notice( __( 'None of the products in your cart are available any more.', 'cartback-for-woocommerce' ), 'error' );
 			return $fallback;
