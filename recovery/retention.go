@@ -3,7 +3,6 @@ package recovery
 import (
 	"context"
 	"errors"
-	"time"
 )
 
 // retentionBatch bounds one retention transaction, so webhooks never wait
@@ -28,55 +27,30 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 		for {
 			var erased int
 			var done bool
+			next, start := after, after
 			err := s.Store.Update(ctx, func(tx Tx) error {
-				erased, done = 0, false
-				carts, err := tx.OldestCarts(shop.ID, after, retentionBatch)
+				// May run again within a batch: derive everything from start.
+				erased, done, next = 0, false, start
+				carts, err := tx.OldestCarts(shop.ID, start, retentionBatch)
 				if err != nil {
 					return err
 				}
-				if len(carts) < retentionBatch {
-					done = true
-				}
-				daily := map[string]*DailyFigures{}
+				done = len(carts) < retentionBatch
+				var old []*Cart
 				for _, c := range carts {
 					if !c.CapturedAt.Before(cutoff) {
 						done = true // ids grow with capture time: the rest is newer
 						break
 					}
-					after = c.ID
-					if !c.UpdatedAt.Before(cutoff) || !c.LastActivityAt.Before(cutoff) {
-						continue
-					}
-					day := c.CapturedAt.UTC().Format(time.DateOnly)
-					d, ok := daily[day]
-					if !ok {
-						agg, err := tx.DailyFigures(shop.ID, day, day)
-						if err != nil {
-							return err
-						}
-						d = &DailyFigures{ShopID: shop.ID, Day: day}
-						if len(agg) == 1 {
-							d = agg[0]
-						}
-						daily[day] = d
-					}
-					clicks, err := tx.Clicks(c.ID)
-					if err != nil {
-						return err
-					}
-					d.Figures.add(c, clicks)
-					if err := tx.DeleteCart(c.ID); err != nil {
-						return err
-					}
-					erased++
-				}
-				for _, d := range daily {
-					if err := tx.PutDailyFigures(d); err != nil {
-						return err
+					next = c.ID
+					if c.UpdatedAt.Before(cutoff) && c.LastActivityAt.Before(cutoff) {
+						old = append(old, c)
 					}
 				}
-				return nil
+				erased = len(old)
+				return foldAndDelete(tx, shop.ID, old)
 			})
+			after = next
 			if err != nil {
 				return total, err
 			}

@@ -53,30 +53,21 @@ func (t *Tx) Message(id uint64) (*recovery.Message, error) {
 
 // Messages implements recovery.Tx.
 func (t *Tx) Messages(shopID, beforeID uint64, limit int, keep func(*recovery.Message) bool) ([]*recovery.Message, error) {
-	prefix := u64(shopID)
-	c := t.bucket(bucketShopMessages).Cursor()
-	var k []byte
-	if beforeID == 0 {
-		k, _ = c.Seek(u64(shopID + 1))
-	} else {
-		k, _ = c.Seek(concat(prefix, u64(beforeID)))
-	}
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
 	var msgs []*recovery.Message
-	for ; k != nil && bytes.HasPrefix(k, prefix) && len(msgs) < limit; k, _ = c.Prev() {
-		m, err := t.Message(binary.BigEndian.Uint64(k[8:]))
+	if limit <= 0 {
+		return nil, nil
+	}
+	err := t.newestFirst(bucketShopMessages, shopID, beforeID, func(id uint64) (bool, error) {
+		m, err := t.Message(id)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		if keep == nil || keep(m) {
 			msgs = append(msgs, m)
 		}
-	}
-	return msgs, nil
+		return len(msgs) < limit, nil
+	})
+	return msgs, err
 }
 
 func providerKey(provider, id string) []byte {

@@ -173,8 +173,26 @@ func (t *Tx) CartsByContact(shopID uint64, contact string, limit int) ([]*recove
 
 // Carts implements recovery.Tx.
 func (t *Tx) Carts(shopID, beforeID uint64, limit int) ([]*recovery.Cart, error) {
+	var carts []*recovery.Cart
+	if limit <= 0 {
+		return nil, nil
+	}
+	err := t.newestFirst(bucketShopCarts, shopID, beforeID, func(id uint64) (bool, error) {
+		cart, err := t.Cart(id)
+		if err != nil {
+			return false, err
+		}
+		carts = append(carts, cart)
+		return len(carts) < limit, nil
+	})
+	return carts, err
+}
+
+// newestFirst walks a shopID|id index from the id below beforeID (zero:
+// the newest) downwards, calling fn with each id until fn says stop.
+func (t *Tx) newestFirst(bucket []byte, shopID, beforeID uint64, fn func(id uint64) (more bool, err error)) error {
 	prefix := u64(shopID)
-	c := t.bucket(bucketShopCarts).Cursor()
+	c := t.bucket(bucket).Cursor()
 	var k []byte
 	if beforeID == 0 {
 		k, _ = c.Seek(u64(shopID + 1))
@@ -186,15 +204,12 @@ func (t *Tx) Carts(shopID, beforeID uint64, limit int) ([]*recovery.Cart, error)
 	} else {
 		k, _ = c.Prev()
 	}
-	var carts []*recovery.Cart
-	for ; k != nil && bytes.HasPrefix(k, prefix) && len(carts) < limit; k, _ = c.Prev() {
-		cart, err := t.Cart(binary.BigEndian.Uint64(k[8:]))
-		if err != nil {
-			return nil, err
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		if more, err := fn(binary.BigEndian.Uint64(k[8:])); err != nil || !more {
+			return err
 		}
-		carts = append(carts, cart)
 	}
-	return carts, nil
+	return nil
 }
 
 // indexedFields are the parts of a stored cart that indexes are built from;

@@ -137,13 +137,7 @@ func (s *Server) handleListCarts(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := uintParam(c, "limit", DefaultPageSize)
-	if err != nil {
-		return err
-	} else if limit == 0 || limit > recovery.MaxPageSize {
-		return recovery.Errorf(recovery.EINVALID, "limit: must be between 1 and %d", recovery.MaxPageSize)
-	}
-	before, err := uintParam(c, "before", 0)
+	limit, before, err := pageParams(c)
 	if err != nil {
 		return err
 	}
@@ -159,6 +153,17 @@ func (s *Server) handleListCarts(c *echo.Context) error {
 		resp["carts"] = []*recovery.Cart{}
 	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// pageParams reads ?limit= (default DefaultPageSize) and ?before= (an id).
+func pageParams(c *echo.Context) (limit, before uint64, err error) {
+	if limit, err = uintParam(c, "limit", DefaultPageSize); err != nil {
+		return 0, 0, err
+	} else if limit == 0 || limit > recovery.MaxPageSize {
+		return 0, 0, recovery.Errorf(recovery.EINVALID, "limit: must be between 1 and %d", recovery.MaxPageSize)
+	}
+	before, err = uintParam(c, "before", 0)
+	return limit, before, err
 }
 
 func uintParam(c *echo.Context, name string, def uint64) (uint64, error) {
@@ -265,13 +270,7 @@ func (s *Server) handleOutbox(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := uintParam(c, "limit", DefaultPageSize)
-	if err != nil {
-		return err
-	} else if limit == 0 || limit > recovery.MaxPageSize {
-		return recovery.Errorf(recovery.EINVALID, "limit: must be between 1 and %d", recovery.MaxPageSize)
-	}
-	before, err := uintParam(c, "before", 0)
+	limit, before, err := pageParams(c)
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,7 @@ class Cartback_Restore {
 		$wc->session->set_customer_session_cookie( true );
 		if ( 0 === $added ) {
 			wc_add_notice( __( 'None of the products in your cart are available any more.', 'cartback-for-woocommerce' ), 'error' );
-			return $fallback;
+			return $this->fallback_url();
 		}
 		// The first change the shopper makes is reported under the old key.
 		$this->capture->mark_dirty();

@@ -1,0 +1,256 @@
+<?php
+/**
+ * The settings tab and the Connect button.
+ *
+ * @package Cartback
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * WooCommerce → Settings → cartback.
+ */
+class Cartback_Admin {
+
+	const TAB    = 'cartback';
+	const ACTION = 'cartback_connect';
+
+	/**
+	 * Checks the connection.
+	 *
+	 * @var Cartback_Client
+	 */
+	private $client;
+
+	/**
+	 * Creates the order webhooks.
+	 *
+	 * @var Cartback_Webhooks
+	 */
+	private $webhooks;
+
+	/**
+	 * Constructor.
+	 *
+	 * @param Cartback_Client   $client   Checks the connection.
+	 * @param Cartback_Webhooks $webhooks Creates the order webhooks.
+	 */
+	public function __construct( Cartback_Client $client, Cartback_Webhooks $webhooks ) {
+		$this->client   = $client;
+		$this->webhooks = $webhooks;
+	}
+
+	/**
+	 * Hooks into the admin.
+	 *
+	 * @return void
+	 */
+	public function register() {
+		add_filter( 'woocommerce_settings_tabs_array', array( $this, 'add_tab' ), 50 );
+		add_action( 'woocommerce_settings_tabs_' . self::TAB, array( $this, 'render' ) );
+		add_action( 'woocommerce_update_options_' . self::TAB, array( $this, 'save' ) );
+		add_action( 'woocommerce_admin_field_cartback_connect', array( $this, 'render_connect' ) );
+		add_action( 'admin_post_' . self::ACTION, array( $this, 'connect' ) );
+		add_filter( 'plugin_action_links_' . plugin_basename( CARTBACK_FILE ), array( $this, 'action_links' ) );
+	}
+
+	/**
+	 * Adds the tab.
+	 *
+	 * @param array $tabs Tabs by id.
+	 * @return array
+	 */
+	public function add_tab( $tabs ) {
+		$tabs[ self::TAB ] = __( 'cartback', 'cartback-for-woocommerce' );
+		return $tabs;
+	}
+
+	/**
+	 * A "Settings" link in the plugin list.
+	 *
+	 * @param array $links Links.
+	 * @return array
+	 */
+	public function action_links( $links ) {
+		array_unshift( $links, '<a href="' . esc_url( self::settings_url() ) . '">' . esc_html__( 'Settings', 'cartback-for-woocommerce' ) . '</a>' );
+		return $links;
+	}
+
+	/**
+	 * The tab's fields, for WC_Admin_Settings.
+	 *
+	 * @return array
+	 */
+	public function fields() {
+		return array(
+			array(
+				'title' => __( 'cartback', 'cartback-for-woocommerce' ),
+				'type'  => 'title',
+				'desc'  => __( 'cartback reminds shoppers who left a cart, by email or text, and brings them back to it. Register this shop on your cartback server, enter its URL and the webhook secret it answered with, save, then connect.', 'cartback-for-woocommerce' ),
+				'id'    => 'cartback_connection',
+			),
+			array(
+				'title'       => __( 'cartback URL', 'cartback-for-woocommerce' ),
+				'desc'        => __( 'The address of your cartback server, e.g. https://cartback.example.com', 'cartback-for-woocommerce' ),
+				'id'          => Cartback_Settings::SIDECAR_URL,
+				'type'        => 'url',
+				'placeholder' => 'https://',
+				'default'     => '',
+			),
+			array(
+				'title'   => __( 'Secret', 'cartback-for-woocommerce' ),
+				'desc'    => __( 'The shop\'s webhook secret, as cartback answered when the shop was registered.', 'cartback-for-woocommerce' ),
+				'id'      => Cartback_Settings::SECRET,
+				'type'    => 'password',
+				'default' => '',
+			),
+			array(
+				'type' => 'cartback_connect',
+				'id'   => 'cartback_connect',
+			),
+			array(
+				'type' => 'sectionend',
+				'id'   => 'cartback_connection',
+			),
+			array(
+				'title' => __( 'Consent at checkout', 'cartback-for-woocommerce' ),
+				'type'  => 'title',
+				'desc'  => __( 'Leave a text empty to show nothing. Texts are only sent to shoppers who tick the SMS checkbox.', 'cartback-for-woocommerce' ),
+				'id'    => 'cartback_consent',
+			),
+			array(
+				'title'       => __( 'SMS consent checkbox', 'cartback-for-woocommerce' ),
+				'desc'        => __( 'Label of an optional checkbox, e.g. "Text me a reminder about my cart".', 'cartback-for-woocommerce' ),
+				'id'          => Cartback_Settings::SMS_CONSENT_LABEL,
+				'type'        => 'text',
+				'default'     => '',
+				'css'         => 'min-width:400px;',
+			),
+			array(
+				'title'   => __( 'Email consent checkbox', 'cartback-for-woocommerce' ),
+				'desc'    => __( 'Label of an optional checkbox for marketing email, for shops whose cartback requires it.', 'cartback-for-woocommerce' ),
+				'id'      => Cartback_Settings::EMAIL_CONSENT_LABEL,
+				'type'    => 'text',
+				'default' => '',
+				'css'     => 'min-width:400px;',
+			),
+			array(
+				'title'   => __( 'Email notice', 'cartback-for-woocommerce' ),
+				'desc'    => __( 'Shown under the billing details of the classic checkout, e.g. "If you don\'t finish your order, we\'ll email you a reminder."', 'cartback-for-woocommerce' ),
+				'id'      => Cartback_Settings::EMAIL_NOTICE,
+				'type'    => 'textarea',
+				'default' => '',
+				'css'     => 'min-width:400px;',
+			),
+			array(
+				'type' => 'sectionend',
+				'id'   => 'cartback_consent',
+			),
+		);
+	}
+
+	/**
+	 * Renders the tab.
+	 *
+	 * @return void
+	 */
+	public function render() {
+		WC_Admin_Settings::output_fields( $this->fields() );
+	}
+
+	/**
+	 * Saves the tab.
+	 *
+	 * @return void
+	 */
+	public function save() {
+		WC_Admin_Settings::save_fields( $this->fields() );
+	}
+
+	/**
+	 * The Connect button and the connection's state.
+	 *
+	 * @return void
+	 */
+	public function render_connect() {
+		$url       = wp_nonce_url( admin_url( 'admin-post.php?action=' . self::ACTION ), self::ACTION );
+		$connected = get_option( Cartback_Settings::CONNECTED );
+		$result    = get_transient( 'cartback_connect_result_' . get_current_user_id() );
+		echo '<tr valign="top"><th scope="row" class="titledesc">' . esc_html__( 'Connection', 'cartback-for-woocommerce' ) . '</th><td class="forminp">';
+		if ( is_array( $result ) ) {
+			delete_transient( 'cartback_connect_result_' . get_current_user_id() );
+			echo '<div class="notice inline ' . ( $result['ok'] ? 'notice-success' : 'notice-error' ) . '"><p>' . esc_html( $result['message'] ) . '</p></div>';
+		}
+		echo '<a class="button button-secondary" href="' . esc_url( $url ) . '">' . esc_html__( 'Connect', 'cartback-for-woocommerce' ) . '</a> ';
+		if ( is_array( $connected ) && ! empty( $connected['shop'] ) ) {
+			/* translators: %s: the shop's domain as cartback knows it */
+			echo '<span>' . esc_html( sprintf( __( 'Connected as %s.', 'cartback-for-woocommerce' ), $connected['shop'] ) ) . '</span>';
+		}
+		echo '<p class="description">' . esc_html__( 'Save your changes first. Connecting checks the URL and the secret, and creates the order.created and order.updated webhooks to cartback.', 'cartback-for-woocommerce' ) . '</p>';
+		echo '</td></tr>';
+	}
+
+	/**
+	 * The Connect button: checks the URL and the secret against cartback and
+	 * creates the order webhooks.
+	 *
+	 * @return void
+	 */
+	public function connect() {
+		if ( ! current_user_can( 'manage_woocommerce' ) ) {
+			wp_die( esc_html__( 'You are not allowed to do this.', 'cartback-for-woocommerce' ), 403 );
+		}
+		check_admin_referer( self::ACTION );
+		$result = $this->run_connect();
+		set_transient( 'cartback_connect_result_' . get_current_user_id(), $result, 60 );
+		wp_safe_redirect( self::settings_url() );
+		exit;
+	}
+
+	/**
+	 * Does the connecting.
+	 *
+	 * @return array{ok:bool,message:string}
+	 */
+	public function run_connect() {
+		if ( ! Cartback_Settings::is_configured() ) {
+			return array(
+				'ok'      => false,
+				'message' => __( 'Enter the cartback URL and the secret, and save, before connecting.', 'cartback-for-woocommerce' ),
+			);
+		}
+		$ping = $this->client->ping();
+		if ( ! $ping['ok'] ) {
+			delete_option( Cartback_Settings::CONNECTED );
+			return array(
+				'ok'      => false,
+				/* translators: %s: the reason */
+				'message' => sprintf( __( 'Could not connect to cartback: %s', 'cartback-for-woocommerce' ), $ping['error'] ),
+			);
+		}
+		$ids = $this->webhooks->ensure( Cartback_Settings::webhook_url(), Cartback_Settings::secret() );
+		update_option(
+			Cartback_Settings::CONNECTED,
+			array(
+				'shop'     => $ping['shop'],
+				'at'       => time(),
+				'webhooks' => $ids,
+			),
+			false
+		);
+		return array(
+			'ok'      => true,
+			/* translators: %s: the shop's domain as cartback knows it */
+			'message' => sprintf( __( 'Connected to cartback as %s. The order webhooks are active.', 'cartback-for-woocommerce' ), $ping['shop'] ),
+		);
+	}
+
+	/**
+	 * The settings tab's URL.
+	 *
+	 * @return string
+	 */
+	public static function settings_url() {
+		return admin_url( 'admin.php?page=wc-settings&tab=' . self::TAB );
+	}
+}

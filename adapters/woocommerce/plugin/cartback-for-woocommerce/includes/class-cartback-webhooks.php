@@ -1,0 +1,66 @@
+<?php
+/**
+ * WooCommerce's order webhooks to cartback.
+ *
+ * @package Cartback
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+/**
+ * Creates the order.created and order.updated webhooks through WooCommerce's
+ * own WC_Webhook objects.
+ */
+class Cartback_Webhooks {
+
+	const TOPICS = array( 'order.created', 'order.updated' );
+
+	/**
+	 * Makes sure an active webhook of each topic delivers to url with
+	 * secret; webhooks that already deliver there are updated, not
+	 * duplicated.
+	 *
+	 * @param string $url    Delivery URL.
+	 * @param string $secret The shop's webhook secret.
+	 * @return array<string,int> Webhook id by topic.
+	 */
+	public function ensure( $url, $secret ) {
+		$existing = array();
+		foreach ( $this->webhook_ids() as $id ) {
+			$webhook = wc_get_webhook( $id );
+			if ( $webhook && $webhook->get_delivery_url() === $url && in_array( $webhook->get_topic(), self::TOPICS, true ) && ! isset( $existing[ $webhook->get_topic() ] ) ) {
+				$existing[ $webhook->get_topic() ] = $webhook;
+			}
+		}
+
+		$ids = array();
+		foreach ( self::TOPICS as $topic ) {
+			if ( isset( $existing[ $topic ] ) ) {
+				$webhook = $existing[ $topic ];
+			} else {
+				$webhook = new WC_Webhook();
+				/* translators: %s: webhook topic, e.g. order.created */
+				$webhook->set_name( sprintf( __( 'cartback: %s', 'cartback-for-woocommerce' ), $topic ) );
+				$webhook->set_user_id( get_current_user_id() );
+				$webhook->set_topic( $topic );
+				$webhook->set_delivery_url( $url );
+				$webhook->set_api_version( 'wp_api_v3' );
+			}
+			$webhook->set_secret( $secret );
+			$webhook->set_status( 'active' );
+			$webhook->save();
+			$ids[ $topic ] = (int) $webhook->get_id();
+		}
+		return $ids;
+	}
+
+	/**
+	 * Ids of all webhooks.
+	 *
+	 * @return int[]
+	 */
+	private function webhook_ids() {
+		$store = WC_Data_Store::load( 'webhook' );
+		return array_map( 'intval', (array) $store->search_webhooks( array( 'limit' => -1 ) ) );
+	}
+}
