@@ -37,6 +37,11 @@ type Scheduler struct {
 	wg       sync.WaitGroup
 }
 
+// DefaultWorkers bounds concurrent sends. Most of a send is waiting (on
+// the provider, on the disk), and the claims and outcomes of concurrent
+// sends share commits, so more workers mean fewer commits per step.
+const DefaultWorkers = 64
+
 // DefaultLinkTTL is how long a restore link works.
 const DefaultLinkTTL = 30 * 24 * time.Hour
 
@@ -62,7 +67,7 @@ func (s *Scheduler) init() {
 		s.LinkTTL = DefaultLinkTTL
 	}
 	if s.Workers <= 0 {
-		s.Workers = 8
+		s.Workers = DefaultWorkers
 	}
 }
 

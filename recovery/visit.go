@@ -45,9 +45,11 @@ func (s *Service) Visit(ctx context.Context, signer *Signer, token, userAgent st
 	}
 	expired := errors.Is(err, ErrTokenExpired)
 
-	var v Visit
-	err = s.Store.Update(ctx, func(tx Tx) error {
-		v = Visit{Outcome: VisitInvalid}
+	// Everything but the click itself is read in a read-only transaction,
+	// which runs in parallel; only the click goes through the writer.
+	v := Visit{Outcome: VisitInvalid}
+	var click *Click
+	err = s.Store.View(ctx, func(tx Tx) error {
 		shop, err := tx.Shop(t.ShopID)
 		if ErrorCode(err) == ENOTFOUND {
 			return nil
@@ -80,9 +82,13 @@ func (s *Service) Visit(ctx context.Context, signer *Signer, token, userAgent st
 				v.Redirect = withDiscount(shop, c.RestoreURL, c.Steps[t.Step].DiscountCode)
 			}
 		}
-		return tx.PutClick(&Click{ShopID: shop.ID, CartID: c.ID, Step: t.Step, Channel: t.Channel, At: now, Mobile: isMobile(userAgent)})
+		click = &Click{ShopID: shop.ID, CartID: c.ID, Step: t.Step, Channel: t.Channel, At: now, Mobile: isMobile(userAgent)}
+		return nil
 	})
-	return v, err
+	if err != nil || click == nil {
+		return v, err
+	}
+	return v, s.Store.Update(ctx, func(tx Tx) error { return tx.PutClick(click) })
 }
 
 // pluginRestoreURL is the WooCommerce plugin's restore route on the store

@@ -15,6 +15,16 @@ import (
 // Tx implements recovery.Tx on one bbolt transaction.
 type Tx struct {
 	tx *bolt.Tx
+	// indexed remembers the index fields of carts read or written in this
+	// transaction, so PutCart need not decode the stored cart again.
+	indexed map[uint64]indexedFields
+}
+
+func (t *Tx) remember(id uint64, f indexedFields) {
+	if t.indexed == nil {
+		t.indexed = map[uint64]indexedFields{}
+	}
+	t.indexed[id] = f
 }
 
 var _ recovery.Tx = (*Tx)(nil)
@@ -54,7 +64,20 @@ func dueKey(at time.Time, cartID uint64) []byte {
 	return concat(u64(timeKey(at)), u64(cartID))
 }
 
-func (t *Tx) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
+// appendOnly buckets get keys in increasing order (sequence ids), so their
+// pages can be filled nearly full: splits leave little room to waste.
+var appendOnly = map[string]bool{
+	string(bucketCarts): true, string(bucketShopCarts): true, string(bucketMessages): true,
+	string(bucketShopMessages): true, string(bucketCartMessages): true, string(bucketClicks): true,
+}
+
+func (t *Tx) bucket(name []byte) *bolt.Bucket {
+	b := t.tx.Bucket(name)
+	if appendOnly[string(name)] && t.tx.Writable() {
+		b.FillPercent = 0.9
+	}
+	return b
+}
 
 // Shop implements recovery.Tx.
 func (t *Tx) Shop(id uint64) (*Shop, error) {
@@ -132,6 +155,9 @@ func (t *Tx) Cart(id uint64) (*recovery.Cart, error) {
 	var c recovery.Cart
 	if err := json.Unmarshal(v, &c); err != nil {
 		return nil, fmt.Errorf("decode cart %d: %w", id, err)
+	}
+	if t.tx.Writable() {
+		t.remember(id, fieldsOf(&c))
 	}
 	return &c, nil
 }
@@ -305,12 +331,16 @@ func (t *Tx) PutCart(c *recovery.Cart) error {
 	if err != nil {
 		return err
 	}
+	t.remember(c.ID, fieldsOf(c))
 	return carts.Put(u64(c.ID), v)
 }
 
 // storedEntries returns the index entries of the stored version of a cart
 // (none when it is not stored).
 func (t *Tx) storedEntries(id uint64) (map[string][]byte, error) {
+	if f, ok := t.indexed[id]; ok {
+		return f.entries(id), nil
+	}
 	v := t.bucket(bucketCarts).Get(u64(id))
 	if v == nil {
 		return map[string][]byte{}, nil
@@ -370,6 +400,7 @@ func (t *Tx) DeleteCart(id uint64) error {
 			return err
 		}
 	}
+	delete(t.indexed, id)
 	return t.bucket(bucketCarts).Delete(u64(id))
 }
 

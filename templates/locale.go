@@ -53,8 +53,13 @@ func matchLocale(requested string) locale {
 	l := locale{lang: Languages[i], tag: languageTags[i]}
 	base, _ := t.Base()
 	switch b := base.String(); {
-	case b == l.lang, l.lang == "nb" && (b == "no" || b == "nn"):
+	case b == l.lang:
 		l.tag = t
+	case l.lang == "nb" && (b == "no" || b == "nn"):
+		// Written in bokmål, so formatted as bokmål, in the same region.
+		if r, conf := t.Region(); conf == language.Exact {
+			l.tag, _ = language.Compose(languageTags[i], r)
+		}
 	}
 	return l
 }

@@ -57,30 +57,40 @@ func formatMoney(minor int64, code string, l locale) string {
 	if symbol == "" {
 		return amount
 	}
-	if symbolFirst(l) {
+	switch symbolPlace(l) {
+	case before:
 		// A symbol that ends in a letter ("NOK", "kr") is kept apart from
 		// the digits; "$" and "€" are written against them.
 		if r, _ := utf8.DecodeLastRuneInString(symbol); unicode.IsLetter(r) || r == '.' {
 			return symbol + nbsp + amount
 		}
 		return symbol + amount
+	case beforeSpaced:
+		return symbol + nbsp + amount
 	}
 	return amount + nbsp + symbol
 }
 
-// symbolFirst reports whether the locale writes the currency before the
-// amount.
-func symbolFirst(l locale) bool {
+// Where a locale writes the currency symbol.
+const (
+	after        = iota // "379,69 €"
+	before              // "$379.69", "NOK 499.00"
+	beforeSpaced        // "€ 379,69"
+)
+
+// symbolPlace says where the locale writes the currency, as CLDR's
+// currency patterns do.
+func symbolPlace(l locale) int {
 	switch l.lang {
 	case "en":
-		return true
+		return before
 	case "de":
 		switch l.region() {
 		case "AT", "CH", "LI":
-			return true
+			return beforeSpaced
 		}
 	}
-	return false
+	return after
 }
 
 var (

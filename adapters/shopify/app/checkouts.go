@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ const (
 	sourceSMSMarketingConsent   = "shopify:sms_marketing_consent"
 )
 
-const abandonedCheckoutsQuery = `query cartbackAbandonedCheckouts($first: Int!, $after: String, $query: String!) {
+var abandonedCheckoutsQuery = `query cartbackAbandonedCheckouts($first: Int!, $after: String, $query: String!) {
   abandonedCheckouts(first: $first, after: $after, query: $query, sortKey: ID) {
     nodes {
       id
@@ -47,7 +48,7 @@ const abandonedCheckoutsQuery = `query cartbackAbandonedCheckouts($first: Int!, 
         defaultPhoneNumber { phoneNumber marketingState }
       }
       billingAddress { firstName lastName phone countryCodeV2 }
-      lineItems(first: ` + "20" + `) {
+      lineItems(first: ` + strconv.Itoa(maxLineItems) + `) {
         nodes {
           id
           title

@@ -1,0 +1,66 @@
+<?php
+/**
+ * Order meta at checkout.
+ *
+ * @package Cartback\Tests
+ */
+
+class CheckoutTest extends CartbackTestCase {
+
+	public function test_classic_checkout_meta() {
+		$this->fill_contract_cart();
+		$_POST['cartback_sms_consent'] = '1';
+		$order                         = new WC_Order( 723 );
+		$checkout                      = new Cartback_Checkout( $this->capture() );
+		$checkout->register();
+		do_action( 'woocommerce_checkout_create_order', $order, array() );
+		$this->assertSame(
+			array(
+				'_cartback_cart_key'      => 't_contract0001',
+				'_cartback_email_consent' => 'no',
+				'_cartback_sms_consent'   => 'yes',
+				'_cartback_locale'        => 'nb_NO',
+			),
+			$order->meta
+		);
+	}
+
+	public function test_block_checkout_meta() {
+		$this->fill_contract_cart();
+		$request = new WP_REST_Request( 'POST', '/wc/store/v1/checkout' );
+		$request->set_param(
+			'additional_fields',
+			array(
+				'cartback/email-consent' => true,
+				'cartback/sms-consent'   => false,
+			)
+		);
+		$order    = new WC_Order( 724 );
+		$checkout = new Cartback_Checkout( $this->capture() );
+		$checkout->register();
+		do_action( 'woocommerce_store_api_checkout_update_order_from_request', $order, $request );
+		$this->assertSame( 't_contract0001', $order->get_meta( '_cartback_cart_key' ) );
+		$this->assertSame( 'yes', $order->get_meta( '_cartback_email_consent' ) );
+		$this->assertSame( 'no', $order->get_meta( '_cartback_sms_consent' ) );
+		$this->assertSame( 'nb_NO', $order->get_meta( '_cartback_locale' ) );
+
+		do_action( 'woocommerce_store_api_checkout_order_processed', $order );
+		$this->assertSame( 724, WC()->session->get( Cartback_Capture::S_ORDERED ) );
+	}
+
+	public function test_consent_without_checkbox_is_no() {
+		update_option( Cartback_Settings::SMS_CONSENT_LABEL, '' );
+		$this->fill_contract_cart();
+		$_POST['cartback_sms_consent'] = '1';
+		$order                         = new WC_Order( 725 );
+		( new Cartback_Checkout( $this->capture() ) )->classic_order_meta( $order );
+		$this->assertSame( 'no', $order->get_meta( '_cartback_sms_consent' ) );
+	}
+
+	public function test_draft_order_gets_the_cart_key() {
+		$this->fill_contract_cart();
+		$order = new WC_Order( 726 );
+		( new Cartback_Checkout( $this->capture() ) )->draft_order_meta( $order );
+		$this->assertSame( array( '_cartback_cart_key' => 't_contract0001' ), $order->meta );
+	}
+}

@@ -1,0 +1,224 @@
+<?php
+/**
+ * The restore link.
+ *
+ * @package Cartback\Tests
+ */
+
+/** Restore that returns instead of exiting after the redirect. */
+class Testable_Restore extends Cartback_Restore {
+	public $stopped = 0;
+	protected function stop() {
+		++$this->stopped;
+	}
+}
+
+class RestoreTest extends CartbackTestCase {
+
+	private function answer( $code, $body ) {
+		CB_Stub::$remote_handler = function ( $method, $url ) use ( $code, $body ) {
+			return array(
+				'response' => array( 'code' => $code ),
+				'body'     => is_string( $body ) ? $body : json_encode( $body ),
+			);
+		};
+	}
+
+	private function cart_answer( array $overrides = array() ) {
+		return array_merge(
+			array(
+				'cart_key' => 't_restored0001',
+				'email'    => 'kari@example.no',
+				'coupon'   => 'BACK10',
+				'currency' => 'NOK',
+				'items'    => array(
+					array(
+						'product_id'   => 22,
+						'variation_id' => 23,
+						'quantity'     => 2,
+						'attributes'   => array(
+							'attribute_pa_color' => 'black',
+							'attribute_size'     => 'M',
+						),
+					),
+					array(
+						'product_id'   => 93,
+						'variation_id' => 0,
+						'quantity'     => 1,
+						'attributes'   => array(),
+					),
+				),
+			),
+			$overrides
+		);
+	}
+
+	private function restore() {
+		return new Testable_Restore( new Cartback_Client(), $this->capture() );
+	}
+
+	public function test_restores_cart_and_redirects_to_checkout() {
+		$this->answer( 200, $this->cart_answer() );
+		WC_Cart::$valid_coupons = array( 'back10' );
+		// Whatever the browser held before is replaced.
+		WC()->cart->add_to_cart( 93, 5 );
+		$_GET['cartback_restore'] = 'AbC-123_xyz';
+		$this->now = time();
+
+		$restore = $this->restore();
+		$restore->maybe_restore();
+
+		$this->assertSame( array( 'https://store.example/checkout/' ), CB_Stub::$redirects );
+		$this->assertSame( 1, $restore->stopped );
+
+		// The signed request to cartback.
+		$this->assertCount( 1, CB_Stub::$remote_calls );
+		$call = CB_Stub::$remote_calls[0];
+		$this->assertSame( 'GET', $call['method'] );
+		$this->assertSame( 'https://cartback.example/api/woocommerce/restore/AbC-123_xyz', $call['url'] );
+		$h = $call['args']['headers'];
+		$this->assertSame( 'https://store.example/', $h['X-Cartback-Store'] );
+		$this->assertEqualsWithDelta( time(), (int) $h['X-Cartback-Timestamp'], 5 );
+		$this->assertTrue( Cartback_Signer::verify_request( 'GET', '/api/woocommerce/restore/AbC-123_xyz', $h['X-Cartback-Timestamp'], $h['X-Cartback-Signature'], self::SECRET, time() ) );
+
+		$lines = array_values( WC()->cart->get_cart() );
+		$this->assertCount( 2, $lines );
+		$this->assertSame( 22, $lines[0]['product_id'] );
+		$this->assertSame( 23, $lines[0]['variation_id'] );
+		$this->assertSame( 2, $lines[0]['quantity'] );
+		$this->assertSame(
+			array(
+				'attribute_pa_color' => 'black',
+				'attribute_size'     => 'M',
+			),
+			$lines[0]['variation']
+		);
+		$this->assertSame( 93, $lines[1]['product_id'] );
+		$this->assertSame( 1, $lines[1]['quantity'], 'the old cart was emptied' );
+		$this->assertSame( array( 'back10' ), WC()->cart->get_applied_coupons() );
+		$this->assertSame( 'kari@example.no', WC()->customer->get_billing_email() );
+		$this->assertSame( 1, WC()->customer->saved );
+		$this->assertTrue( WC()->session->cookie_set );
+		$this->assertSame( 't_restored0001', WC()->session->get( Cartback_Capture::S_CART_KEY ), 'the cart keeps its key' );
+		$this->assertSame( array(), CB_Stub::$notices );
+	}
+
+	public function test_restoring_sends_no_cart_events() {
+		$this->answer( 200, $this->cart_answer() );
+		WC_Cart::$valid_coupons = array( 'back10' );
+		$capture = $this->capture();
+		$capture->register();
+		$restore = new Cartback_Restore( new Cartback_Client(), $capture );
+		$restore->restore( 'tok' );
+		$this->assertCount( 0, $this->sent_events(), 'emptying the cart to rebuild it is not a cart.deleted' );
+		do_action( 'shutdown' );
+		$events = $this->sent_events();
+		$this->assertCount( 1, $events, 'the rebuilt cart is reported under its old key' );
+		$this->assertSame( 't_restored0001', json_decode( $events[0][1], true )['cart_key'] );
+	}
+
+	public function test_missing_and_out_of_stock_products_are_skipped() {
+		WC_Fake_Catalog::$products[23]->props['in_stock'] = false;
+		$answer            = $this->cart_answer( array( 'coupon' => '' ) );
+		$answer['items'][] = array(
+			'product_id'   => 404,
+			'variation_id' => 0,
+			'quantity'     => 1,
+			'attributes'   => array(),
+		);
+		$this->answer( 200, $answer );
+
+		$this->assertSame( 'https://store.example/checkout/', $this->restore()->restore( 'tok' ) );
+		$lines = array_values( WC()->cart->get_cart() );
+		$this->assertCount( 1, $lines );
+		$this->assertSame( 93, $lines[0]['product_id'] );
+		$this->assertCount( 2, CB_Stub::$notices );
+		$this->assertSame( 'notice', CB_Stub::$notices[0][0] );
+		$this->assertStringContainsString( 'out of stock', CB_Stub::$notices[0][1] );
+		$this->assertStringContainsString( 'no longer available', CB_Stub::$notices[1][1] );
+		$this->assertSame( array(), WC()->cart->get_applied_coupons(), 'no coupon to apply' );
+	}
+
+	public function test_unpublished_product_is_skipped() {
+		WC_Fake_Catalog::$products[93]->props['status'] = 'trash';
+		$this->answer( 200, $this->cart_answer( array( 'coupon' => '' ) ) );
+		$this->restore()->restore( 'tok' );
+		$this->assertCount( 1, WC()->cart->get_cart() );
+		$this->assertCount( 1, CB_Stub::$notices );
+	}
+
+	public function test_nothing_left_goes_to_the_shop() {
+		$this->answer(
+			200,
+			$this->cart_answer(
+				array(
+					'items' => array(
+						array(
+							'product_id'   => 404,
+							'variation_id' => 0,
+							'quantity'     => 1,
+							'attributes'   => array(),
+						),
+					),
+				)
+			)
+		);
+		$this->assertSame( 'https://store.example/shop/', $this->restore()->restore( 'tok' ) );
+		$this->assertSame( 'error', end( CB_Stub::$notices )[0] );
+	}
+
+	/**
+	 * @dataProvider invalid_answers
+	 */
+	public function test_invalid_or_expired_token( $code ) {
+		$this->answer( $code, array( 'error' => 'unknown link' ) );
+		$_GET['cartback_restore'] = 'forged';
+		$restore                  = $this->restore();
+		$restore->maybe_restore();
+		$this->assertSame( array( 'https://store.example/shop/' ), CB_Stub::$redirects );
+		$this->assertSame( array( array( 'error', 'This link is invalid or has expired.' ) ), CB_Stub::$notices );
+		$this->assertTrue( WC()->cart->is_empty() );
+	}
+
+	public function invalid_answers() {
+		return array(
+			'unknown' => array( 404 ),
+			'expired' => array( 410 ),
+		);
+	}
+
+	public function test_invalid_token_with_a_cart_goes_to_the_cart() {
+		WC()->cart->add_to_cart( 93, 1 );
+		$this->answer( 410, array( 'error' => 'this link has expired' ) );
+		$this->assertSame( 'https://store.example/cart/', $this->restore()->restore( 'old' ) );
+		$this->assertCount( 1, WC()->cart->get_cart(), 'the cart is left alone' );
+	}
+
+	public function test_malformed_token_is_not_sent() {
+		$this->assertSame( 'https://store.example/shop/', $this->restore()->restore( '../../admin' ) );
+		$this->assertCount( 0, CB_Stub::$remote_calls );
+		$this->assertCount( 1, CB_Stub::$notices );
+	}
+
+	public function test_sidecar_down() {
+		CB_Stub::$remote_handler = function () {
+			return new WP_Error( 'http_request_failed', 'cURL error 7' );
+		};
+		$this->assertSame( 'https://store.example/shop/', $this->restore()->restore( 'tok' ) );
+		$this->assertStringContainsString( 'could not be restored', CB_Stub::$notices[0][1] );
+	}
+
+	public function test_crawlers_do_not_restore() {
+		$_SERVER['HTTP_USER_AGENT'] = 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)';
+		$this->answer( 200, $this->cart_answer() );
+		$this->assertSame( 'https://store.example/shop/', $this->restore()->restore( 'tok' ) );
+		$this->assertCount( 0, CB_Stub::$remote_calls );
+	}
+
+	public function test_no_query_var_does_nothing() {
+		$restore = $this->restore();
+		$restore->maybe_restore();
+		$this->assertSame( array(), CB_Stub::$redirects );
+		$this->assertSame( 0, $restore->stopped );
+	}
+}

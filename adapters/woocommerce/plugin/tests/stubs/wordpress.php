@@ -1,0 +1,266 @@
+<?php
+/**
+ * Small fakes of the WordPress functions and classes the plugin calls.
+ *
+ * @package Cartback\Tests
+ */
+
+// phpcs:disable
+
+/**
+ * State of the fakes, reset before each test.
+ */
+class CB_Stub {
+	/** @var array<string,mixed> */
+	public static $options = array();
+	/** @var array<string,array<int,array{0:callable,1:int}>> */
+	public static $hooks = array();
+	/** @var array<int,array{method:string,url:string,args:array}> */
+	public static $remote_calls = array();
+	/** @var callable|null Returns the response of a remote call. */
+	public static $remote_handler = null;
+	/** @var array<int,array{0:string,1:string}> */
+	public static $notices = array();
+	/** @var string[] */
+	public static $redirects = array();
+	/** @var bool */
+	public static $logged_in = false;
+	/** @var array<string,array> */
+	public static $rest_routes = array();
+	/** @var array<int,array> Posts returned by get_posts(). */
+	public static $posts = array();
+	/** @var int[] */
+	public static $deleted_posts = array();
+	/** @var array<string,int> */
+	public static $scheduled = array();
+	/** @var array<int,string> Attachment URLs by id. */
+	public static $attachments = array();
+
+	public static function reset() {
+		self::$options        = array(
+			'timezone_string' => 'Europe/Oslo',
+			'woocommerce_price_num_decimals' => 2,
+			'woocommerce_currency' => 'NOK',
+			'WPLANG' => 'nb_NO',
+		);
+		self::$hooks          = array();
+		self::$remote_calls   = array();
+		self::$remote_handler = null;
+		self::$notices        = array();
+		self::$redirects      = array();
+		self::$logged_in      = false;
+		self::$rest_routes    = array();
+		self::$posts          = array();
+		self::$deleted_posts  = array();
+		self::$scheduled      = array();
+		self::$attachments    = array();
+		$_GET = $_POST = $_COOKIE = array();
+		unset( $_SERVER['HTTP_USER_AGENT'] );
+	}
+}
+
+class WP_Error {
+	private $code;
+	private $message;
+	private $data;
+	public function __construct( $code = '', $message = '', $data = '' ) {
+		$this->code    = $code;
+		$this->message = $message;
+		$this->data    = $data;
+	}
+	public function get_error_code() { return $this->code; }
+	public function get_error_message() { return $this->message; }
+	public function get_error_data() { return $this->data; }
+}
+
+class WP_REST_Request {
+	private $method;
+	private $route;
+	private $headers = array();
+	private $params  = array();
+	private $body    = '';
+	public function __construct( $method = 'GET', $route = '' ) {
+		$this->method = $method;
+		$this->route  = $route;
+	}
+	public function set_header( $name, $value ) {
+		$this->headers[ strtolower( str_replace( '-', '_', $name ) ) ] = $value;
+	}
+	public function get_header( $name ) {
+		$name = strtolower( str_replace( '-', '_', $name ) );
+		return isset( $this->headers[ $name ] ) ? $this->headers[ $name ] : null;
+	}
+	public function set_body( $body ) { $this->body = $body; }
+	public function get_body() { return $this->body; }
+	public function get_json_params() { return json_decode( $this->body, true ); }
+	public function set_param( $name, $value ) { $this->params[ $name ] = $value; }
+	public function get_param( $name ) { return isset( $this->params[ $name ] ) ? $this->params[ $name ] : null; }
+	public function get_method() { return $this->method; }
+	public function get_route() { return $this->route; }
+}
+
+class WP_REST_Response {
+	public $data;
+	public $status;
+	public function __construct( $data = null, $status = 200 ) {
+		$this->data   = $data;
+		$this->status = $status;
+	}
+	public function get_data() { return $this->data; }
+	public function get_status() { return $this->status; }
+}
+
+if ( ! defined( 'HOUR_IN_SECONDS' ) ) {
+	define( 'HOUR_IN_SECONDS', 3600 );
+}
+
+// Hooks.
+function add_action( $hook, $callback, $priority = 10, $args = 1 ) {
+	CB_Stub::$hooks[ $hook ][] = array( $callback, $priority, $args );
+	return true;
+}
+function add_filter( $hook, $callback, $priority = 10, $args = 1 ) {
+	return add_action( $hook, $callback, $priority, $args );
+}
+function do_action( $hook, ...$args ) {
+	if ( empty( CB_Stub::$hooks[ $hook ] ) ) {
+		return;
+	}
+	$hooks = CB_Stub::$hooks[ $hook ];
+	usort( $hooks, function ( $a, $b ) { return $a[1] - $b[1]; } );
+	foreach ( $hooks as $h ) {
+		call_user_func_array( $h[0], array_slice( $args, 0, $h[2] ) );
+	}
+}
+function apply_filters( $hook, $value, ...$args ) {
+	if ( empty( CB_Stub::$hooks[ $hook ] ) ) {
+		return $value;
+	}
+	foreach ( CB_Stub::$hooks[ $hook ] as $h ) {
+		$value = call_user_func_array( $h[0], array_slice( array_merge( array( $value ), $args ), 0, $h[2] ) );
+	}
+	return $value;
+}
+function has_action( $hook, $callback = false ) {
+	if ( empty( CB_Stub::$hooks[ $hook ] ) ) {
+		return false;
+	}
+	if ( false === $callback ) {
+		return true;
+	}
+	foreach ( CB_Stub::$hooks[ $hook ] as $h ) {
+		if ( $h[0] === $callback ) {
+			return $h[1];
+		}
+	}
+	return false;
+}
+function register_activation_hook( $file, $callback ) {}
+function register_deactivation_hook( $file, $callback ) {}
+
+// Options.
+function get_option( $name, $default = false ) {
+	return array_key_exists( $name, CB_Stub::$options ) ? CB_Stub::$options[ $name ] : $default;
+}
+function update_option( $name, $value, $autoload = null ) {
+	CB_Stub::$options[ $name ] = $value;
+	return true;
+}
+function delete_option( $name ) {
+	unset( CB_Stub::$options[ $name ] );
+	return true;
+}
+function get_transient( $name ) { return get_option( '_transient_' . $name ); }
+function set_transient( $name, $value, $ttl = 0 ) { return update_option( '_transient_' . $name, $value ); }
+function delete_transient( $name ) { return delete_option( '_transient_' . $name ); }
+
+// URLs, text, sanitising.
+function home_url( $path = '' ) { return 'https://store.example' . $path; }
+function admin_url( $path = '' ) { return 'https://store.example/wp-admin/' . $path; }
+function plugins_url( $path = '', $plugin = '' ) { return 'https://store.example/wp-content/plugins/cartback-for-woocommerce/' . $path; }
+function plugin_basename( $file ) { return 'cartback-for-woocommerce/' . basename( $file ); }
+function add_query_arg( $key, $value, $url ) {
+	return $url . ( false === strpos( $url, '?' ) ? '?' : '&' ) . rawurlencode( $key ) . '=' . rawurlencode( $value );
+}
+function __( $text, $domain = 'default' ) { return $text; }
+function esc_html__( $text, $domain = 'default' ) { return htmlspecialchars( $text, ENT_QUOTES ); }
+function esc_html( $text ) { return htmlspecialchars( (string) $text, ENT_QUOTES ); }
+function esc_url( $url ) { return (string) $url; }
+function wp_kses_post( $html ) { return (string) $html; }
+function sanitize_text_field( $text ) { return trim( preg_replace( '/[\r\n\t ]+/', ' ', strip_tags( (string) $text ) ) ); }
+function sanitize_email( $email ) { return trim( (string) $email ); }
+function sanitize_title( $title ) {
+	$title = strtolower( strip_tags( (string) $title ) );
+	$title = preg_replace( '/[^a-z0-9_\-]+/', '-', $title );
+	return trim( $title, '-' );
+}
+function wp_unslash( $value ) { return is_string( $value ) ? stripslashes( $value ) : $value; }
+function is_email( $email ) { return false !== filter_var( (string) $email, FILTER_VALIDATE_EMAIL ) ? $email : false; }
+function absint( $n ) { return abs( (int) $n ); }
+function wp_json_encode( $data, $options = 0, $depth = 512 ) { return json_encode( $data, $options, $depth ); }
+function is_wp_error( $thing ) { return $thing instanceof WP_Error; }
+function wp_date( $format, $timestamp = null ) {
+	$date = new DateTimeImmutable( '@' . ( null === $timestamp ? time() : $timestamp ) );
+	return $date->setTimezone( new DateTimeZone( get_option( 'timezone_string', 'UTC' ) ) )->format( $format );
+}
+function determine_locale() { return (string) get_option( 'WPLANG', 'en_US' ); }
+function get_locale() { return determine_locale(); }
+function is_user_logged_in() { return CB_Stub::$logged_in; }
+function get_current_user_id() { return CB_Stub::$logged_in ? 7 : 0; }
+function wp_doing_ajax() { return false; }
+function is_admin() { return false; }
+function wp_get_attachment_image_url( $id, $size = 'thumbnail' ) {
+	return isset( CB_Stub::$attachments[ $id ] ) ? CB_Stub::$attachments[ $id ] : false;
+}
+function nocache_headers() {}
+function wp_safe_redirect( $url, $status = 302 ) {
+	CB_Stub::$redirects[] = $url;
+	return true;
+}
+
+// HTTP.
+function wp_remote_request_stub( $method, $url, $args ) {
+	CB_Stub::$remote_calls[] = array(
+		'method' => $method,
+		'url'    => $url,
+		'args'   => $args,
+	);
+	if ( CB_Stub::$remote_handler ) {
+		return call_user_func( CB_Stub::$remote_handler, $method, $url, $args );
+	}
+	return array(
+		'response' => array( 'code' => 200 ),
+		'body'     => '',
+	);
+}
+function wp_remote_get( $url, $args = array() ) { return wp_remote_request_stub( 'GET', $url, $args ); }
+function wp_remote_post( $url, $args = array() ) { return wp_remote_request_stub( 'POST', $url, $args ); }
+function wp_remote_retrieve_response_code( $response ) {
+	return is_array( $response ) && isset( $response['response']['code'] ) ? $response['response']['code'] : '';
+}
+function wp_remote_retrieve_body( $response ) {
+	return is_array( $response ) && isset( $response['body'] ) ? $response['body'] : '';
+}
+
+// REST, posts, cron.
+function register_rest_route( $namespace, $route, $args ) {
+	CB_Stub::$rest_routes[ '/' . $namespace . $route ] = $args;
+	return true;
+}
+function get_posts( $args ) {
+	CB_Stub::$posts['last_query'] = $args;
+	return isset( CB_Stub::$posts['ids'] ) ? CB_Stub::$posts['ids'] : array();
+}
+function wp_delete_post( $id, $force = false ) {
+	CB_Stub::$deleted_posts[] = $id;
+	return true;
+}
+function wp_next_scheduled( $hook ) { return isset( CB_Stub::$scheduled[ $hook ] ) ? CB_Stub::$scheduled[ $hook ] : false; }
+function wp_schedule_event( $time, $recurrence, $hook ) {
+	CB_Stub::$scheduled[ $hook ] = $time;
+	return true;
+}
+function wp_clear_scheduled_hook( $hook ) {
+	unset( CB_Stub::$scheduled[ $hook ] );
+	return 0;
+}

@@ -1,0 +1,1 @@
+iJOHpthPtxS5eED2NjCVnzZtdX9dacoAYTl4xv9Y03A=
