@@ -83,6 +83,7 @@ var smsStopLine = map[string]string{
 	"en": "Reply STOP to opt out",
 	"nb": "Svar STOPP for å melde deg av",
 	"no": "Svar STOPP for å melde deg av",
+	"nn": "Svar STOPP for å melde deg av",
 	"sv": "Svara STOPP för att avregistrera dig",
 	"da": "Svar STOP for at afmelde",
 	"fi": "Vastaa STOP peruaksesi",

@@ -106,7 +106,7 @@ func TestReminderFlowEndToEnd(t *testing.T) {
 		}
 	}
 	reminder := msgs[1]
-	if reminder.Step != 0 || !strings.Contains(reminder.Text, "Bob") || !strings.Contains(reminder.Text, "379.69 USD") {
+	if reminder.Step != 0 || !strings.Contains(reminder.Text, "Bob") || !strings.Contains(reminder.Text, "$379.69") {
 		t.Errorf("reminder: %+v", reminder)
 	}
 	link, err := url.Parse(reminder.RestoreURL)

@@ -29,6 +29,7 @@ import (
 	"github.com/cartback/cartback/internal/phone"
 	"github.com/cartback/cartback/recovery"
 	"github.com/cartback/cartback/store"
+	"github.com/cartback/cartback/templates"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -153,7 +154,17 @@ func (m *Main) Run(ctx context.Context) error {
 		default:
 		}
 	}
+	renderer, err := templates.New(templates.Options{
+		LinkTTL: recovery.DefaultLinkTTL,
+		OnFallback: func(shopID uint64, kind, channel, locale, reason string) {
+			m.Logger.Warn("template fell back to the default", "shop_id", shopID, "kind", kind, "channel", channel, "locale", locale, "reason", reason)
+		},
+	})
+	if err != nil {
+		return err
+	}
 	m.Scheduler = &recovery.Scheduler{
+		Renderer:  renderer,
 		Service:   m.Service,
 		Signer:    signer,
 		PublicURL: m.Config.PublicURL,

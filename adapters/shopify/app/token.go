@@ -156,7 +156,9 @@ func (c *Client) tokenRequest(ctx context.Context, what, shop string, body map[s
 			reason = snippet(raw)
 		}
 		err := fmt.Errorf("shopify %s for %s: HTTP %d: %s", what, shop, resp.StatusCode, reason)
-		if resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized {
+		// 400 is Shopify's answer to a used, expired or revoked code or
+		// refresh token; 401 means the app's own credentials are wrong.
+		if resp.StatusCode == http.StatusBadRequest {
 			err = fmt.Errorf("%w: %w", ErrInvalidGrant, err)
 		}
 		return Token{}, err

@@ -105,8 +105,9 @@ class Cartback_Admin {
 				'default' => '',
 			),
 			array(
-				'type' => 'cartback_connect',
-				'id'   => 'cartback_connect',
+				'type'      => 'cartback_connect',
+				'id'        => 'cartback_connect',
+				'is_option' => false,
 			),
 			array(
 				'type' => 'sectionend',

@@ -534,7 +534,7 @@ class Cartback_Capture {
 	 * @param bool $sms   Marketing texts.
 	 * @return void
 	 */
-	private function remember_consent( $email, $sms ) {
+	public function remember_consent( $email, $sms ) {
 		if ( is_object( WC()->session ) ) {
 			WC()->session->set(
 				self::S_CONSENT,

@@ -179,6 +179,8 @@ class Cartback_Checkout {
 		$sms   = $sms && '' !== Cartback_Settings::sms_consent_label();
 		if ( $this->capture->has_session() ) {
 			$order->update_meta_data( '_cartback_cart_key', $this->capture->cart_key() );
+			// Should the payment fail, the cart's next events carry the same consent.
+			$this->capture->remember_consent( $email, $sms );
 		}
 		$order->update_meta_data( '_cartback_email_consent', $email ? 'yes' : 'no' );
 		$order->update_meta_data( '_cartback_sms_consent', $sms ? 'yes' : 'no' );
