@@ -18,6 +18,9 @@ type Tx struct {
 	// indexed remembers the index fields of carts read or written in this
 	// transaction, so PutCart need not decode the stored cart again.
 	indexed map[uint64]indexedFields
+	// shops caches decoded shops: every event of a commit batch reads its
+	// shop, and most batches are one shop's.
+	shops map[uint64]recovery.Shop
 }
 
 func (t *Tx) remember(id uint64, f indexedFields) {
@@ -81,6 +84,9 @@ func (t *Tx) bucket(name []byte) *bolt.Bucket {
 
 // Shop implements recovery.Tx.
 func (t *Tx) Shop(id uint64) (*Shop, error) {
+	if s, ok := t.shops[id]; ok {
+		return &s, nil // a copy: callers may change it before PutShop
+	}
 	v := t.bucket(bucketShops).Get(u64(id))
 	if v == nil {
 		return nil, recovery.Errorf(recovery.ENOTFOUND, "shop %d not found", id)
@@ -89,7 +95,19 @@ func (t *Tx) Shop(id uint64) (*Shop, error) {
 	if err := json.Unmarshal(v, &s); err != nil {
 		return nil, fmt.Errorf("decode shop %d: %w", id, err)
 	}
+	t.cacheShop(s)
 	return &s, nil
+}
+
+// cacheShop keeps a decoded shop for the rest of a write transaction.
+func (t *Tx) cacheShop(s recovery.Shop) {
+	if !t.tx.Writable() {
+		return
+	}
+	if t.shops == nil {
+		t.shops = map[uint64]recovery.Shop{}
+	}
+	t.shops[s.ID] = s
 }
 
 // Shop is recovery.Shop, named here to keep signatures short.
@@ -143,6 +161,7 @@ func (t *Tx) PutShop(s *Shop) error {
 	if err := shops.Put(u64(s.ID), v); err != nil {
 		return err
 	}
+	t.cacheShop(*s)
 	return domains.Put([]byte(s.Domain), u64(s.ID))
 }
 
