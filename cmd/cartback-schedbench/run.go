@@ -214,7 +214,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		RSSStartMB: mb(startRSS["VmRSS"]), OfferedRate: offeredRate(meta.Due, meta.WindowEnd.Sub(meta.WindowStart)),
 	}
 	if r.Workers == 0 {
-		r.Workers = 8 // recovery.Scheduler's default
+		r.Workers = recovery.DefaultWorkers
 	}
 	r.StartupS = r.StartupMainS
 	if execErr == nil {
