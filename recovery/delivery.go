@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sender hands a message to a provider (an SMTP server, Twilio). It
@@ -44,6 +45,16 @@ func temporary(err error) bool {
 	var se *SendError
 	return errors.As(err, &se) && se.Temporary
 }
+
+// DiscountIssuer creates a single-use discount code for a claimed
+// incentive step on the shop's platform (a Shopify discount, a WooCommerce
+// coupon), valid until expires.
+type DiscountIssuer interface {
+	IssueDiscount(ctx context.Context, shop *Shop, cart *Cart, percent int, expires time.Time) (code string, err error)
+}
+
+// UniqueDiscountTTL is how long a single-use code stays valid.
+const UniqueDiscountTTL = 72 * time.Hour
 
 // RenderInput is everything a template may show.
 type RenderInput struct {

@@ -658,3 +658,61 @@ func TestTemporaryFailuresStopAtDeadline(t *testing.T) {
 		t.Errorf("%d delivered", n)
 	}
 }
+
+func TestProviderOptOutStopsNextText(t *testing.T) {
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), FrequencyCap: 9, SMSFrequencyCap: 9, Steps: []recovery.Step{
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(time.Hour), Template: "reminder"},
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(2 * time.Hour), Template: "follow-up"},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+	// Twilio answers 21610: the recipient replied STOP to an earlier sender.
+	e.sms.fail = func(int) error {
+		return &recovery.SendError{Code: "21610", Message: "Attempt to send to unsubscribed recipient", StopContact: true}
+	}
+	id := e.checkout("a", 0, withSMSConsent)
+	e.at(time.Hour)
+	e.sms.fail = nil
+	e.at(2 * time.Hour)
+	e.wantSteps(id, "failed/Attempt to send to unsubscribed recipient (code 21610)", "skipped/opted_out")
+	if n := len(e.sms.messages()); n != 0 {
+		t.Errorf("%d texts after the provider's opt-out", n)
+	}
+}
+
+// issuer stands in for a platform that creates single-use codes.
+type issuer struct {
+	fail  bool
+	calls int
+}
+
+func (i *issuer) IssueDiscount(_ context.Context, _ *recovery.Shop, c *recovery.Cart, pct int, exp time.Time) (string, error) {
+	i.calls++
+	if i.fail {
+		return "", fmt.Errorf("store unreachable")
+	}
+	return fmt.Sprintf("CB-%d-%d", c.ID, pct), nil
+}
+
+func TestUniqueDiscountForIncentive(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		e := newEngine(t, recovery.ShopSettings{DiscountCode: "STATIC10", UniqueDiscountPercent: 15})
+		iss := &issuer{fail: fail}
+		e.sched.Discounts = map[recovery.Platform]recovery.DiscountIssuer{recovery.PlatformShopify: iss}
+		id := e.checkout("a", 0)
+		for _, d := range []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour, 72 * time.Hour} {
+			e.at(d)
+		}
+		msgs := e.email.messages()
+		want := fmt.Sprintf("CB-%d-15", id)
+		if fail {
+			want = "STATIC10" // the reminder still goes, with the shop's code
+		}
+		last := msgs[len(msgs)-1]
+		if iss.calls != 1 || last.DiscountCode != want || !strings.Contains(last.Text, want) {
+			t.Errorf("fail=%v: %d calls, incentive code %q, want %q", fail, iss.calls, last.DiscountCode, want)
+		}
+		if got := e.cart(id).Steps[3].DiscountCode; got != want {
+			t.Errorf("fail=%v: stored step code %q, want %q (the restore link applies it)", fail, got, want)
+		}
+	}
+}

@@ -441,6 +441,8 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 			return nil // already resolved (e.g. marked unknown after a lease ran out)
 		}
 		st := &c.Steps[cl.Step.Index]
+		// A code issued for this send is the one its restore link applies.
+		st.DiscountCode = cl.Step.DiscountCode
 		if msg != nil {
 			m := *msg
 			m.ID = 0

@@ -26,6 +26,9 @@ type Scheduler struct {
 	// Workers bounds concurrent sends (default 8).
 	Workers int
 	Logger  *slog.Logger
+	// Discounts issue single-use codes per platform for incentive steps of
+	// shops that ask for them.
+	Discounts map[Platform]DiscountIssuer
 	// OnStep, when set, is told the final state of every step handled.
 	OnStep func(channel Channel, state StepState)
 
@@ -301,6 +304,7 @@ func (s *Scheduler) send(ctx context.Context, cl *Claim) {
 	// outcome gets recorded.
 	ctx = context.WithoutCancel(ctx)
 	now := s.Service.Now().UTC()
+	s.issueDiscount(ctx, cl, now)
 	msg, err := s.compose(ctx, cl, now)
 	if err != nil {
 		s.finish(ctx, cl, nil, StepFailed, "render: "+err.Error(), time.Time{}, false)
@@ -342,6 +346,22 @@ func (s *Scheduler) send(ctx context.Context, cl *Claim) {
 		msg.History = append(msg.History, MessageEvent{At: done, Status: MessageFailed, Detail: err.Error()})
 		s.finish(ctx, cl, msg, StepFailed, err.Error(), time.Time{}, se != nil && se.StopContact)
 	}
+}
+
+// issueDiscount gives an incentive step a single-use code when its shop
+// asks for one. A failure keeps the static code: the reminder still goes.
+func (s *Scheduler) issueDiscount(ctx context.Context, cl *Claim, now time.Time) {
+	pct := cl.Shop.Settings.UniqueDiscountPercent
+	issuer := s.Discounts[cl.Shop.Platform]
+	if pct <= 0 || issuer == nil || cl.Step.Template != TemplateIncentive {
+		return
+	}
+	code, err := issuer.IssueDiscount(ctx, cl.Shop, cl.Cart, pct, now.Add(UniqueDiscountTTL))
+	if err != nil {
+		s.Logger.Warn("single-use discount not created; the shop's code is used", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
+		return
+	}
+	cl.Step.DiscountCode = code
 }
 
 // backoff grows with the time since the step fell due, with jitter so

@@ -71,6 +71,10 @@ type ShopSettings struct {
 	// DiscountCode is the shop's static code, shown in incentive steps that
 	// name no code of their own.
 	DiscountCode string `json:"discount_code,omitempty"`
+	// UniqueDiscountPercent, when set (1-90), gives every incentive step a
+	// single-use code of this percentage, created on the shop's platform
+	// when the step is claimed; the static code is the fallback.
+	UniqueDiscountPercent int `json:"unique_discount_percent,omitempty"`
 	// HoldoutPercent of carts (0-50) get no reminders, so the true lift of
 	// reminding can be measured against them.
 	HoldoutPercent int `json:"holdout_percent,omitempty"`
@@ -166,6 +170,9 @@ func (s ShopSettings) Validate() error {
 		if _, err := time.LoadLocation(s.TimeZone); err != nil {
 			return Errorf(EINVALID, "settings.time_zone: %q is not a known time zone", s.TimeZone)
 		}
+	}
+	if s.UniqueDiscountPercent < 0 || s.UniqueDiscountPercent > 90 {
+		return Errorf(EINVALID, "settings.unique_discount_percent: must be between 0 and 90")
 	}
 	if s.HoldoutPercent < 0 || s.HoldoutPercent > 50 {
 		return Errorf(EINVALID, "settings.holdout_percent: must be between 0 and 50")

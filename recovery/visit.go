@@ -92,15 +92,23 @@ func (s *Service) Visit(ctx context.Context, signer *Signer, token, userAgent st
 }
 
 // pluginRestoreURL is the WooCommerce plugin's restore route on the store
-// the cart came from: its restore URL's base when known (WordPress may live
-// in a sub-directory), else the shop's home page.
+// the cart came from.
 func pluginRestoreURL(shop *Shop, c *Cart, token string) string {
-	base := ShopURL(shop)
+	return StoreURL(shop, c) + "?cartback_restore=" + url.QueryEscape(token)
+}
+
+// StoreURL is the home URL of the store a cart came from: the base of the
+// cart's restore URL when it is on the shop's host (WordPress may live in a
+// sub-directory), else the shop's home page. It ends with a slash.
+func StoreURL(shop *Shop, c *Cart) string {
 	if u, err := url.Parse(c.RestoreURL); err == nil && u.Host != "" && strings.EqualFold(u.Hostname(), strings.Split(shop.Domain, ":")[0]) {
 		u.RawQuery, u.Fragment = "", ""
-		base = u.String()
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+		}
+		return u.String()
 	}
-	return base + "?cartback_restore=" + url.QueryEscape(token)
+	return ShopURL(shop)
 }
 
 // PluginRestore is what the WooCommerce plugin needs to rebuild a cart.

@@ -172,6 +172,9 @@ func (m *Main) Run(ctx context.Context) error {
 		// A channel without a provider sends to the outbox, where the admin
 		// API shows its messages, marked as not sent.
 		Senders: senders,
+		// Single-use codes for shops that ask for them (Shopify's arrive
+		// with the app's install flow).
+		Discounts: map[recovery.Platform]recovery.DiscountIssuer{recovery.PlatformWooCommerce: &woocommerce.Coupons{}},
 		OnStep: func(ch recovery.Channel, st recovery.StepState) {
 			steps.WithLabelValues(string(ch), string(st)).Inc()
 		},
