@@ -327,6 +327,9 @@ func (s *Scheduler) send(ctx context.Context, cl *Claim) {
 	errors.As(err, &se)
 	switch {
 	case err == nil:
+		// The HTML went out; the text, subject and links stay as the record.
+		// Keeping every sent page would triple what each send writes.
+		msg.HTML = ""
 		msg.Status, msg.ProviderID, msg.SentAt = MessageSent, id, done
 		msg.History = append(msg.History, MessageEvent{At: done, Status: MessageSent, Detail: msg.Provider + " id " + id})
 		s.finish(ctx, cl, msg, StepSent, "", time.Time{}, false)

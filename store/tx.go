@@ -328,6 +328,9 @@ func (t *Tx) PutCart(c *recovery.Cart) error {
 		}
 	}
 	for k, v := range want {
+		if _, had := old[k]; had {
+			continue // already there: rewriting it would only dirty a page
+		}
 		name, key, _ := bytes.Cut([]byte(k), []byte{0})
 		b := t.bucket(name)
 		if string(name) == string(bucketCartKeys) {
@@ -336,8 +339,6 @@ func (t *Tx) PutCart(c *recovery.Cart) error {
 			if owner := b.Get(key); owner != nil && binary.BigEndian.Uint64(owner) != c.ID {
 				return recovery.Errorf(recovery.ECONFLICT, "key %q already belongs to cart %d", key[8:], binary.BigEndian.Uint64(owner))
 			}
-		} else if _, had := old[k]; had {
-			continue
 		}
 		if v == nil {
 			v = []byte{}
