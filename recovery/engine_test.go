@@ -716,3 +716,23 @@ func TestUniqueDiscountForIncentive(t *testing.T) {
 		}
 	}
 }
+
+func TestClickRecorderWritesEverythingOnClose(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	id := e.checkout("a", 0)
+	rec := recovery.NewClickRecorder(e.db, 10000, slog.New(slog.DiscardHandler))
+	for i := range 3000 {
+		if !rec.Record(&recovery.Click{ShopID: e.shop.ID, CartID: id, Step: i % 3, At: start}) {
+			t.Fatalf("click %d declined with room in the queue", i)
+		}
+	}
+	rec.Record(&recovery.Click{ShopID: e.shop.ID, CartID: 999999, At: start}) // a cart that is gone
+	rec.Close()
+	if rec.Record(&recovery.Click{CartID: id}) {
+		t.Error("a closed recorder took a click")
+	}
+	_, _, clicks, err := e.svc.CartTimeline(context.Background(), e.shop.ID, id)
+	if err != nil || len(clicks) != 3000 {
+		t.Errorf("%d clicks stored, %v", len(clicks), err)
+	}
+}

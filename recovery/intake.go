@@ -89,6 +89,9 @@ type Service struct {
 	// OnDue, when set, is told of each new due time a committed change
 	// created, so the scheduler can wake earlier than it planned.
 	OnDue func(at time.Time)
+	// Clicks, when set, records restore-link clicks in the background, so
+	// the shopper's redirect never waits for a disk write.
+	Clicks *ClickRecorder
 	// OnErase, when set, is called after personal data was erased
 	// (redacts, retention), so the store can scrub it from disk.
 	OnErase func()

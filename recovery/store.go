@@ -75,7 +75,8 @@ type Tx interface {
 	// CartMessages returns a cart's messages, oldest first.
 	CartMessages(cartID uint64) ([]*Message, error)
 
-	// PutClick records a visit of a restore link.
+	// PutClick records a visit of a restore link. ENOTFOUND is returned
+	// when the cart is gone.
 	PutClick(c *Click) error
 	// Clicks returns a cart's clicks, oldest first.
 	Clicks(cartID uint64) ([]Click, error)

@@ -88,6 +88,9 @@ func (s *Service) Visit(ctx context.Context, signer *Signer, token, userAgent st
 	if err != nil || click == nil {
 		return v, err
 	}
+	if s.Clicks != nil && s.Clicks.Record(click) {
+		return v, nil
+	}
 	return v, s.Store.Update(ctx, func(tx Tx) error { return tx.PutClick(click) })
 }
 

@@ -102,6 +102,9 @@ func (t *Tx) CartMessages(cartID uint64) ([]*recovery.Message, error) {
 
 // PutClick implements recovery.Tx.
 func (t *Tx) PutClick(c *recovery.Click) error {
+	if t.bucket(bucketCarts).Get(u64(c.CartID)) == nil {
+		return recovery.Errorf(recovery.ENOTFOUND, "cart %d not found", c.CartID)
+	}
 	clicks := t.bucket(bucketClicks)
 	seq, err := clicks.NextSequence()
 	if err != nil {

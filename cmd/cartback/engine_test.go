@@ -123,10 +123,13 @@ func TestReminderFlowEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://checkout.local/548380009/checkouts/2a1ace52255252df566af0faaedfbfa7/recover" {
 		t.Errorf("restore: %d → %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	_, cart := p.admin(http.MethodGet, fmt.Sprintf("/admin/api/shops/%s/carts/%d", e2eShop, reminder.CartID), "")
-	if clicks, _ := cart["clicks"].([]any); len(clicks) != 1 {
-		t.Errorf("clicks: %v", cart["clicks"])
-	}
+	// Clicks are written just behind the redirect.
+	var cart map[string]any
+	waitFor(t, 5*time.Second, "the click recorded", func() bool {
+		_, cart = p.admin(http.MethodGet, fmt.Sprintf("/admin/api/shops/%s/carts/%d", e2eShop, reminder.CartID), "")
+		clicks, _ := cart["clicks"].([]any)
+		return len(clicks) == 1
+	})
 
 	// An order afterwards counts as recovered via the link and stops the rest.
 	order := fmt.Sprintf(`{"id":777,"name":"#1001","email":"shopper1@example.com","checkout_token":"token-000001","currency":"USD","total_price":"379.69","created_at":%q}`, time.Now().Format(time.RFC3339))

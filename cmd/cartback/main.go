@@ -147,6 +147,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Service.PhoneZone = phone.TimeZone
+	m.Service.Clicks = recovery.NewClickRecorder(db, 8192, m.Logger)
 	compact := make(chan struct{}, 1)
 	m.Service.OnErase = func() {
 		select {
@@ -241,6 +242,9 @@ func (m *Main) Close() error {
 	m.jobs.Wait()
 	if m.Scheduler != nil {
 		errs = append(errs, m.Scheduler.Close())
+	}
+	if m.Service != nil && m.Service.Clicks != nil {
+		m.Service.Clicks.Close() // the last clicks, before the database closes
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
