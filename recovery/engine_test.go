@@ -45,7 +45,7 @@ func (s *recordingSender) messages() []*recovery.Message {
 // engine is the recovery engine over a real database, with a hand-moved
 // clock.
 type engine struct {
-	t     *testing.T
+	t     testing.TB
 	db    *store.DB
 	svc   *recovery.Service
 	sched *recovery.Scheduler
@@ -57,7 +57,7 @@ type engine struct {
 
 var start = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 
-func newEngine(t *testing.T, settings recovery.ShopSettings) *engine {
+func newEngine(t testing.TB, settings recovery.ShopSettings) *engine {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "cartback.db"), store.Options{})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -91,13 +92,31 @@ func (t *Tx) Shop(id uint64) (*Shop, error) {
 	if v == nil {
 		return nil, recovery.Errorf(recovery.ENOTFOUND, "shop %d not found", id)
 	}
+	// Shops change rarely and are read on every request: a decoded copy
+	// is reused for as long as the stored bytes are the same.
+	if c, ok := decodedShops.Load(id); ok && bytes.Equal(c.(*decodedShop).raw, v) {
+		s := c.(*decodedShop).shop
+		t.cacheShop(s)
+		return &s, nil
+	}
 	var s recovery.Shop
 	if err := json.Unmarshal(v, &s); err != nil {
 		return nil, fmt.Errorf("decode shop %d: %w", id, err)
 	}
+	decodedShops.Store(id, &decodedShop{raw: bytes.Clone(v), shop: s})
 	t.cacheShop(s)
 	return &s, nil
 }
+
+// decodedShop is a shop with the bytes it was decoded from.
+type decodedShop struct {
+	raw  []byte
+	shop recovery.Shop
+}
+
+// decodedShops maps shop ids to their last decoded version, across
+// transactions and databases (a stale entry never matches other bytes).
+var decodedShops sync.Map
 
 // cacheShop keeps a decoded shop for the rest of a write transaction.
 func (t *Tx) cacheShop(s recovery.Shop) {
