@@ -53,6 +53,12 @@ type DiscountIssuer interface {
 	IssueDiscount(ctx context.Context, shop *Shop, cart *Cart, percent int, expires time.Time) (code string, err error)
 }
 
+// PurchaseChecker asks the platform, right before a reminder goes out,
+// whether the cart was bought in a way no webhook has told cartback yet.
+type PurchaseChecker interface {
+	Purchased(ctx context.Context, shop *Shop, cart *Cart) (bool, error)
+}
+
 // UniqueDiscountTTL is how long a single-use code stays valid.
 const UniqueDiscountTTL = 72 * time.Hour
 

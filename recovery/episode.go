@@ -30,6 +30,8 @@ const (
 	ReasonSuperseded      = "superseded"
 	ReasonDeadline        = "deadline_passed"
 	ReasonInterrupted     = "interrupted"
+	ReasonPurchased       = "purchased_per_platform"
+	ReasonUnverified      = "purchase_unverified"
 )
 
 // contactCarts bounds how many of a contact's newest carts the stop rules

@@ -474,6 +474,7 @@ func (s *Service) applyUninstall(tx Tx, shop *Shop, now time.Time) (Result, erro
 	}
 	sh := *shop
 	sh.Status, sh.UninstalledAt, sh.UpdatedAt = ShopUninstalled, now, now
+	sh.Shopify = nil // the token is revoked with the app; keep nothing of it
 	if err := tx.PutShop(&sh); err != nil {
 		return Result{}, err
 	}

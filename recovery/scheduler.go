@@ -26,6 +26,9 @@ type Scheduler struct {
 	// Workers bounds concurrent sends (default 8).
 	Workers int
 	Logger  *slog.Logger
+	// Purchases check per platform, just before a send, that the cart was
+	// not bought meanwhile.
+	Purchases map[Platform]PurchaseChecker
 	// Discounts issue single-use codes per platform for incentive steps of
 	// shops that ask for them.
 	Discounts map[Platform]DiscountIssuer
@@ -304,6 +307,10 @@ func (s *Scheduler) send(ctx context.Context, cl *Claim) {
 	// outcome gets recorded.
 	ctx = context.WithoutCancel(ctx)
 	now := s.Service.Now().UTC()
+	if reason := s.checkPurchase(ctx, cl); reason != "" {
+		s.finish(ctx, cl, nil, StepSkipped, reason, time.Time{}, false)
+		return
+	}
 	s.issueDiscount(ctx, cl, now)
 	msg, err := s.compose(ctx, cl, now)
 	if err != nil {
@@ -349,6 +356,26 @@ func (s *Scheduler) send(ctx context.Context, cl *Claim) {
 		msg.History = append(msg.History, MessageEvent{At: done, Status: MessageFailed, Detail: err.Error()})
 		s.finish(ctx, cl, msg, StepFailed, err.Error(), time.Time{}, se != nil && se.StopContact)
 	}
+}
+
+// checkPurchase asks the platform whether the cart was bought; it returns
+// a skip reason, or "" to send.
+func (s *Scheduler) checkPurchase(ctx context.Context, cl *Claim) string {
+	checker := s.Purchases[cl.Shop.Platform]
+	if checker == nil {
+		return ""
+	}
+	bought, err := checker.Purchased(ctx, cl.Shop, cl.Cart)
+	switch {
+	case err != nil && cl.Shop.Settings.HoldIfUnverified:
+		s.Logger.Warn("purchase not verifiable; reminder held per shop setting", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
+		return ReasonUnverified
+	case err != nil:
+		s.Logger.Warn("purchase not verifiable; reminder sent per shop setting", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
+	case bought:
+		return ReasonPurchased
+	}
+	return ""
 }
 
 // issueDiscount gives an incentive step a single-use code when its shop

@@ -52,9 +52,29 @@ type Shop struct {
 
 	Settings ShopSettings `json:"settings"`
 
+	// Shopify holds the access of a shop installed through the Shopify app.
+	Shopify *ShopifyAccess `json:"shopify,omitempty"`
+
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 	UninstalledAt time.Time `json:"uninstalled_at,omitzero"`
+}
+
+// ShopifyAccess is what cartback keeps to call a shop's Shopify Admin API.
+type ShopifyAccess struct {
+	// SealedToken is the access and refresh token, encrypted with the
+	// service's key and bound to the shop; the raw token is never stored.
+	SealedToken      []byte    `json:"sealed_token,omitempty"`
+	ExpiresAt        time.Time `json:"expires_at,omitzero"`
+	RefreshExpiresAt time.Time `json:"refresh_expires_at,omitzero"`
+	// NeedsReinstall is set when the token can no longer be refreshed; the
+	// merchant must open the app again.
+	NeedsReinstall bool   `json:"needs_reinstall,omitempty"`
+	Problem        string `json:"problem,omitempty"`
+	// SyncedUntil is the reconciliation cursor: checkouts updated after it
+	// are read again.
+	SyncedUntil time.Time `json:"synced_until,omitzero"`
+	InstalledAt time.Time `json:"installed_at,omitzero"`
 }
 
 // ShopSettings are the merchant's choices for one shop.
@@ -86,6 +106,9 @@ type ShopSettings struct {
 	// QuietHours for SMS in the recipient's local time; nil means
 	// DefaultQuietHours, equal start and end switch them off.
 	QuietHours *QuietHours `json:"quiet_hours,omitempty"`
+	// HoldIfUnverified skips a Shopify reminder when Shopify cannot be asked
+	// whether the checkout was completed; by default it is sent.
+	HoldIfUnverified bool `json:"hold_if_unverified,omitempty"`
 	// EmailFromName and EmailReplyTo are the shop's sender identity.
 	EmailFromName string `json:"email_from_name,omitempty"`
 	EmailReplyTo  string `json:"email_reply_to,omitempty"`

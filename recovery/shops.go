@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"time"
 )
 
 // CreateShop validates and stores a new shop. A WooCommerce shop without a
@@ -241,4 +242,48 @@ func (s *Service) SetOptOut(ctx context.Context, channel Channel, contact string
 		return nil
 	})
 	return n, err
+}
+
+// InstallShopify records a shop installed through the Shopify app: it is
+// created, or (re)activated, with its sealed access.
+func (s *Service) InstallShopify(ctx context.Context, domain string, access ShopifyAccess) (*Shop, error) {
+	domain = NormalizeDomain(domain)
+	now := s.Now().UTC()
+	access.InstalledAt = now
+	var shop *Shop
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		sh, err := tx.ShopByDomain(domain)
+		if ErrorCode(err) == ENOTFOUND {
+			sh = &Shop{Platform: PlatformShopify, Domain: domain, CreatedAt: now}
+			if err := sh.Validate(); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		} else if sh.Platform != PlatformShopify {
+			return Errorf(ECONFLICT, "domain: %q is connected as a %s shop", domain, sh.Platform)
+		}
+		a := access
+		if sh.Shopify != nil {
+			a.SyncedUntil = sh.Shopify.SyncedUntil
+		}
+		sh.Shopify, sh.Status, sh.UpdatedAt, sh.UninstalledAt = &a, ShopActive, now, time.Time{}
+		shop = sh
+		return tx.PutShop(sh)
+	})
+	return shop, err
+}
+
+// UpdateShopifyAccess changes a Shopify shop's access record in one
+// transaction (a refreshed token pair must replace the old one at once:
+// refresh tokens are single use).
+func (s *Service) UpdateShopifyAccess(ctx context.Context, shopID uint64, change func(*ShopifyAccess)) (*Shop, error) {
+	return s.updateShop(ctx, shopID, func(sh *Shop) {
+		a := ShopifyAccess{}
+		if sh.Shopify != nil {
+			a = *sh.Shopify
+		}
+		change(&a)
+		sh.Shopify = &a
+	})
 }

@@ -31,6 +31,18 @@ type shopView struct {
 	CreatedAt            time.Time             `json:"created_at"`
 	UpdatedAt            time.Time             `json:"updated_at"`
 	UninstalledAt        time.Time             `json:"uninstalled_at,omitzero"`
+	// ShopifyApp describes an install through the Shopify app, without
+	// its token.
+	ShopifyApp *shopifyView `json:"shopify_app,omitempty"`
+}
+
+// shopifyView shows a Shopify app install without its token.
+type shopifyView struct {
+	InstalledAt    time.Time `json:"installed_at"`
+	TokenExpiresAt time.Time `json:"token_expires_at,omitzero"`
+	NeedsReinstall bool      `json:"needs_reinstall"`
+	Problem        string    `json:"problem,omitempty"`
+	SyncedUntil    time.Time `json:"synced_until,omitzero"`
 }
 
 func newShopView(s *recovery.Shop, withSecret bool) shopView {
@@ -42,6 +54,9 @@ func newShopView(s *recovery.Shop, withSecret bool) shopView {
 	}
 	if withSecret {
 		v.WebhookSecret = s.WebhookSecret
+	}
+	if a := s.Shopify; a != nil {
+		v.ShopifyApp = &shopifyView{InstalledAt: a.InstalledAt, TokenExpiresAt: a.ExpiresAt, NeedsReinstall: a.NeedsReinstall, Problem: a.Problem, SyncedUntil: a.SyncedUntil}
 	}
 	return v
 }

@@ -48,6 +48,9 @@ type Server struct {
 	// an event; the platform adapters provide them.
 	DecodeShopify     WebhookDecoder
 	DecodeWooCommerce WebhookDecoder
+	// ShopifyApp serves the app's install flow (/shopify/install and
+	// /shopify/callback); nil when the app is not configured.
+	ShopifyApp http.Handler
 	// SMS reads the SMS provider's callbacks; nil when none is configured.
 	SMS *SMSWebhooks
 	// PublicURL is how the world reaches this service; provider signatures
@@ -88,6 +91,8 @@ func NewServer(reg prometheus.Registerer) *Server {
 	s.echo.GET("/u/:token", s.handleUnsubscribe)
 	s.echo.POST("/u/:token", s.handleUnsubscribe)
 	s.echo.GET("/noop", s.handleNoop)
+	s.echo.GET("/shopify/install", s.handleShopifyApp)
+	s.echo.GET("/shopify/callback", s.handleShopifyApp)
 	s.echo.GET("/api/woocommerce/ping", s.handlePluginPing)
 	s.echo.GET("/api/woocommerce/restore/:token", s.handlePluginRestore)
 
@@ -227,6 +232,15 @@ func (s *Server) handleHealth(c *echo.Context) error {
 
 // handleNoop reads and discards a body: the ceiling the load generator
 // compares webhook intake against.
+// handleShopifyApp hands the install flow to the Shopify app.
+func (s *Server) handleShopifyApp(c *echo.Context) error {
+	if s.ShopifyApp == nil {
+		return recovery.Errorf(recovery.ENOTFOUND, "the Shopify app is not configured")
+	}
+	s.ShopifyApp.ServeHTTP(c.Response(), c.Request())
+	return nil
+}
+
 func (s *Server) handleNoop(c *echo.Context) error {
 	if _, err := readBody(c); err != nil {
 		return err

@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/cartback/cartback/adapters/shopify/app"
 	"github.com/cartback/cartback/recovery"
 )
 
@@ -30,6 +32,15 @@ type Config struct {
 	ShopifyAPIKey            string
 	ShopifyAPISecret         string
 	ShopifyAPISecretPrevious string
+	// EncryptionKey seals Shopify access tokens at rest
+	// (CARTBACK_ENCRYPTION_KEY: 32 bytes, hex or base64).
+	EncryptionKey string
+	// ShopifyBaseURL replaces https://{shop} for OAuth and Admin API calls
+	// (CARTBACK_SHOPIFY_BASE_URL), for tests and local development.
+	ShopifyBaseURL string
+	// ShopifyReconcileEvery is how often abandoned checkouts are read back
+	// from Shopify (CARTBACK_SHOPIFY_RECONCILE_EVERY).
+	ShopifyReconcileEvery string
 	// SigningKey signs restore and unsubscribe links (CARTBACK_SIGNING_KEY);
 	// when empty one is generated once and kept in the database.
 	SigningKey string
@@ -69,6 +80,9 @@ var envVars = []envVar{
 	{"CARTBACK_ADMIN_TOKEN", "", "", "admin API token (generated and stored when empty)", func(c *Config) *string { return &c.AdminToken }},
 	{"SHOPIFY_API_KEY", "", "", "Shopify app client id", func(c *Config) *string { return &c.ShopifyAPIKey }},
 	{"SHOPIFY_API_SECRET", "", "", "Shopify app client secret", func(c *Config) *string { return &c.ShopifyAPISecret }},
+	{"CARTBACK_ENCRYPTION_KEY", "", "", "32-byte key (hex or base64) sealing Shopify tokens at rest", func(c *Config) *string { return &c.EncryptionKey }},
+	{"CARTBACK_SHOPIFY_BASE_URL", "", "", "replaces https://{shop} for Shopify OAuth and API calls (tests, development)", func(c *Config) *string { return &c.ShopifyBaseURL }},
+	{"CARTBACK_SHOPIFY_RECONCILE_EVERY", "", "15m", "how often abandoned checkouts are reconciled with Shopify", func(c *Config) *string { return &c.ShopifyReconcileEvery }},
 	{"SHOPIFY_API_SECRET_PREVIOUS", "", "", "previous Shopify app secret, during a rotation", func(c *Config) *string { return &c.ShopifyAPISecretPrevious }},
 	{"CARTBACK_SIGNING_KEY", "", "", "key signing restore links, at least 32 bytes (generated and stored when empty)", func(c *Config) *string { return &c.SigningKey }},
 	{"CARTBACK_SIGNING_KEY_PREVIOUS", "", "", "comma-separated earlier signing keys, still accepted", func(c *Config) *string { return &c.PreviousSigningKeys }},
@@ -138,6 +152,17 @@ func (c Config) Validate() error {
 	if (c.ShopifyAPIKey == "") != (c.ShopifyAPISecret == "") {
 		return fmt.Errorf("SHOPIFY_API_SECRET: SHOPIFY_API_KEY and SHOPIFY_API_SECRET must be set together")
 	}
+	if c.EncryptionKey != "" {
+		if _, err := app.ParseKey(c.EncryptionKey); err != nil {
+			return fmt.Errorf("CARTBACK_ENCRYPTION_KEY: %v", err)
+		}
+	}
+	if c.ShopifyAPIKey != "" && c.EncryptionKey == "" && !c.development() {
+		return fmt.Errorf("CARTBACK_ENCRYPTION_KEY: required with the Shopify app outside development (a local CARTBACK_PUBLIC_URL)")
+	}
+	if d, err := time.ParseDuration(c.ShopifyReconcileEvery); err != nil || d < time.Minute {
+		return fmt.Errorf("CARTBACK_SHOPIFY_RECONCILE_EVERY: %q is not a duration of at least 1m", c.ShopifyReconcileEvery)
+	}
 	if c.ShopifyAPISecretPrevious != "" && c.ShopifyAPISecret == "" {
 		return fmt.Errorf("SHOPIFY_API_SECRET_PREVIOUS: set only alongside SHOPIFY_API_SECRET")
 	}
@@ -164,6 +189,17 @@ func (c Config) Validate() error {
 		return fmt.Errorf("CARTBACK_LOG_LEVEL: %v", err)
 	}
 	return nil
+}
+
+// development reports whether the service only serves this machine, where
+// generated keys are acceptable.
+func (c Config) development() bool {
+	u, err := url.Parse(c.PublicURL)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	return h == "localhost" || h == "127.0.0.1" || h == "::1"
 }
 
 func (c Config) previousSigningKeys() []string {

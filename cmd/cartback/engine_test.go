@@ -50,7 +50,7 @@ type outboxMessage struct {
 func (p *process) outbox() []outboxMessage {
 	p.t.Helper()
 	var all []outboxMessage
-	next := "/admin/api/shops/" + e2eShop + "/outbox?limit=200"
+	next := "/admin/api/shops/" + p.shopDomain() + "/outbox?limit=200"
 	for next != "" {
 		req, _ := http.NewRequest(http.MethodGet, p.url+next, nil)
 		req.Header.Set("Authorization", "Bearer "+testAdminToken)

@@ -155,6 +155,10 @@ func (m *Main) Run(ctx context.Context) error {
 		default:
 		}
 	}
+	shopifyApp, err := m.shopifyApp(ctx)
+	if err != nil {
+		return err
+	}
 	renderer, err := templates.New(templates.Options{
 		LinkTTL: recovery.DefaultLinkTTL,
 		OnFallback: func(shopID uint64, kind, channel, locale, reason string) {
@@ -176,9 +180,14 @@ func (m *Main) Run(ctx context.Context) error {
 		// Single-use codes for shops that ask for them (Shopify's arrive
 		// with the app's install flow).
 		Discounts: map[recovery.Platform]recovery.DiscountIssuer{recovery.PlatformWooCommerce: &woocommerce.Coupons{}},
+		Purchases: map[recovery.Platform]recovery.PurchaseChecker{},
 		OnStep: func(ch recovery.Channel, st recovery.StepState) {
 			steps.WithLabelValues(string(ch), string(st)).Inc()
 		},
+	}
+	if shopifyApp != nil {
+		m.Scheduler.Discounts[recovery.PlatformShopify] = shopifyApp
+		m.Scheduler.Purchases[recovery.PlatformShopify] = shopifyApp
 	}
 	if err := m.Scheduler.Open(); err != nil {
 		return err
@@ -192,6 +201,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.HTTP.Backup = db.WriteBackup
 	m.HTTP.Signer = signer
 	m.HTTP.PublicURL = m.Config.PublicURL
+	if shopifyApp != nil {
+		m.HTTP.ShopifyApp = shopifyApp.Handler()
+	}
 	if m.Config.TwilioAccountSID != "" {
 		m.HTTP.SMS = smsWebhooks(m.Config.TwilioAuthToken)
 	}
@@ -210,6 +222,13 @@ func (m *Main) Run(ctx context.Context) error {
 
 	jobCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
+	if shopifyApp != nil {
+		m.jobs.Add(1)
+		go func() {
+			defer m.jobs.Done()
+			m.runShopify(jobCtx, shopifyApp)
+		}()
+	}
 	m.jobs.Add(3)
 	go func() {
 		defer m.jobs.Done()

@@ -47,6 +47,8 @@ type process struct {
 	url  string
 	logs *bytes.Buffer
 	mu   *sync.Mutex
+	// shop overrides the e2e shop for helpers such as outbox.
+	shop string
 	done chan error
 }
 
@@ -109,6 +111,14 @@ func startAt(t *testing.T, dbPath, addr string, extraEnv ...string) *process {
 		}
 	})
 	return p
+}
+
+// shopDomain is the shop the test's helpers speak about.
+func (p *process) shopDomain() string {
+	if p.shop != "" {
+		return p.shop
+	}
+	return e2eShop
 }
 
 // Logs returns what the process has logged so far.

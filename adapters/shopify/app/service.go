@@ -1,0 +1,293 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/cartback/cartback/recovery"
+)
+
+// stateCookie carries the signed OAuth state between install and callback.
+const stateCookie = "cartback_shopify_state"
+
+// App runs the Shopify app inside the service: the install flow, the shops'
+// tokens, webhook subscriptions, reconciliation, the purchase check before
+// a reminder and single-use discount codes.
+type App struct {
+	Config    Config
+	Client    *Client
+	Sealer    *Sealer
+	StateKey  []byte
+	PublicURL string
+	Service   *recovery.Service
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// AfterInstall is where the merchant lands once the app is installed.
+	AfterInstall string
+}
+
+var (
+	_ recovery.PurchaseChecker = (*App)(nil)
+	_ recovery.DiscountIssuer  = (*App)(nil)
+)
+
+func (a *App) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// Handler serves GET /shopify/install and GET /shopify/callback.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /shopify/install", a.install)
+	mux.HandleFunc("GET /shopify/callback", a.callback)
+	return mux
+}
+
+func (a *App) install(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	shop := q.Get("shop")
+	// Shopify signs the query when the merchant starts from the admin;
+	// an unsigned request must still name a valid shop.
+	if q.Get("hmac") != "" && (!VerifyQuery(q, a.Config.Secrets()...) || !FreshTimestamp(q.Get("timestamp"), a.now())) {
+		http.Error(w, "invalid or expired install request", http.StatusUnauthorized)
+		return
+	}
+	if !ValidShopDomain(shop) {
+		http.Error(w, "shop must be a *.myshopify.com domain", http.StatusBadRequest)
+		return
+	}
+	state, cookie := NewState(a.StateKey, shop, a.now())
+	http.SetCookie(w, &http.Cookie{
+		Name: stateCookie, Value: cookie, Path: "/shopify/", MaxAge: 600,
+		HttpOnly: true, Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https", SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, a.Config.AuthorizeURL(shop, a.PublicURL+"/shopify/callback", state), http.StatusSeeOther)
+}
+
+func (a *App) callback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	shop, code, err := CheckCallback(q, a.now(), a.Config.Secrets()...)
+	if err != nil {
+		http.Error(w, "invalid callback", http.StatusUnauthorized)
+		return
+	}
+	c, err := r.Cookie(stateCookie)
+	if err != nil || !CheckState(a.StateKey, c.Value, q.Get("state"), shop, a.now()) {
+		http.Error(w, "invalid or expired state: start the installation again", http.StatusUnauthorized)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: "/shopify/", MaxAge: -1, HttpOnly: true})
+	tok, err := a.Client.ExchangeCode(r.Context(), shop, code)
+	if err != nil {
+		a.Logger.Error("shopify install: code exchange", "shop", shop, "error", err)
+		http.Error(w, "Shopify did not grant access; please try again", http.StatusBadGateway)
+		return
+	}
+	if _, err := a.store(r.Context(), shop, tok); err != nil {
+		a.Logger.Error("shopify install: store token", "shop", shop, "error", err)
+		http.Error(w, "could not record the installation", http.StatusInternalServerError)
+		return
+	}
+	if err := a.ensureWebhooks(r.Context(), shop, tok.AccessToken); err != nil {
+		a.Logger.Error("shopify install: webhook subscriptions", "shop", shop, "error", err)
+	}
+	a.Logger.Info("shopify app installed", "shop", shop)
+	http.Redirect(w, r, a.AfterInstall, http.StatusSeeOther)
+}
+
+// store seals a fresh token pair and records it on the shop.
+func (a *App) store(ctx context.Context, shop string, tok Token) (*recovery.Shop, error) {
+	sealed, err := a.Sealer.SealToken(tok, shop)
+	if err != nil {
+		return nil, err
+	}
+	return a.Service.InstallShopify(ctx, shop, recovery.ShopifyAccess{SealedToken: sealed, ExpiresAt: tok.ExpiresAt, RefreshExpiresAt: tok.RefreshExpiresAt})
+}
+
+func (a *App) ensureWebhooks(ctx context.Context, shop, accessToken string) error {
+	n, err := a.Client.EnsureWebhooks(ctx, shop, accessToken, a.PublicURL+"/webhooks/shopify", nil)
+	if n > 0 {
+		a.Logger.Info("shopify webhook subscriptions created", "shop", shop, "created", n)
+	}
+	return err
+}
+
+// errNoAccess is returned for a shop cartback cannot call.
+var errNoAccess = errors.New("no usable Shopify access for this shop")
+
+// token returns a shop's access token, refreshing it first when it is
+// about to expire.
+func (a *App) token(ctx context.Context, shop *recovery.Shop) (string, error) {
+	if shop.Shopify == nil || len(shop.Shopify.SealedToken) == 0 || shop.Shopify.NeedsReinstall || shop.Status != recovery.ShopActive {
+		return "", errNoAccess
+	}
+	tok, err := a.Sealer.OpenToken(shop.Shopify.SealedToken, shop.Domain)
+	if err != nil {
+		return "", fmt.Errorf("open token: %w", err)
+	}
+	if !tok.NeedsRefresh(a.now(), DefaultRefreshMargin) {
+		return tok.AccessToken, nil
+	}
+	return a.refresh(ctx, shop, tok)
+}
+
+// refresh renews a token and stores the new pair before anything uses it:
+// the old refresh token stops working once the new one is used.
+func (a *App) refresh(ctx context.Context, shop *recovery.Shop, tok Token) (string, error) {
+	fresh, err := a.Client.Refresh(ctx, shop.Domain, tok.RefreshToken)
+	if errors.Is(err, ErrInvalidGrant) || (err == nil && fresh.AccessToken == "") || (err != nil && tok.RefreshExpired(a.now())) {
+		a.Logger.Error("shopify token cannot be refreshed; the merchant must open the app again", "shop", shop.Domain, "error", err)
+		_, uerr := a.Service.UpdateShopifyAccess(ctx, shop.ID, func(s *recovery.ShopifyAccess) {
+			s.NeedsReinstall, s.Problem = true, "the access token expired and could not be renewed: open the app in Shopify to reconnect"
+		})
+		return "", errors.Join(errNoAccess, uerr)
+	} else if err != nil {
+		return "", err
+	}
+	sealed, err := a.Sealer.SealToken(fresh, shop.Domain)
+	if err != nil {
+		return "", err
+	}
+	_, err = a.Service.UpdateShopifyAccess(ctx, shop.ID, func(s *recovery.ShopifyAccess) {
+		s.SealedToken, s.ExpiresAt, s.RefreshExpiresAt, s.NeedsReinstall, s.Problem = sealed, fresh.ExpiresAt, fresh.RefreshExpiresAt, false, ""
+	})
+	if err != nil {
+		return "", err
+	}
+	a.Logger.Info("shopify token refreshed", "shop", shop.Domain, "expires_at", fresh.ExpiresAt)
+	if err := a.ensureWebhooks(ctx, shop.Domain, fresh.AccessToken); err != nil {
+		a.Logger.Warn("shopify webhook check after refresh", "shop", shop.Domain, "error", err)
+	}
+	return fresh.AccessToken, nil
+}
+
+// call runs fn with the shop's access token. A token Shopify refuses
+// (expired early, or revoked and re-granted) is refreshed once and fn runs
+// again with the new one.
+func (a *App) call(ctx context.Context, shop *recovery.Shop, fn func(token string) error) error {
+	tok, err := a.token(ctx, shop)
+	if err != nil {
+		return err
+	}
+	err = fn(tok)
+	if !errors.Is(err, ErrUnauthorized) {
+		return err
+	}
+	sealed, oerr := a.Sealer.OpenToken(shop.Shopify.SealedToken, shop.Domain)
+	if oerr != nil {
+		return errors.Join(err, oerr)
+	}
+	if tok, err = a.refresh(ctx, shop, sealed); err != nil {
+		return err
+	}
+	return fn(tok)
+}
+
+// installedShops returns the shops installed through the app.
+func (a *App) installedShops(ctx context.Context) ([]*recovery.Shop, error) {
+	shops, err := a.Service.Shops(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*recovery.Shop
+	for _, s := range shops {
+		if s.Platform == recovery.PlatformShopify && s.Shopify != nil && s.Status == recovery.ShopActive && !s.Shopify.NeedsReinstall {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// Maintain refreshes tokens that are about to expire and checks every
+// shop's webhook subscriptions: at start and then periodically.
+func (a *App) Maintain(ctx context.Context) {
+	shops, err := a.installedShops(ctx)
+	if err != nil {
+		a.Logger.Error("shopify maintenance", "error", err)
+		return
+	}
+	for _, s := range shops {
+		err := a.call(ctx, s, func(tok string) error { return a.ensureWebhooks(ctx, s.Domain, tok) })
+		if err != nil && !errors.Is(err, errNoAccess) {
+			a.Logger.Warn("shopify webhook subscriptions", "shop", s.Domain, "error", err)
+		}
+	}
+}
+
+// Reconcile imports, for every installed shop, the abandoned checkouts
+// updated since the last run: those whose webhooks never arrived become
+// carts like any other. Re-reading one already known changes nothing.
+func (a *App) Reconcile(ctx context.Context) {
+	shops, err := a.installedShops(ctx)
+	if err != nil {
+		a.Logger.Error("shopify reconciliation", "error", err)
+		return
+	}
+	for _, s := range shops {
+		imported := 0
+		var cursor time.Time
+		err := a.call(ctx, s, func(tok string) (err error) {
+			imported = 0
+			cursor, err = a.Client.AbandonedCheckouts(ctx, s.Domain, tok, s.Shopify.SyncedUntil, 0, func(ac AbandonedCheckout) error {
+				cart, err := ac.Cart(s.Settings.Country)
+				if err != nil {
+					a.Logger.Warn("shopify reconciliation: checkout skipped", "shop", s.Domain, "error", err)
+					return nil
+				}
+				res, err := a.Service.Apply(ctx, s.ID, recovery.Event{Kind: recovery.EventCartUpdated, Cart: cart})
+				if err == nil && res.Outcome == recovery.OutcomeCreated {
+					imported++
+				}
+				return err
+			})
+			return err
+		})
+		if errors.Is(err, errNoAccess) {
+			continue
+		} else if err != nil {
+			a.Logger.Error("shopify reconciliation", "shop", s.Domain, "error", err)
+			continue
+		}
+		if imported > 0 {
+			a.Logger.Info("shopify reconciliation imported checkouts no webhook brought", "shop", s.Domain, "carts", imported)
+		}
+		if !cursor.IsZero() {
+			a.Service.UpdateShopifyAccess(ctx, s.ID, func(acc *recovery.ShopifyAccess) { acc.SyncedUntil = cursor })
+		}
+	}
+}
+
+// Purchased asks Shopify whether the cart's checkout became an order.
+func (a *App) Purchased(ctx context.Context, shop *recovery.Shop, cart *recovery.Cart) (bool, error) {
+	if cart.Keys.CheckoutToken == "" {
+		return false, nil
+	}
+	var done bool
+	err := a.call(ctx, shop, func(tok string) (err error) {
+		done, err = a.Client.CheckoutCompleted(ctx, shop.Domain, tok, cart.Keys.CheckoutToken)
+		return err
+	})
+	if errors.Is(err, errNoAccess) {
+		return false, nil // a shop connected without the app: webhooks only
+	}
+	return done, err
+}
+
+// IssueDiscount creates a single-use percentage code in the shop.
+func (a *App) IssueDiscount(ctx context.Context, shop *recovery.Shop, cart *recovery.Cart, percent int, expires time.Time) (string, error) {
+	var code string
+	err := a.call(ctx, shop, func(tok string) (err error) {
+		code, err = a.Client.CreateDiscountCode(ctx, shop.Domain, tok, Discount{
+			Title: fmt.Sprintf("cartback: cart %d", cart.ID), Percentage: float64(percent) / 100, StartsAt: a.now(), EndsAt: expires,
+		})
+		return err
+	})
+	return code, err
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"time"
+
+	"github.com/cartback/cartback/adapters/shopify/app"
+	"github.com/cartback/cartback/recovery"
+)
+
+const encryptionKeyMeta = "encryption_key"
+
+// shopifyApp builds the Shopify app when SHOPIFY_API_KEY is set.
+func (m *Main) shopifyApp(ctx context.Context) (*app.App, error) {
+	if m.Config.ShopifyAPIKey == "" {
+		return nil, nil
+	}
+	key, err := m.encryptionKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := app.NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	cfg := app.Config{
+		APIKey: m.Config.ShopifyAPIKey, APISecret: m.Config.ShopifyAPISecret,
+		APISecretPrevious: m.Config.ShopifyAPISecretPrevious, BaseURL: m.Config.ShopifyBaseURL,
+	}
+	// The OAuth state is signed with a key derived from the app secret:
+	// stable across restarts, and secret.
+	stateKey := sha256.Sum256([]byte("cartback oauth state\x00" + m.Config.ShopifyAPISecret))
+	return &app.App{
+		Config: cfg, Client: cfg.Client(nil), Sealer: sealer, StateKey: stateKey[:],
+		PublicURL: m.Config.PublicURL, Service: m.Service, Logger: m.Logger,
+		AfterInstall: m.Config.PublicURL + "/admin/",
+	}, nil
+}
+
+// encryptionKey returns the configured key, or in development a key
+// generated once and kept in the database — said loudly, since a key kept
+// beside the data it protects protects little.
+func (m *Main) encryptionKey(ctx context.Context) ([]byte, error) {
+	if m.Config.EncryptionKey != "" {
+		return app.ParseKey(m.Config.EncryptionKey)
+	}
+	var key []byte
+	err := m.DB.Update(ctx, func(tx recovery.Tx) error {
+		v, err := tx.Meta(encryptionKeyMeta)
+		if err != nil || v != nil {
+			key = v
+			return err
+		}
+		key = []byte(recovery.NewSecret(32))[:32]
+		return tx.PutMeta(encryptionKeyMeta, key)
+	})
+	m.Logger.Warn("DEVELOPMENT ONLY: Shopify tokens are sealed with a generated key stored in the database; set CARTBACK_ENCRYPTION_KEY before serving real shops")
+	return key, err
+}
+
+// runShopify keeps tokens fresh and subscriptions in place (every minute)
+// and reconciles abandoned checkouts (every CARTBACK_SHOPIFY_RECONCILE_EVERY),
+// both also at start.
+func (m *Main) runShopify(ctx context.Context, a *app.App) {
+	every, _ := time.ParseDuration(m.Config.ShopifyReconcileEvery)
+	maintain, reconcile := time.NewTicker(time.Minute), time.NewTicker(every)
+	defer maintain.Stop()
+	defer reconcile.Stop()
+	a.Maintain(ctx)
+	a.Reconcile(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-maintain.C:
+			a.Maintain(ctx)
+		case <-reconcile.C:
+			a.Reconcile(ctx)
+		}
+	}
+}
