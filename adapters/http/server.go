@@ -71,6 +71,17 @@ type Server struct {
 	listener net.Listener
 	metrics  *metrics
 	done     chan error
+
+	// Templates previews and validates merchants' templates on the admin
+	// pages; give it the renderer that sends, so both agree. Nil uses a
+	// renderer of the default templates.
+	Templates *TemplateRenderer
+	// SessionKey signs admin page sessions and CSRF tokens; empty derives
+	// one from AdminToken.
+	SessionKey []byte
+	// Secure marks admin cookies Secure even when a request does not show
+	// HTTPS (TLS, or X-Forwarded-Proto: https).
+	Secure bool
 }
 
 // NewServer returns a Server whose metrics are registered with reg.
@@ -110,6 +121,7 @@ func NewServer(reg prometheus.Registerer) *Server {
 	admin.GET("/shops/:domain/stats", s.handleStats)
 	admin.GET("/shops/:domain/data-requests", s.handleDataRequests)
 	admin.GET("/backup", s.handleBackup)
+	s.registerPages()
 	return s
 }
 

@@ -160,6 +160,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	renderer, err := templates.New(templates.Options{
+		Store:   cbhttp.TemplateStore{Store: db},
 		LinkTTL: recovery.DefaultLinkTTL,
 		OnFallback: func(shopID uint64, kind, channel, locale, reason string) {
 			m.Logger.Warn("template fell back to the default", "shop_id", shopID, "kind", kind, "channel", channel, "locale", locale, "reason", reason)
@@ -200,6 +201,8 @@ func (m *Main) Run(ctx context.Context) error {
 	m.HTTP.Logger = m.Logger
 	m.HTTP.Backup = db.WriteBackup
 	m.HTTP.Signer = signer
+	// The admin pages preview and validate templates as they are sent.
+	m.HTTP.Templates = renderer
 	m.HTTP.PublicURL = m.Config.PublicURL
 	if shopifyApp != nil {
 		m.HTTP.ShopifyApp = shopifyApp.Handler()

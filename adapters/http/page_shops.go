@@ -1,0 +1,284 @@
+package http
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/cartback/cartback/recovery"
+	"github.com/cartback/cartback/templates"
+)
+
+// shopsPage is the shop list's data; Created is set once, right after a
+// shop was added, and is the only time its webhook secret is shown.
+type shopsPage struct {
+	Shops   []*recovery.Shop
+	Created *recovery.Shop
+	Webhook string
+	Form    createShopForm
+}
+
+// createShopForm is the "add a WooCommerce store" form.
+type createShopForm struct {
+	Domain, Name, Country, Locale, TimeZone string
+}
+
+func (s *Server) pageShops(c *echo.Context) error {
+	return s.renderShops(c, http.StatusOK, nil, createShopForm{Locale: "en"}, "")
+}
+
+func (s *Server) renderShops(c *echo.Context, status int, created *recovery.Shop, form createShopForm, problem string) error {
+	shops, err := s.Service.Shops(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return s.renderPage(c, status, "shops", pageData{
+		Title: "Shops", Nav: "shops", Error: problem,
+		Body: shopsPage{Shops: shops, Created: created, Webhook: s.publicURL(c) + "/webhooks/woocommerce", Form: form},
+	})
+}
+
+// publicURL is how shops reach this service: PublicURL, else the address
+// the admin page was requested at.
+func (s *Server) publicURL(c *echo.Context) string {
+	if s.PublicURL != "" {
+		return strings.TrimSuffix(s.PublicURL, "/")
+	}
+	return c.Scheme() + "://" + c.Request().Host
+}
+
+// pageCreateShop adds a WooCommerce store with a generated webhook secret
+// and shows the secret, once, with the webhook address to paste.
+func (s *Server) pageCreateShop(c *echo.Context) error {
+	form := createShopForm{
+		Domain: strings.TrimSpace(c.FormValue("domain")), Name: strings.TrimSpace(c.FormValue("name")),
+		Country: strings.ToUpper(strings.TrimSpace(c.FormValue("country"))), Locale: c.FormValue("default_locale"),
+		TimeZone: strings.TrimSpace(c.FormValue("time_zone")),
+	}
+	shop, err := s.Service.CreateShop(c.Request().Context(), &recovery.Shop{
+		Platform: recovery.PlatformWooCommerce, Domain: form.Domain, Name: form.Name,
+		Settings: recovery.ShopSettings{Country: form.Country, DefaultLocale: form.Locale, TimeZone: form.TimeZone},
+	})
+	if code := recovery.ErrorCode(err); code == recovery.EINVALID || code == recovery.ECONFLICT {
+		return s.renderShops(c, http.StatusUnprocessableEntity, nil, form, recovery.ErrorMessage(err))
+	} else if err != nil {
+		return err
+	}
+	s.Logger.Info("shop created", "shop", shop.Domain, "platform", shop.Platform)
+	return s.renderShops(c, http.StatusCreated, shop, createShopForm{Locale: "en"}, "")
+}
+
+// settingsForm is a shop's settings as the form shows and sends them:
+// strings, so that a rejected form comes back as it was typed.
+type settingsForm struct {
+	AbandonAfter, MaxMessages, MaxAge, FrequencyCap, FrequencyWindow string
+	SMSFrequencyCap, SMSFrequencyWindow                              string
+	Steps                                                            []stepForm
+
+	Country, DefaultLocale, TimeZone, DiscountCode        string
+	UniqueDiscountPercent, HoldoutPercent, RetentionDays  string
+	EmailConsent, QuietStart, QuietEnd, FromName, ReplyTo string
+}
+
+// stepForm is one sequence step's row; an empty After drops the row.
+type stepForm struct {
+	Channel, After, Template, DiscountCode string
+}
+
+// settingsPage is the settings page's data.
+type settingsPage struct {
+	Form      settingsForm
+	Kinds     []string
+	Locales   []string
+	Channels  []string
+	Consents  []string
+	Webhook   string
+	Paused    bool
+	Installed bool
+}
+
+// newSettingsForm fills the form from stored settings, with empty rows up
+// to the step limit.
+func newSettingsForm(st recovery.ShopSettings) settingsForm {
+	seq := st.SequenceOrDefault()
+	qh := st.QuietHoursOrDefault()
+	f := settingsForm{
+		AbandonAfter: durationText(seq.AbandonAfter), MaxMessages: strconv.Itoa(seq.MaxMessages), MaxAge: durationText(seq.MaxAge),
+		FrequencyCap: strconv.Itoa(seq.FrequencyCap), FrequencyWindow: durationText(seq.FrequencyWindow),
+		SMSFrequencyCap: strconv.Itoa(seq.SMSFrequencyCap), SMSFrequencyWindow: durationText(seq.SMSFrequencyWindow),
+		Country: st.Country, DefaultLocale: st.DefaultLocale, TimeZone: st.TimeZone, DiscountCode: st.DiscountCode,
+		UniqueDiscountPercent: intText(st.UniqueDiscountPercent), HoldoutPercent: intText(st.HoldoutPercent),
+		RetentionDays: intText(st.RetentionDays), EmailConsent: st.EmailConsent, QuietStart: qh.Start, QuietEnd: qh.End,
+		FromName: st.EmailFromName, ReplyTo: st.EmailReplyTo,
+	}
+	if f.EmailConsent == "" {
+		f.EmailConsent = recovery.EmailConsentAll
+	}
+	for _, step := range seq.Steps {
+		f.Steps = append(f.Steps, stepForm{Channel: string(step.Channel), After: durationText(step.After), Template: step.Template, DiscountCode: step.DiscountCode})
+	}
+	return f.padded()
+}
+
+// padded adds empty step rows up to recovery.MaxSteps.
+func (f settingsForm) padded() settingsForm {
+	for len(f.Steps) < recovery.MaxSteps {
+		f.Steps = append(f.Steps, stepForm{Channel: string(recovery.ChannelEmail), Template: recovery.TemplateReminder})
+	}
+	return f
+}
+
+func durationText(d recovery.Duration) string {
+	s := time.Duration(d).String() // "1h30m0s"
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func intText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// readSettingsForm reads the posted settings form.
+func readSettingsForm(c *echo.Context) settingsForm {
+	v := func(name string) string { return strings.TrimSpace(c.FormValue(name)) }
+	f := settingsForm{
+		AbandonAfter: v("abandon_after"), MaxMessages: v("max_messages"), MaxAge: v("max_age"),
+		FrequencyCap: v("frequency_cap"), FrequencyWindow: v("frequency_window"),
+		SMSFrequencyCap: v("sms_frequency_cap"), SMSFrequencyWindow: v("sms_frequency_window"),
+		Country: strings.ToUpper(v("country")), DefaultLocale: v("default_locale"), TimeZone: v("time_zone"),
+		DiscountCode: v("discount_code"), UniqueDiscountPercent: v("unique_discount_percent"),
+		HoldoutPercent: v("holdout_percent"), RetentionDays: v("retention_days"), EmailConsent: v("email_consent"),
+		QuietStart: v("quiet_start"), QuietEnd: v("quiet_end"), FromName: v("email_from_name"), ReplyTo: v("email_reply_to"),
+	}
+	for i := range recovery.MaxSteps {
+		p := fmt.Sprintf("step%d_", i)
+		f.Steps = append(f.Steps, stepForm{Channel: v(p + "channel"), After: v(p + "after"), Template: v(p + "template"), DiscountCode: v(p + "discount_code")})
+	}
+	return f
+}
+
+// settings turns the form into shop settings; the error names the field.
+func (f settingsForm) settings() (recovery.ShopSettings, error) {
+	var err error
+	duration := func(field, s string) recovery.Duration {
+		if s == "" || err != nil {
+			return 0
+		}
+		d, perr := time.ParseDuration(s)
+		if perr != nil {
+			err = recovery.Errorf(recovery.EINVALID, "%s: %q is not a duration such as 15m or 24h", field, s)
+		}
+		return recovery.Duration(d)
+	}
+	number := func(field, s string) int {
+		if s == "" || err != nil {
+			return 0
+		}
+		n, perr := strconv.Atoi(s)
+		if perr != nil {
+			err = recovery.Errorf(recovery.EINVALID, "%s: %q is not a whole number", field, s)
+		}
+		return n
+	}
+	seq := recovery.Sequence{
+		AbandonAfter: duration("abandon after", f.AbandonAfter), MaxMessages: number("max messages", f.MaxMessages),
+		MaxAge: duration("max age", f.MaxAge), FrequencyCap: number("frequency cap", f.FrequencyCap),
+		FrequencyWindow: duration("frequency window", f.FrequencyWindow), SMSFrequencyCap: number("SMS frequency cap", f.SMSFrequencyCap),
+		SMSFrequencyWindow: duration("SMS frequency window", f.SMSFrequencyWindow),
+		Steps:              []recovery.Step{},
+	}
+	for i, st := range f.Steps {
+		if st.After == "" {
+			continue
+		}
+		seq.Steps = append(seq.Steps, recovery.Step{
+			Channel: recovery.Channel(st.Channel), After: duration(fmt.Sprintf("step %d delay", i+1), st.After),
+			Template: st.Template, DiscountCode: st.DiscountCode,
+		})
+	}
+	st := recovery.ShopSettings{
+		Country: f.Country, DefaultLocale: f.DefaultLocale, TimeZone: f.TimeZone, Sequence: &seq,
+		DiscountCode: f.DiscountCode, UniqueDiscountPercent: number("unique discount percent", f.UniqueDiscountPercent),
+		HoldoutPercent: number("holdout percent", f.HoldoutPercent), RetentionDays: number("retention days", f.RetentionDays),
+		EmailConsent: f.EmailConsent, EmailFromName: f.FromName, EmailReplyTo: f.ReplyTo,
+	}
+	if f.QuietStart != "" || f.QuietEnd != "" {
+		st.QuietHours = &recovery.QuietHours{Start: f.QuietStart, End: f.QuietEnd}
+	}
+	return st, err
+}
+
+func (s *Server) pageShopSettings(c *echo.Context) error {
+	shop, err := s.shopPage(c)
+	if err != nil {
+		return err
+	}
+	notice := ""
+	switch c.QueryParam("done") {
+	case "saved":
+		notice = "Settings saved. Carts already in an episode keep the steps they were planned with."
+	case "paused":
+		notice = "Paused: nothing is sent for this shop until you resume."
+	case "active":
+		notice = "Resumed."
+	}
+	return s.renderSettings(c, http.StatusOK, shop, newSettingsForm(shop.Settings), notice, "")
+}
+
+func (s *Server) renderSettings(c *echo.Context, status int, shop *recovery.Shop, form settingsForm, notice, problem string) error {
+	return s.renderPage(c, status, "settings", pageData{
+		Title: "Settings", Nav: "settings", Shop: shop, Notice: notice, Error: problem,
+		Body: settingsPage{
+			Form: form, Kinds: templates.Kinds, Locales: templates.Languages, Channels: templateChannels,
+			Consents: []string{recovery.EmailConsentAll, recovery.EmailConsentMarketing},
+			Webhook:  s.publicURL(c) + "/webhooks/" + string(shop.Platform),
+			Paused:   shop.Status == recovery.ShopPaused, Installed: shop.Status == recovery.ShopActive || shop.Status == recovery.ShopPaused,
+		},
+	})
+}
+
+func (s *Server) pageShopSettingsPost(c *echo.Context) error {
+	shop, err := s.shopPage(c)
+	if err != nil {
+		return err
+	}
+	form := readSettingsForm(c)
+	settings, err := form.settings()
+	if err == nil {
+		_, err = s.Service.UpdateSettings(c.Request().Context(), shop.ID, settings)
+	}
+	if recovery.ErrorCode(err) == recovery.EINVALID {
+		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, form.padded(), "", "Not saved: "+recovery.ErrorMessage(err))
+	} else if err != nil {
+		return err
+	}
+	s.Logger.Info("shop settings changed", "shop", shop.Domain)
+	return seeOther(c, "/admin/shops/"+url.PathEscape(shop.Domain)+"?done=saved")
+}
+
+// pageShopStatusPost pauses or resumes a shop.
+func (s *Server) pageShopStatusPost(c *echo.Context) error {
+	shop, err := s.shopPage(c)
+	if err != nil {
+		return err
+	}
+	status := recovery.ShopStatus(c.FormValue("status"))
+	if _, err := s.Service.SetShopStatus(c.Request().Context(), shop.ID, status); err != nil {
+		return err
+	}
+	s.Logger.Info("shop status changed", "shop", shop.Domain, "status", status)
+	return seeOther(c, "/admin/shops/"+url.PathEscape(shop.Domain)+"?done="+url.QueryEscape(string(status)))
+}
