@@ -98,6 +98,7 @@ func (s *Server) registerPages() {
 	e := s.echo
 	e.GET("/admin", func(c *echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/admin/") }, open...)
 	e.GET("/admin/login", s.page(s.pageLogin), open...)
+	e.GET("/admin/shop-session", s.page(s.pageShopSession), open...)
 	e.POST("/admin/login", s.page(s.pageLoginPost), open...)
 	e.POST("/admin/logout", s.page(s.pageLogout), closed...)
 	e.GET("/admin/", s.page(s.pageHome), closed...)
@@ -143,6 +144,9 @@ func (s *Server) pageHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 // session is a verified admin session.
 type session struct {
 	id string
+	// shop, when set, confines the session to one shop: a merchant who
+	// came in through the Shopify app sees their shop and no other.
+	shop string
 }
 
 // sessionKey is the key sessions and CSRF tokens are signed with: the
@@ -166,9 +170,13 @@ func (s *Server) sessionMAC(payload string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// newSession returns the cookie value of a fresh session.
-func (s *Server) newSession() string {
+// newSession returns the cookie value of a fresh session; shop confines it
+// to one shop ("" for the operator's session over all shops).
+func (s *Server) newSession(shop string) string {
 	payload := strconv.FormatInt(s.now().Add(sessionLifetime).Unix(), 10) + "." + randomToken(16)
+	if shop != "" {
+		payload += "." + shop
+	}
 	return payload + "." + s.sessionMAC(payload)
 }
 
@@ -186,12 +194,64 @@ func (s *Server) readSession(c *echo.Context) (session, bool) {
 	if !hmac.Equal([]byte(mac), []byte(s.sessionMAC(payload))) {
 		return session{}, false
 	}
-	exp, id, ok := strings.Cut(payload, ".")
+	exp, rest, ok := strings.Cut(payload, ".")
+	id, shop, _ := strings.Cut(rest, ".") // ids are base64url: no dots
 	unix, err := strconv.ParseInt(exp, 10, 64)
 	if !ok || err != nil || id == "" || !s.now().Before(time.Unix(unix, 0)) {
 		return session{}, false
 	}
-	return session{id: id}, true
+	return session{id: id, shop: shop}, true
+}
+
+// ticketLifetime bounds how long a shop sign-in link works.
+const ticketLifetime = 2 * time.Minute
+
+func (s *Server) ticketMAC(shop, exp string) string {
+	m := hmac.New(sha256.New, s.sessionKey())
+	m.Write([]byte("shop ticket\x00" + shop + "\x00" + exp))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// ShopSignInPath returns a short-lived link that signs its bearer into the
+// admin page for one shop only: where the Shopify app sends a merchant
+// after installing.
+func (s *Server) ShopSignInPath(shop string) string {
+	exp := strconv.FormatInt(s.now().Add(ticketLifetime).Unix(), 10)
+	q := url.Values{"shop": {shop}, "exp": {exp}, "sig": {s.ticketMAC(shop, exp)}}
+	return "/admin/shop-session?" + q.Encode()
+}
+
+// pageShopSession turns a shop sign-in link into a session for that shop.
+func (s *Server) pageShopSession(c *echo.Context) error {
+	shop, exp, sig := c.QueryParam("shop"), c.QueryParam("exp"), c.QueryParam("sig")
+	unix, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || shop == "" || !s.now().Before(time.Unix(unix, 0)) ||
+		!hmac.Equal([]byte(sig), []byte(s.ticketMAC(shop, exp))) {
+		return Error(http.StatusUnauthorized, "This sign-in link is not valid or has expired. Open the app from your Shopify admin again.")
+	}
+	s.setCookie(c, sessionCookie, s.newSession(shop), "/admin", sessionLifetime)
+	return seeOther(c, "/admin/shops/"+url.PathEscape(shop)+"/dashboard")
+}
+
+// scope returns the shop the request's session is confined to, or "".
+func scope(c *echo.Context) string {
+	v, _ := c.Get("session_shop").(string)
+	return v
+}
+
+// visibleShops filters shops to what the request's session may see.
+func visibleShops(c *echo.Context, shops []*recovery.Shop) []*recovery.Shop {
+	only := scope(c)
+	if only == "" {
+		return shops
+	}
+	var out []*recovery.Shop
+	for _, sh := range shops {
+		if sh.Domain == only {
+			out = append(out, sh)
+		}
+	}
+	return out
 }
 
 // csrfToken is the CSRF token of a session's forms.
@@ -246,6 +306,7 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		c.Set("csrf", token)
+		c.Set("session_shop", sess.shop)
 		return next(c)
 	}
 }
@@ -315,7 +376,12 @@ func (s *Server) renderPage(c *echo.Context, status int, name string, d pageData
 
 // shopPage finds the page's shop from the :domain parameter.
 func (s *Server) shopPage(c *echo.Context) (*recovery.Shop, error) {
-	return s.Service.ShopByDomain(c.Request().Context(), c.Param("domain"))
+	shop, err := s.Service.ShopByDomain(c.Request().Context(), c.Param("domain"))
+	if err == nil && scope(c) != "" && shop.Domain != scope(c) {
+		// Another shop's page looks exactly like a page that does not exist.
+		return nil, recovery.Errorf(recovery.ENOTFOUND, "shop %q not found", recovery.NormalizeDomain(c.Param("domain")))
+	}
+	return shop, err
 }
 
 // seeOther redirects after a successful POST.
@@ -360,7 +426,7 @@ func (s *Server) pageLoginPost(c *echo.Context) error {
 		return s.renderLogin(c, http.StatusUnauthorized, "That is not the admin token.")
 	}
 	s.setCookie(c, loginCookie, "", "/admin/login", -1)
-	s.setCookie(c, sessionCookie, s.newSession(), "/admin", sessionLifetime)
+	s.setCookie(c, sessionCookie, s.newSession(""), "/admin", sessionLifetime)
 	s.Logger.Info("admin signed in", "remote", c.RealIP())
 	return seeOther(c, safeNext(c.FormValue("next")))
 }
@@ -377,7 +443,7 @@ func (s *Server) pageHome(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, sh := range shops {
+	for _, sh := range visibleShops(c, shops) {
 		if sh.Status != recovery.ShopRedacted {
 			return seeOther(c, "/admin/shops/"+url.PathEscape(sh.Domain)+"/dashboard")
 		}

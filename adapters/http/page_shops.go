@@ -37,6 +37,7 @@ func (s *Server) renderShops(c *echo.Context, status int, created *recovery.Shop
 	if err != nil {
 		return err
 	}
+	shops = visibleShops(c, shops)
 	return s.renderPage(c, status, "shops", pageData{
 		Title: "Shops", Nav: "shops", Error: problem,
 		Body: shopsPage{Shops: shops, Created: created, Webhook: s.publicURL(c) + "/webhooks/woocommerce", Form: form},
@@ -55,6 +56,9 @@ func (s *Server) publicURL(c *echo.Context) string {
 // pageCreateShop adds a WooCommerce store with a generated webhook secret
 // and shows the secret, once, with the webhook address to paste.
 func (s *Server) pageCreateShop(c *echo.Context) error {
+	if scope(c) != "" {
+		return Error(http.StatusForbidden, "Only the operator's sign-in can add stores.")
+	}
 	form := createShopForm{
 		Domain: strings.TrimSpace(c.FormValue("domain")), Name: strings.TrimSpace(c.FormValue("name")),
 		Country: strings.ToUpper(strings.TrimSpace(c.FormValue("country"))), Locale: c.FormValue("default_locale"),

@@ -44,11 +44,13 @@ func TestShopifyAppEndToEnd(t *testing.T) {
 	// Install: the merchant's browser goes install → Shopify → callback.
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
-		if r.URL.Host == addr && strings.HasPrefix(r.URL.Path, "/admin/") {
+		if r.URL.Host == addr && strings.HasPrefix(r.URL.Path, "/admin/shops/") {
 			return http.ErrUseLastResponse // landed in the admin page
 		}
 		return nil
 	}}
+	// Another shop on the same service, which the merchant must never see.
+	p.admin(http.MethodPost, "/admin/api/shops", `{"platform":"shopify","domain":"other-shop.myshopify.com","webhook_secret":"other-shop-secret-0123456789"}`)
 	q := url.Values{"shop": {fake.Shop}, "timestamp": {fmt.Sprint(time.Now().Unix())}}
 	q.Set("hmac", app.SignQuery(q, fake.ClientSecret))
 	resp, err := browser.Get(p.url + "/shopify/install?" + q.Encode())
@@ -56,8 +58,41 @@ func TestShopifyAppEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != public+"/admin/" {
+	dashboard := "/admin/shops/" + fake.Shop + "/dashboard"
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != dashboard {
 		t.Fatalf("install ended with %d → %q\n%s", resp.StatusCode, resp.Header.Get("Location"), p.Logs())
+	}
+	// The merchant is signed in to the admin page, for this shop only.
+	page := func(path string) (int, string) {
+		r, err := browser.Get(p.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := r.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return r.StatusCode, b.String()
+	}
+	if status, body := page(dashboard); status != 200 || !strings.Contains(body, fake.Shop) {
+		t.Errorf("own dashboard: %d", status)
+	}
+	if status, _ := page("/admin/shops/other-shop.myshopify.com/dashboard"); status != http.StatusNotFound {
+		t.Errorf("another shop's dashboard: %d, want 404", status)
+	}
+	if _, body := page("/admin/shops"); strings.Contains(body, "other-shop.myshopify.com") {
+		t.Errorf("the shop list shows another shop")
+	}
+	// A sign-in link for another shop, forged from this one, is refused.
+	forged := "/admin/shop-session?shop=other-shop.myshopify.com&exp=" + fmt.Sprint(time.Now().Add(time.Minute).Unix()) + "&sig=AAAA"
+	if r, err := http.Get(p.url + forged); err != nil || r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("forged shop sign-in: %v %v", r.StatusCode, err)
 	}
 	// A forged install request and a callback without the state cookie are refused.
 	q.Set("hmac", strings.Repeat("0", 64))

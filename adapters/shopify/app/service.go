@@ -28,6 +28,10 @@ type App struct {
 	Now       func() time.Time
 	// AfterInstall is where the merchant lands once the app is installed.
 	AfterInstall string
+	// SignInPath, when set, gives the path of a link that signs the
+	// merchant into the admin page for their shop only; it replaces
+	// AfterInstall.
+	SignInPath func(shop string) string
 }
 
 var (
@@ -99,7 +103,11 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 		a.Logger.Error("shopify install: webhook subscriptions", "shop", shop, "error", err)
 	}
 	a.Logger.Info("shopify app installed", "shop", shop)
-	http.Redirect(w, r, a.AfterInstall, http.StatusSeeOther)
+	next := a.AfterInstall
+	if a.SignInPath != nil {
+		next = a.PublicURL + a.SignInPath(shop)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 // store seals a fresh token pair and records it on the shop.
