@@ -29,6 +29,9 @@ import (
 func TestShopifyAppEndToEnd(t *testing.T) {
 	fake := apptest.NewServer()
 	defer fake.Close()
+	// Tokens that expire in two minutes: inside the refresh margin, so the
+	// service renews them before using them.
+	fake.AccessTTL = 2 * time.Minute
 
 	keyBytes := bytes.Repeat([]byte{7}, 32)
 	env := []string{
@@ -121,12 +124,11 @@ func TestShopifyAppEndToEnd(t *testing.T) {
 	fake.AddCheckout(apptest.Checkout{Email: "lost@example.com", FirstName: "Lise", Items: items, Currency: "NOK", UpdatedAt: now, CreatedAt: now})
 	bought := fake.AddCheckout(apptest.Checkout{Email: "bought@example.com", Items: items, Currency: "NOK", UpdatedAt: now, CreatedAt: now})
 
-	// Restart two hours later, as Shopify sees it: the access token has
-	// expired, so the first call is refused and the token is refreshed.
-	// Subscriptions stay at five; reconciliation imports both checkouts.
+	// Restart: the token is about to expire, so maintenance renews it
+	// before anything uses it. Subscriptions stay at five; reconciliation
+	// imports both checkouts.
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	p.wait()
-	fake.SetClock(func() time.Time { return time.Now().Add(2 * time.Hour) })
 	p = startAt(t, dbPath, addr, append(env, "CARTBACK_PUBLIC_URL="+public)...)
 	p.shop = fake.Shop
 	// Once reconciliation brought the second checkout in, it is bought on

@@ -49,6 +49,9 @@ type Server struct {
 	*httptest.Server
 	// Shop, ClientID and ClientSecret are fixed at creation.
 	Shop, ClientID, ClientSecret string
+	// AccessTTL is the lifetime of the access tokens it issues
+	// (AccessTokenTTL unless a test shortens it before installing).
+	AccessTTL time.Duration
 
 	mu        sync.Mutex
 	now       func() time.Time
@@ -359,9 +362,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.access[access] = time.Time{}
 	} else {
 		refresh := "shprt_" + randomHex(16)
-		s.access[access] = now.Add(AccessTokenTTL)
+		ttl := s.AccessTTL
+		if ttl <= 0 {
+			ttl = AccessTokenTTL
+		}
+		s.access[access] = now.Add(ttl)
 		s.refresh[refresh] = &refreshToken{expires: now.Add(RefreshTokenTTL), scopes: scopes, previous: previous}
-		resp["expires_in"] = int(AccessTokenTTL / time.Second)
+		resp["expires_in"] = int(ttl / time.Second)
 		resp["refresh_token"] = refresh
 		resp["refresh_token_expires_in"] = int(RefreshTokenTTL / time.Second)
 	}
