@@ -254,12 +254,14 @@ const (
 
 // StepRun is one planned reminder of a cart and what became of it.
 type StepRun struct {
-	Index        int       `json:"index"`
-	Channel      Channel   `json:"channel"`
-	Template     string    `json:"template"`
-	DiscountCode string    `json:"discount_code,omitempty"`
-	After        Duration  `json:"after"`
-	DueAt        time.Time `json:"due_at"`
+	Index        int     `json:"index"`
+	Channel      Channel `json:"channel"`
+	Template     string  `json:"template"`
+	DiscountCode string  `json:"discount_code,omitempty"`
+	// Variant is the wording this cart was drawn for ("A" without a test).
+	Variant string    `json:"variant,omitempty"`
+	After   Duration  `json:"after"`
+	DueAt   time.Time `json:"due_at"`
 	// NotBefore holds a due step back, e.g. until the frequency cap allows.
 	NotBefore time.Time `json:"not_before,omitzero"`
 	// Deadline is the last moment the step may still go out; zero means

@@ -74,6 +74,8 @@ type RenderInput struct {
 	// UnsubscribeURL is the signed opt-out link (email).
 	UnsubscribeURL string
 	DiscountCode   string
+	// Variant is the step's wording under test ("A" without a test).
+	Variant string
 }
 
 // Rendered is a message's content.

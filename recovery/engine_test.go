@@ -736,3 +736,54 @@ func TestClickRecorderWritesEverythingOnClose(t *testing.T) {
 		t.Errorf("%d clicks stored, %v", len(clicks), err)
 	}
 }
+
+func TestABVariants(t *testing.T) {
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), FrequencyCap: 9, Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(time.Hour), Template: "reminder",
+			Variants: []recovery.Variant{{Name: "A", Weight: 50}, {Name: "B", Weight: 50}}},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+	ids := map[string]uint64{}
+	for i := range 400 {
+		tok := fmt.Sprint("v", i)
+		ids[tok] = e.checkout(tok, 0, withContact(fmt.Sprintf("v%d@example.com", i), fmt.Sprintf("+479100%04d", i)))
+	}
+	e.at(time.Hour)
+	count := map[string]int{}
+	for _, m := range e.email.messages() {
+		count[m.Variant]++
+	}
+	if len(e.email.messages()) != 400 || count["A"] < 150 || count["B"] < 150 {
+		t.Fatalf("variants sent: %v", count)
+	}
+	// The same cart always gets the same wording.
+	c := e.cart(ids["v7"])
+	again := e.cart(ids["v7"])
+	if c.Steps[0].Variant != again.Steps[0].Variant {
+		t.Fatal("assignment is not stable")
+	}
+	// B's carts are bought far more often than A's.
+	e.now = start.Add(2 * time.Hour)
+	for tok, id := range ids {
+		c := e.cart(id)
+		if c.Steps[0].Variant == "B" || (c.Steps[0].Variant == "A" && id%10 == 0) {
+			e.order(tok, 2*time.Hour)
+		}
+	}
+	st, err := e.svc.Stats(context.Background(), e.shop.ID, start.Add(-time.Hour), start.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := st.StepList[0].Variants
+	if len(vs) != 2 || vs[0].Variant != "A" || vs[1].Variant != "B" {
+		t.Fatalf("variants: %+v", vs)
+	}
+	if vs[1].RecoveryRate != 1 || vs[0].RecoveryRate > 0.2 || !vs[1].Significant || vs[1].PValue >= 0.05 || vs[0].PValue != 0 {
+		t.Errorf("A %+v\nB %+v", *vs[0], *vs[1])
+	}
+	// A variant outside A-D is refused, naming the field.
+	if err := (recovery.Sequence{Steps: []recovery.Step{{Channel: "email", After: recovery.Duration(time.Hour), Template: "reminder",
+		Variants: []recovery.Variant{{Name: "E", Weight: 1}}}}}).Validate(); recovery.ErrorCode(err) != recovery.EINVALID || !strings.Contains(recovery.ErrorMessage(err), "steps[0].variants[0].name") {
+		t.Errorf("bad variant name: %v", err)
+	}
+}

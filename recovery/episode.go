@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"sync"
@@ -85,7 +86,7 @@ func (c *Cart) plan(shop *Shop, now time.Time) {
 			code = shop.Settings.DiscountCode
 		}
 		run := StepRun{
-			Index: i, Channel: st.Channel, Template: st.Template, DiscountCode: code,
+			Index: i, Channel: st.Channel, Template: st.Template, DiscountCode: code, Variant: drawVariant(c.ID, i, st.Variants),
 			After: st.After, DueAt: c.LastActivityAt.Add(time.Duration(st.After)), State: StepScheduled,
 		}
 		if c.Holdout {
@@ -93,6 +94,28 @@ func (c *Cart) plan(shop *Shop, now time.Time) {
 		}
 		c.Steps = append(c.Steps, run)
 	}
+}
+
+// drawVariant assigns a cart's step one of its variants by weight, from a
+// hash of cart and step: the same cart always gets the same wording.
+func drawVariant(cartID uint64, step int, variants []Variant) string {
+	total := 0
+	for _, v := range variants {
+		total += v.Weight
+	}
+	if total == 0 {
+		return "A"
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "variant\x00%d\x00%d", cartID, step)
+	n := int(h.Sum64() % uint64(total))
+	for _, v := range variants {
+		if n < v.Weight {
+			return v.Name
+		}
+		n -= v.Weight
+	}
+	return "A"
 }
 
 // inHoldout draws a cart into the control group, the same way every time.

@@ -28,7 +28,9 @@ type Message struct {
 	Step     int     `json:"step"`
 	Channel  Channel `json:"channel"`
 	Template string  `json:"template"`
-	Locale   string  `json:"locale,omitempty"`
+	// Variant is the wording sent when the step is under test.
+	Variant string `json:"variant,omitempty"`
+	Locale  string `json:"locale,omitempty"`
 	// To is the email address or E.164 number.
 	To      string `json:"to"`
 	Subject string `json:"subject,omitempty"`

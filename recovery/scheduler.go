@@ -433,7 +433,7 @@ func (s *Scheduler) compose(ctx context.Context, cl *Claim, now time.Time) (*Mes
 	if locale == "" {
 		locale = "en"
 	}
-	r, err := s.Renderer.Render(ctx, RenderInput{Shop: cl.Shop, Cart: c, Step: st, Locale: locale, RestoreURL: restore, UnsubscribeURL: unsubscribe, DiscountCode: st.DiscountCode})
+	r, err := s.Renderer.Render(ctx, RenderInput{Shop: cl.Shop, Cart: c, Step: st, Locale: locale, RestoreURL: restore, UnsubscribeURL: unsubscribe, DiscountCode: st.DiscountCode, Variant: st.Variant})
 	if err != nil {
 		return nil, err
 	}
@@ -447,7 +447,7 @@ func (s *Scheduler) compose(ctx context.Context, cl *Claim, now time.Time) (*Mes
 	}
 	return &Message{
 		Encoding: encoding, Segments: segments, ReplyTo: cl.Shop.Settings.EmailReplyTo,
-		ShopID: cl.Shop.ID, CartID: c.ID, Step: st.Index, Channel: st.Channel, Template: st.Template, Locale: locale,
+		ShopID: cl.Shop.ID, CartID: c.ID, Step: st.Index, Channel: st.Channel, Template: st.Template, Variant: st.Variant, Locale: locale,
 		To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML, RestoreURL: restore, UnsubscribeURL: unsubscribe,
 		DiscountCode: st.DiscountCode, FromName: fromName(cl.Shop), CreatedAt: now,
 	}, nil

@@ -32,7 +32,22 @@ type Step struct {
 	// DiscountCode is shown in this step's message; an incentive step
 	// without one uses the shop's code.
 	DiscountCode string `json:"discount_code,omitempty"`
+	// Variants, when set, test up to four wordings of the step against
+	// each other: each cart gets one, drawn by weight, the same every time.
+	Variants []Variant `json:"variants,omitempty"`
 }
+
+// Variant is one wording of a step under test: its template variant and
+// its share of carts.
+type Variant struct {
+	// Name is "A", "B", "C" or "D"; A is the shop's plain template.
+	Name string `json:"name"`
+	// Weight is the variant's relative share, 1-100.
+	Weight int `json:"weight"`
+}
+
+// MaxVariants bounds a step's variants.
+const MaxVariants = 4
 
 // Sequence is a shop's reminder plan for one cart episode.
 type Sequence struct {
@@ -154,6 +169,21 @@ func (q Sequence) Validate() error {
 			return Errorf(EINVALID, "%s.template: must be a name such as %q", field, TemplateReminder)
 		case len(st.DiscountCode) > 64:
 			return Errorf(EINVALID, "%s.discount_code: at most 64 characters", field)
+		case len(st.Variants) > MaxVariants:
+			return Errorf(EINVALID, "%s.variants: at most %d", field, MaxVariants)
+		}
+		seen := map[string]bool{}
+		for j, v := range st.Variants {
+			vf := fmt.Sprintf("%s.variants[%d]", field, j)
+			switch {
+			case len(v.Name) != 1 || v.Name < "A" || v.Name > "D":
+				return Errorf(EINVALID, "%s.name: must be A, B, C or D", vf)
+			case seen[v.Name]:
+				return Errorf(EINVALID, "%s.name: %s appears twice", vf, v.Name)
+			case v.Weight < 1 || v.Weight > 100:
+				return Errorf(EINVALID, "%s.weight: must be between 1 and 100", vf)
+			}
+			seen[v.Name] = true
 		}
 		prev = st.After
 	}

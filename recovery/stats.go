@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 )
@@ -49,6 +50,77 @@ type StepFigures struct {
 	Clicked   int              `json:"clicked"`
 	Recovered int              `json:"recovered"`
 	Revenue   map[string]int64 `json:"revenue"`
+	// ByVariant counts per wording under test, as stored and merged.
+	ByVariant map[string]*VariantFigures `json:"by_variant,omitempty"`
+	// Variants is ByVariant in name order with rates and the test against
+	// A; filled in by Stats.
+	Variants []*VariantFigures `json:"variants,omitempty"`
+}
+
+// VariantFigures are one step wording's numbers.
+type VariantFigures struct {
+	Variant   string           `json:"variant"`
+	Sent      int              `json:"sent"`
+	Clicked   int              `json:"clicked"`
+	Recovered int              `json:"recovered"`
+	Revenue   map[string]int64 `json:"revenue,omitempty"`
+	// Rates are per message sent.
+	ClickRate    float64 `json:"click_rate"`
+	RecoveryRate float64 `json:"recovery_rate"`
+	// PValue is the two-sided two-proportion z-test of RecoveryRate
+	// against variant A (absent for A, or when a group sent nothing).
+	PValue      float64 `json:"p_value,omitempty"`
+	Significant bool    `json:"significant"`
+}
+
+func (sf *StepFigures) variant(name string) *VariantFigures {
+	if name == "" {
+		name = "A"
+	}
+	if sf.ByVariant == nil {
+		sf.ByVariant = map[string]*VariantFigures{}
+	}
+	v, ok := sf.ByVariant[name]
+	if !ok {
+		v = &VariantFigures{Variant: name}
+		sf.ByVariant[name] = v
+	}
+	return v
+}
+
+// twoProportionP is the two-sided p-value of the difference between the
+// rates x1/n1 and x2/n2 (pooled z-test); ok is false when undefined.
+func twoProportionP(x1, n1, x2, n2 int) (p float64, ok bool) {
+	if n1 == 0 || n2 == 0 {
+		return 0, false
+	}
+	pool := float64(x1+x2) / float64(n1+n2)
+	se := math.Sqrt(pool * (1 - pool) * (1/float64(n1) + 1/float64(n2)))
+	if se == 0 {
+		return 1, true // both rates 0 or both 1: no difference to see
+	}
+	z := (float64(x1)/float64(n1) - float64(x2)/float64(n2)) / se
+	return math.Erfc(math.Abs(z) / math.Sqrt2), true
+}
+
+// finish fills Variants from ByVariant, with rates and tests against A.
+func (sf *StepFigures) finish() {
+	sf.Variants = nil
+	for _, name := range slices.Sorted(maps.Keys(sf.ByVariant)) {
+		v := sf.ByVariant[name]
+		v.ClickRate, v.RecoveryRate = ratio(v.Clicked, v.Sent), ratio(v.Recovered, v.Sent)
+		sf.Variants = append(sf.Variants, v)
+	}
+	a := sf.ByVariant["A"]
+	for _, v := range sf.Variants {
+		v.PValue, v.Significant = 0, false
+		if a == nil || v.Variant == "A" {
+			continue
+		}
+		if p, ok := twoProportionP(v.Recovered, v.Sent, a.Recovered, a.Sent); ok {
+			v.PValue, v.Significant = p, p < 0.05
+		}
+	}
 }
 
 // GroupFigures compare the holdout group with reminded carts.
@@ -89,6 +161,7 @@ func (f *Figures) add(c *Cart, clicks []Click) {
 		switch {
 		case st.Delivered():
 			sf.Sent++
+			sf.variant(st.Variant).Sent++
 			reminded = true
 		case st.State == StepSkipped:
 			sf.Skipped++
@@ -112,7 +185,9 @@ func (f *Figures) add(c *Cart, clicks []Click) {
 	}
 	for i := range clickedSteps {
 		if i >= 0 && i < len(c.Steps) {
-			f.step(c.Steps[i]).Clicked++
+			sf := f.step(c.Steps[i])
+			sf.Clicked++
+			sf.variant(c.Steps[i].Variant).Clicked++
 		}
 	}
 	if abandoned {
@@ -146,9 +221,13 @@ func (f *Figures) add(c *Cart, clicks []Click) {
 		return
 	}
 	if conv.AttributedStep >= 0 && conv.AttributedStep < len(c.Steps) {
-		sf := f.step(c.Steps[conv.AttributedStep])
+		st := c.Steps[conv.AttributedStep]
+		sf := f.step(st)
 		sf.Recovered++
 		addMoney(&sf.Revenue, conv.Currency, conv.Total)
+		v := sf.variant(st.Variant)
+		v.Recovered++
+		addMoney(&v.Revenue, conv.Currency, conv.Total)
 	}
 }
 
@@ -200,6 +279,15 @@ func (f *Figures) merge(g Figures) {
 		sf.Recovered += sg.Recovered
 		for cur, v := range sg.Revenue {
 			addMoney(&sf.Revenue, cur, v)
+		}
+		for name, vg := range sg.ByVariant {
+			v := sf.variant(name)
+			v.Sent += vg.Sent
+			v.Clicked += vg.Clicked
+			v.Recovered += vg.Recovered
+			for cur, m := range vg.Revenue {
+				addMoney(&v.Revenue, cur, m)
+			}
 		}
 	}
 	f.Holdout.Abandoned += g.Holdout.Abandoned
@@ -309,6 +397,7 @@ func (s *Service) Stats(ctx context.Context, shopID uint64, from, to time.Time) 
 		st.AverageOrderValue[cur] = v / int64(st.OrdersByCurrency[cur])
 	}
 	for _, key := range slices.Sorted(maps.Keys(st.Steps)) {
+		st.Steps[key].finish()
 		st.StepList = append(st.StepList, st.Steps[key])
 	}
 	slices.SortStableFunc(st.StepList, func(a, b *StepFigures) int { return a.Step - b.Step })

@@ -230,7 +230,11 @@ func (r *Renderer) lookup(ctx context.Context, in recovery.RenderInput, kind, ch
 	if r.opts.Store == nil {
 		return nil, nil
 	}
-	variant := ""
+	// The step's assigned variant; "A" is the shop's plain template.
+	variant := in.Variant
+	if variant == "A" {
+		variant = ""
+	}
 	if r.opts.Variant != nil {
 		variant = r.opts.Variant(in)
 	}
