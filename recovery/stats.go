@@ -354,7 +354,7 @@ func (s *Service) Stats(ctx context.Context, shopID uint64, from, to time.Time) 
 		// once carts are well older than the period.
 		var before uint64
 		for {
-			carts, err := tx.Carts(shopID, before, 500)
+			carts, err := tx.CartOutcomes(shopID, before, 500)
 			if err != nil || len(carts) == 0 {
 				return err
 			}

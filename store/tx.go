@@ -252,6 +252,41 @@ func (t *Tx) Carts(shopID, beforeID uint64, limit int) ([]*recovery.Cart, error)
 	return carts, err
 }
 
+// cartOutcome is the part of a stored cart the figures read; decoding
+// only it skips the items, contact and keys, most of a cart's bytes.
+type cartOutcome struct {
+	ID          uint64               `json:"id"`
+	ShopID      uint64               `json:"shop_id"`
+	State       recovery.CartState   `json:"state"`
+	OrderOnly   bool                 `json:"order_only"`
+	CapturedAt  time.Time            `json:"captured_at"`
+	AbandonedAt time.Time            `json:"abandoned_at"`
+	Holdout     bool                 `json:"holdout"`
+	Steps       []recovery.StepRun   `json:"steps"`
+	Conversion  *recovery.Conversion `json:"conversion"`
+}
+
+// CartOutcomes implements recovery.Tx.
+func (t *Tx) CartOutcomes(shopID, beforeID uint64, limit int) ([]*recovery.Cart, error) {
+	var carts []*recovery.Cart
+	if limit <= 0 {
+		return nil, nil
+	}
+	b := t.bucket(bucketCarts)
+	err := t.newestFirst(bucketShopCarts, shopID, beforeID, func(id uint64) (bool, error) {
+		var o cartOutcome
+		if err := json.Unmarshal(b.Get(u64(id)), &o); err != nil {
+			return false, fmt.Errorf("decode cart %d: %w", id, err)
+		}
+		carts = append(carts, &recovery.Cart{
+			ID: o.ID, ShopID: o.ShopID, State: o.State, OrderOnly: o.OrderOnly, CapturedAt: o.CapturedAt,
+			AbandonedAt: o.AbandonedAt, Holdout: o.Holdout, Steps: o.Steps, Conversion: o.Conversion,
+		})
+		return len(carts) < limit, nil
+	})
+	return carts, err
+}
+
 // newestFirst walks a shopID|id index from the id below beforeID (zero:
 // the newest) downwards, calling fn with each id until fn says stop.
 func (t *Tx) newestFirst(bucket []byte, shopID, beforeID uint64, fn func(id uint64) (more bool, err error)) error {
