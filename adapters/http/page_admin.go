@@ -111,6 +111,7 @@ func (s *Server) registerPages() {
 	e.GET("/admin/shops/:domain/templates", s.page(s.pageTemplates), closed...)
 	e.POST("/admin/shops/:domain/templates", s.page(s.pageTemplatesPost), closed...)
 	e.POST("/admin/shops/:domain/templates/preview", s.pageTemplatePreview, closed...)
+	e.POST("/admin/shops/:domain/templates/test", s.page(s.pageTemplateTest), closed...)
 	e.GET("/admin/shops/:domain/carts", s.page(s.pageCarts), closed...)
 	e.GET("/admin/shops/:domain/carts/:id", s.page(s.pageCart), closed...)
 	e.GET("/admin/shops/:domain/outbox", s.page(s.pageOutbox), closed...)

@@ -2,6 +2,7 @@ package http
 
 import (
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -27,6 +28,7 @@ type dashboardPage struct {
 	AverageOrder     []string
 	Funnel           []funnelStage
 	Steps            []stepFigures
+	Tests            []stepFigures // the steps that sent more than one variant
 	HoldoutRate      float64
 	RemindingRate    float64
 	HasHoldout       bool
@@ -48,6 +50,43 @@ type stepFigures struct {
 	*recovery.StepFigures
 	ClickRate string
 	Revenue   string
+	// Variants are the rows of the step's variants, when it tests some.
+	Variants []variantFigures
+}
+
+// variantFigures is one variant's row of a step under test.
+type variantFigures struct {
+	*recovery.VariantFigures
+	ClickRate, RecoveryRate, Revenue string
+	// Test compares the recovery rate with A's: "p = 0.03 (significant)".
+	Test string
+}
+
+// rate writes n of total as a percentage, "–" when total is 0.
+func rate(n, total int) string {
+	if total == 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(float64(n)*100/float64(total), 'f', 1, 64) + "%"
+}
+
+// variantTest writes a variant's test against A: the p-value, marked when
+// significant; "baseline" for A and "–" when there is nothing to compare.
+func variantTest(v *recovery.VariantFigures) string {
+	switch {
+	case v.Variant == "A":
+		return "baseline"
+	case math.IsNaN(v.PValue) || v.PValue == 0 && !v.Significant:
+		return "–"
+	}
+	p := "p = " + strconv.FormatFloat(v.PValue, 'g', 2, 64)
+	if v.PValue < 0.001 {
+		p = "p < 0.001"
+	}
+	if v.Significant {
+		p += " (significant)"
+	}
+	return p
 }
 
 func (s *Server) pageDashboard(c *echo.Context) error {
@@ -85,10 +124,15 @@ func (s *Server) pageDashboard(c *echo.Context) error {
 		p.Funnel = append(p.Funnel, funnelStage{Name: f.name, Count: f.n, Width: share(f.n)})
 	}
 	for _, sf := range st.StepList {
-		row := stepFigures{StepFigures: sf, Revenue: strings.Join(moneyList(sf.Revenue), ", ")}
-		row.ClickRate = "–"
-		if sf.Sent > 0 {
-			row.ClickRate = strconv.FormatFloat(float64(sf.Clicked)*100/float64(sf.Sent), 'f', 1, 64) + "%"
+		row := stepFigures{StepFigures: sf, Revenue: strings.Join(moneyList(sf.Revenue), ", "), ClickRate: rate(sf.Clicked, sf.Sent)}
+		if len(sf.Variants) > 1 {
+			for _, v := range sf.Variants {
+				row.Variants = append(row.Variants, variantFigures{
+					VariantFigures: v, ClickRate: rate(v.Clicked, v.Sent), RecoveryRate: rate(v.Recovered, v.Sent),
+					Revenue: strings.Join(moneyList(v.Revenue), ", "), Test: variantTest(v),
+				})
+			}
+			p.Tests = append(p.Tests, row)
 		}
 		p.Steps = append(p.Steps, row)
 	}

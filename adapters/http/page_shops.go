@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,8 +91,9 @@ type settingsForm struct {
 }
 
 // stepForm is one sequence step's row; an empty After drops the row.
+// Variants is the step's test as typed, such as "A:50, B:50".
 type stepForm struct {
-	Channel, After, Template, DiscountCode string
+	Channel, After, Template, DiscountCode, Variants string
 }
 
 // settingsPage is the settings page's data.
@@ -124,7 +126,10 @@ func newSettingsForm(st recovery.ShopSettings) settingsForm {
 		f.EmailConsent = recovery.EmailConsentAll
 	}
 	for _, step := range seq.Steps {
-		f.Steps = append(f.Steps, stepForm{Channel: string(step.Channel), After: durationText(step.After), Template: step.Template, DiscountCode: step.DiscountCode})
+		f.Steps = append(f.Steps, stepForm{
+			Channel: string(step.Channel), After: durationText(step.After), Template: step.Template,
+			DiscountCode: step.DiscountCode, Variants: variantsText(step.Variants),
+		})
 	}
 	return f.padded()
 }
@@ -169,7 +174,10 @@ func readSettingsForm(c *echo.Context) settingsForm {
 	}
 	for i := range recovery.MaxSteps {
 		p := fmt.Sprintf("step%d_", i)
-		f.Steps = append(f.Steps, stepForm{Channel: v(p + "channel"), After: v(p + "after"), Template: v(p + "template"), DiscountCode: v(p + "discount_code")})
+		f.Steps = append(f.Steps, stepForm{
+			Channel: v(p + "channel"), After: v(p + "after"), Template: v(p + "template"),
+			DiscountCode: v(p + "discount_code"), Variants: v(p + "variants"),
+		})
 	}
 	return f
 }
@@ -208,10 +216,14 @@ func (f settingsForm) settings() (recovery.ShopSettings, error) {
 		if st.After == "" {
 			continue
 		}
-		seq.Steps = append(seq.Steps, recovery.Step{
+		step := recovery.Step{
 			Channel: recovery.Channel(st.Channel), After: duration(fmt.Sprintf("step %d delay", i+1), st.After),
 			Template: st.Template, DiscountCode: st.DiscountCode,
-		})
+		}
+		if err == nil {
+			step.Variants, err = parseVariants(fmt.Sprintf("step %d variants", i+1), st.Variants)
+		}
+		seq.Steps = append(seq.Steps, step)
 	}
 	st := recovery.ShopSettings{
 		Country: f.Country, DefaultLocale: f.DefaultLocale, TimeZone: f.TimeZone, Sequence: &seq,
@@ -285,4 +297,44 @@ func (s *Server) pageShopStatusPost(c *echo.Context) error {
 	}
 	s.Logger.Info("shop status changed", "shop", shop.Domain, "status", status)
 	return seeOther(c, "/admin/shops/"+url.PathEscape(shop.Domain)+"?done="+url.QueryEscape(string(status)))
+}
+
+// variantsText writes a step's variants as the settings form shows them:
+// "A:50, B:50"; "" when the step tests nothing.
+func variantsText(vs []recovery.Variant) string {
+	parts := make([]string, 0, len(vs))
+	for _, v := range vs {
+		parts = append(parts, v.Name+":"+strconv.Itoa(v.Weight))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parseVariants reads a step's variants as typed in the settings form:
+// comma-separated NAME:WEIGHT pairs, names A to D, each at most once (so
+// at most recovery.MaxVariants), weights 1 to 100, such as "A:70, B:30".
+// Empty means no test.
+func parseVariants(field, s string) ([]recovery.Variant, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []recovery.Variant
+	seen := map[string]bool{}
+	for part := range strings.SplitSeq(s, ",") {
+		name, weight, ok := strings.Cut(strings.TrimSpace(part), ":")
+		name = strings.ToUpper(strings.TrimSpace(name))
+		w, err := strconv.Atoi(strings.TrimSpace(weight))
+		switch {
+		case !ok || err != nil:
+			return nil, recovery.Errorf(recovery.EINVALID, "%s: %q is not a variant and weight such as A:50", field, strings.TrimSpace(part))
+		case !slices.Contains(templateVariants, name):
+			return nil, recovery.Errorf(recovery.EINVALID, "%s: variant %q must be A, B, C or D", field, name)
+		case seen[name]:
+			return nil, recovery.Errorf(recovery.EINVALID, "%s: variant %s appears twice", field, name)
+		case w < 1 || w > 100:
+			return nil, recovery.Errorf(recovery.EINVALID, "%s: the weight of %s must be between 1 and 100", field, name)
+		}
+		seen[name] = true
+		out = append(out, recovery.Variant{Name: name, Weight: w})
+	}
+	return out, nil
 }

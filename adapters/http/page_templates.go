@@ -3,12 +3,15 @@ package http
 import (
 	"errors"
 	"net/http"
+	"net/mail"
 	"net/url"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/cartback/cartback/internal/phone"
 	"github.com/cartback/cartback/recovery"
 	"github.com/cartback/cartback/templates"
 )
@@ -16,16 +19,24 @@ import (
 // templateChannels are the channels a template is written for.
 var templateChannels = []string{string(recovery.ChannelEmail), string(recovery.ChannelSMS)}
 
-// templateChoice names the template being edited. Variant "" is the
-// shop's plain template; A/B variants are not edited here.
+// templateVariants are the wordings a step can test against each other;
+// A is the shop's plain template.
+var templateVariants = []string{"A", "B", "C", "D"}
+
+// templateChoice names the template being edited.
 type templateChoice struct {
-	Kind, Channel, Locale string
+	Kind, Channel, Locale, Variant string
 }
 
-// readTemplateChoice reads kind, channel and locale from the query or form,
-// defaulting to the English reminder email.
+// query is the choice as the editor's query string.
+func (ch templateChoice) query() string {
+	return url.Values{"kind": {ch.Kind}, "channel": {ch.Channel}, "locale": {ch.Locale}, "variant": {ch.Variant}}.Encode()
+}
+
+// readTemplateChoice reads kind, channel, locale and variant from the query
+// or form, defaulting to variant A of the English reminder email.
 func readTemplateChoice(c *echo.Context) (templateChoice, error) {
-	ch := templateChoice{Kind: c.FormValue("kind"), Channel: c.FormValue("channel"), Locale: c.FormValue("locale")}
+	ch := templateChoice{Kind: c.FormValue("kind"), Channel: c.FormValue("channel"), Locale: c.FormValue("locale"), Variant: c.FormValue("variant")}
 	if ch.Kind == "" {
 		ch.Kind = recovery.TemplateReminder
 	}
@@ -35,6 +46,9 @@ func readTemplateChoice(c *echo.Context) (templateChoice, error) {
 	if ch.Locale == "" {
 		ch.Locale = "en"
 	}
+	if ch.Variant == "" {
+		ch.Variant = "A"
+	}
 	switch {
 	case !slices.Contains(templates.Kinds, ch.Kind):
 		return ch, recovery.Errorf(recovery.EINVALID, "kind: must be one of %v", templates.Kinds)
@@ -42,6 +56,8 @@ func readTemplateChoice(c *echo.Context) (templateChoice, error) {
 		return ch, recovery.Errorf(recovery.EINVALID, "channel: must be email or sms")
 	case !slices.Contains(templates.Languages, ch.Locale):
 		return ch, recovery.Errorf(recovery.EINVALID, "locale: must be one of %v", templates.Languages)
+	case !slices.Contains(templateVariants, ch.Variant):
+		return ch, recovery.Errorf(recovery.EINVALID, "variant: must be A, B, C or D")
 	}
 	return ch, nil
 }
@@ -93,11 +109,15 @@ func (s *Server) preview(ch templateChoice, c templates.Custom) templatePreview 
 // templateEditor is the template page's data.
 type templateEditor struct {
 	templateChoice
-	Kinds, Channels, Locales []string
-	Custom                   templates.Custom
+	Kinds, Channels, Locales, Variants []string
+	Custom                             templates.Custom
 	// Stored says the shop has its own template for the choice.
 	Stored  bool
 	Preview templatePreview
+	// CanSendTest says a test message can be sent (Server.SendTest is
+	// set); TestTo is the address last typed into the test form.
+	CanSendTest bool
+	TestTo      string
 }
 
 func (s *Server) templateStore() TemplateStore { return TemplateStore{Store: s.Service.Store} }
@@ -111,7 +131,7 @@ func (s *Server) pageTemplates(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	stored, err := s.templateStore().Template(c.Request().Context(), shop.ID, ch.Kind, ch.Channel, ch.Locale, "")
+	stored, err := s.templateStore().Template(c.Request().Context(), shop.ID, ch.Kind, ch.Channel, ch.Locale, ch.Variant)
 	if err != nil {
 		return err
 	}
@@ -126,15 +146,16 @@ func (s *Server) pageTemplates(c *echo.Context) error {
 	case "reset":
 		notice = "The default template is back in use."
 	}
-	return s.renderTemplates(c, http.StatusOK, shop, ch, custom, stored != nil, notice, "")
+	return s.renderTemplates(c, http.StatusOK, shop, ch, custom, stored != nil, notice, "", "")
 }
 
-func (s *Server) renderTemplates(c *echo.Context, status int, shop *recovery.Shop, ch templateChoice, custom templates.Custom, stored bool, notice, problem string) error {
+func (s *Server) renderTemplates(c *echo.Context, status int, shop *recovery.Shop, ch templateChoice, custom templates.Custom, stored bool, notice, problem, testTo string) error {
 	return s.renderPage(c, status, "templates", pageData{
 		Title: "Templates", Nav: "templates", Shop: shop, Notice: notice, Error: problem,
 		Body: templateEditor{
 			templateChoice: ch, Kinds: templates.Kinds, Channels: templateChannels, Locales: templates.Languages,
-			Custom: custom, Stored: stored, Preview: s.preview(ch, custom),
+			Variants: templateVariants, Custom: custom, Stored: stored, Preview: s.preview(ch, custom),
+			CanSendTest: s.SendTest != nil, TestTo: testTo,
 		},
 	})
 }
@@ -153,21 +174,19 @@ func (s *Server) pageTemplatesPost(c *echo.Context) error {
 	}
 	custom := customFromForm(c, ch.Channel)
 	ctx := c.Request().Context()
-	back := "/admin/shops/" + url.PathEscape(shop.Domain) + "/templates?" + url.Values{
-		"kind": {ch.Kind}, "channel": {ch.Channel}, "locale": {ch.Locale},
-	}.Encode()
-	stored, err := s.templateStore().Template(ctx, shop.ID, ch.Kind, ch.Channel, ch.Locale, "")
+	back := "/admin/shops/" + url.PathEscape(shop.Domain) + "/templates?" + ch.query()
+	stored, err := s.templateStore().Template(ctx, shop.ID, ch.Kind, ch.Channel, ch.Locale, ch.Variant)
 	if err != nil {
 		return err
 	}
 	switch c.FormValue("action") {
 	case "preview":
-		return s.renderTemplates(c, http.StatusOK, shop, ch, custom, stored != nil, "Preview only: not saved yet.", "")
+		return s.renderTemplates(c, http.StatusOK, shop, ch, custom, stored != nil, "Preview only: not saved yet.", "", "")
 	case "reset":
-		if err := s.templateStore().PutTemplate(ctx, shop.ID, ch.Kind, ch.Channel, ch.Locale, "", templates.Custom{}); err != nil {
+		if err := s.templateStore().PutTemplate(ctx, shop.ID, ch.Kind, ch.Channel, ch.Locale, ch.Variant, templates.Custom{}); err != nil {
 			return err
 		}
-		s.Logger.Info("template reset to default", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "locale", ch.Locale)
+		s.Logger.Info("template reset to default", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "locale", ch.Locale, "variant", ch.Variant)
 		return seeOther(c, back+"&done=reset")
 	case "save":
 		r, err := s.renderer()
@@ -180,12 +199,12 @@ func (s *Server) pageTemplatesPost(c *echo.Context) error {
 				return err
 			}
 			return s.renderTemplates(c, http.StatusUnprocessableEntity, shop, ch, custom, stored != nil, "",
-				"Not saved: "+err.Error())
+				"Not saved: "+err.Error(), "")
 		}
-		if err := s.templateStore().PutTemplate(ctx, shop.ID, ch.Kind, ch.Channel, ch.Locale, "", custom); err != nil {
+		if err := s.templateStore().PutTemplate(ctx, shop.ID, ch.Kind, ch.Channel, ch.Locale, ch.Variant, custom); err != nil {
 			return err
 		}
-		s.Logger.Info("template saved", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "locale", ch.Locale)
+		s.Logger.Info("template saved", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "locale", ch.Locale, "variant", ch.Variant)
 		return seeOther(c, back+"&done=saved")
 	}
 	return recovery.Errorf(recovery.EINVALID, "action: must be preview, save or reset")
@@ -202,4 +221,65 @@ func (s *Server) pageTemplatePreview(c *echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, s.preview(ch, customFromForm(c, ch.Channel)))
+}
+
+// pageTemplateTest sends the saved template (the default when the shop has
+// none) of the chosen kind, channel, language and variant to one address,
+// rendered against the sample cart, and shows how it went.
+func (s *Server) pageTemplateTest(c *echo.Context) error {
+	shop, err := s.shopPage(c)
+	if err != nil {
+		return err
+	}
+	ch, err := readTemplateChoice(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	stored, err := s.templateStore().Template(ctx, shop.ID, ch.Kind, ch.Channel, ch.Locale, ch.Variant)
+	if err != nil {
+		return err
+	}
+	var custom templates.Custom
+	if stored != nil {
+		custom = *stored
+	}
+	to := strings.TrimSpace(c.FormValue("to"))
+	show := func(status int, notice, problem string) error {
+		return s.renderTemplates(c, status, shop, ch, custom, stored != nil, notice, problem, to)
+	}
+	if s.SendTest == nil {
+		return show(http.StatusServiceUnavailable, "", "Not sent: sending tests needs a configured provider.")
+	}
+	to, err = testRecipient(ch.Channel, to, shop.Settings.Country)
+	if err != nil {
+		return show(http.StatusUnprocessableEntity, "", "Not sent: "+recovery.ErrorMessage(err))
+	}
+	if err := s.SendTest(ctx, shop, ch.Kind, ch.Channel, ch.Locale, ch.Variant, to); err != nil {
+		s.Logger.Warn("test message not sent", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "variant", ch.Variant, "to", maskContact(to), "error", err)
+		return show(http.StatusBadGateway, "", "The test was not sent: "+err.Error())
+	}
+	s.Logger.Info("test message sent", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "locale", ch.Locale, "variant", ch.Variant, "to", maskContact(to))
+	return show(http.StatusOK, "Test sent to "+to+".", "")
+}
+
+// testRecipient checks where a test goes: an email address for email, a
+// phone number for SMS, returned in E.164 form (a number without a
+// country code is read as one of the shop's country).
+func testRecipient(channel, to, country string) (string, error) {
+	if to == "" {
+		return "", recovery.Errorf(recovery.EINVALID, "to: enter where the test should go")
+	}
+	if channel == string(recovery.ChannelSMS) {
+		e164, ok := phone.Normalize(to, country)
+		if !ok {
+			return "", recovery.Errorf(recovery.EINVALID, "to: %q is not a phone number; write it with its country code, such as +4791234567", to)
+		}
+		return e164, nil
+	}
+	addr, err := mail.ParseAddress(to)
+	if err != nil || addr.Address != to {
+		return "", recovery.Errorf(recovery.EINVALID, "to: %q is not an email address", to)
+	}
+	return to, nil
 }

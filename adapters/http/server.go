@@ -76,6 +76,10 @@ type Server struct {
 	// pages; give it the renderer that sends, so both agree. Nil uses a
 	// renderer of the default templates.
 	Templates *TemplateRenderer
+	// SendTest sends a shop's template (kind, channel, locale, variant "A"
+	// to "D"), rendered against the sample cart, to one address: the
+	// template editor's "Send a test". Nil turns the button off.
+	SendTest func(ctx context.Context, shop *recovery.Shop, kind, channel, locale, variant, to string) error
 	// SessionKey signs admin page sessions and CSRF tokens; empty derives
 	// one from AdminToken.
 	SessionKey []byte
