@@ -366,9 +366,12 @@ func (s *Service) Stats(ctx context.Context, shopID uint64, from, to time.Time) 
 				if c.CapturedAt.Before(from) || !c.CapturedAt.Before(to) {
 					continue
 				}
-				clicks, err := tx.Clicks(c.ID)
-				if err != nil {
-					return err
+				// Only a cart whose link went out can have clicks.
+				var clicks []Click
+				if mayHaveClicks(c) {
+					if clicks, err = tx.Clicks(c.ID); err != nil {
+						return err
+					}
 				}
 				dayOf(c.CapturedAt).add(c, clicks)
 			}
@@ -407,4 +410,15 @@ func (s *Service) Stats(ctx context.Context, shopID uint64, from, to time.Time) 
 func mustDay(d string) time.Time {
 	t, _ := time.Parse(time.DateOnly, d)
 	return t
+}
+
+// mayHaveClicks reports whether any of the cart's messages (with their
+// links) may have gone out.
+func mayHaveClicks(c *Cart) bool {
+	for _, st := range c.Steps {
+		if st.Delivered() || st.State == StepUnknown {
+			return true
+		}
+	}
+	return false
 }

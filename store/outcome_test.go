@@ -1,0 +1,44 @@
+package store
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/cartback/cartback/recovery"
+)
+
+// TestOutcomeReaderMatchesJSON guards the one-pass outcome reader against
+// drifting from the cart's JSON: both must read the same fields.
+func TestOutcomeReaderMatchesJSON(t *testing.T) {
+	at := time.Date(2026, 11, 2, 10, 0, 0, 123, time.UTC)
+	c := &recovery.Cart{
+		ID: 7, ShopID: 3, Platform: recovery.PlatformShopify, State: recovery.CartConverted, OrderOnly: true, Holdout: true,
+		Keys:    recovery.CartKeys{CheckoutToken: "t", CartToken: "c"},
+		Contact: recovery.Contact{Email: "a\"b@example.com", Phone: "+4791234567"},
+		Items: []recovery.LineItem{{Title: "Lamp \u00e9 \"x\"", Quantity: 2, UnitPrice: 100, LinePrice: 200,
+			Attributes: []recovery.Attribute{{Name: "Size", Value: "M"}}}},
+		CapturedAt: at, AbandonedAt: at.Add(time.Hour), LastActivityAt: at,
+		Steps: []recovery.StepRun{{Index: 1, Channel: recovery.ChannelSMS, Template: "follow-up", DiscountCode: "X", Variant: "B",
+			After: recovery.Duration(time.Hour), DueAt: at, NotBefore: at, Deadline: at, State: recovery.StepSent, Reason: "r",
+			ClaimedAt: at, FinishedAt: at, MessageID: 99}},
+		Conversion: &recovery.Conversion{OrderID: "1", OrderNumber: "#1", Total: 12345, Currency: "NOK", At: at, Attribution: "link", AttributedStep: 1},
+	}
+	for _, cart := range []*recovery.Cart{c, {ID: 1, ShopID: 1, State: recovery.CartActive}} {
+		raw, err := json.Marshal(cart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fast, slow cartOutcome
+		if err := decodeOutcome(raw, &fast); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &slow); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Errorf("one-pass reader differs from encoding/json:\n%+v\n%+v", fast, slow)
+		}
+	}
+}
