@@ -44,6 +44,10 @@ type Tx interface {
 	// Carts returns up to limit of the shop's carts with ids below beforeID
 	// (zero: from the newest), newest first.
 	Carts(shopID uint64, beforeID uint64, limit int) ([]*Cart, error)
+	// CartLink returns the part of a cart a restore link needs (id, shop,
+	// keys, state, restore URL, steps): a click must not decode the items.
+	// ENOTFOUND is returned when there is no such cart.
+	CartLink(id uint64) (*Cart, error)
 	// CartOutcomes is Carts with only what the figures read filled in
 	// (ids, capture and abandonment times, state, holdout, order-only,
 	// steps and conversion): much cheaper over many carts.

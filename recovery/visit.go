@@ -56,7 +56,7 @@ func (s *Service) Visit(ctx context.Context, signer *Signer, token, userAgent st
 		} else if err != nil {
 			return err
 		}
-		c, err := tx.Cart(t.CartID)
+		c, err := tx.CartLink(t.CartID)
 		if ErrorCode(err) == ENOTFOUND || (err == nil && c.ShopID != shop.ID) {
 			return nil
 		} else if err != nil {

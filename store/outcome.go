@@ -125,3 +125,59 @@ func readConversion(r *payload.Reader, c *recovery.Conversion) {
 		}
 	}
 }
+
+// cartLink is the part of a stored cart a restore link needs.
+type cartLink struct {
+	ID         uint64             `json:"id"`
+	ShopID     uint64             `json:"shop_id"`
+	Keys       recovery.CartKeys  `json:"keys"`
+	State      recovery.CartState `json:"state"`
+	RestoreURL string             `json:"restore_url"`
+	Steps      []recovery.StepRun `json:"steps"`
+}
+
+func readLink(r *payload.Reader, l *cartLink) {
+	if !r.Object() {
+		return
+	}
+	for key, ok := r.Key(); ok; key, ok = r.Key() {
+		switch string(key) {
+		case "id":
+			readUint(r, &l.ID)
+		case "shop_id":
+			readUint(r, &l.ShopID)
+		case "keys":
+			readKeys(r, &l.Keys)
+		case "state":
+			var s string
+			r.String(&s)
+			l.State = recovery.CartState(s)
+		case "restore_url":
+			r.String(&l.RestoreURL)
+		case "steps":
+			payload.Slice(r, &l.Steps, readStepRun)
+		default:
+			r.Unknown(key)
+		}
+	}
+}
+
+func readKeys(r *payload.Reader, k *recovery.CartKeys) {
+	if !r.Object() {
+		return
+	}
+	for key, ok := r.Key(); ok; key, ok = r.Key() {
+		switch string(key) {
+		case "checkout_token":
+			r.String(&k.CheckoutToken)
+		case "cart_token":
+			r.String(&k.CartToken)
+		case "order_id":
+			r.String(&k.OrderID)
+		case "cart_key":
+			r.String(&k.CartKey)
+		default:
+			r.Unknown(key)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cartback/cartback/internal/payload"
 	"github.com/cartback/cartback/recovery"
 )
 
@@ -39,6 +40,14 @@ func TestOutcomeReaderMatchesJSON(t *testing.T) {
 		}
 		if !reflect.DeepEqual(fast, slow) {
 			t.Errorf("one-pass reader differs from encoding/json:\n%+v\n%+v", fast, slow)
+		}
+		var fastLink, slowLink cartLink
+		if err := payload.DecodeWith(raw, &fastLink, readLink); err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal(raw, &slowLink)
+		if !reflect.DeepEqual(fastLink, slowLink) {
+			t.Errorf("link reader differs from encoding/json:\n%+v\n%+v", fastLink, slowLink)
 		}
 	}
 }

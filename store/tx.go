@@ -11,6 +11,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/cartback/cartback/internal/payload"
 	"github.com/cartback/cartback/recovery"
 )
 
@@ -251,6 +252,19 @@ func (t *Tx) Carts(shopID, beforeID uint64, limit int) ([]*recovery.Cart, error)
 		return len(carts) < limit, nil
 	})
 	return carts, err
+}
+
+// CartLink implements recovery.Tx.
+func (t *Tx) CartLink(id uint64) (*recovery.Cart, error) {
+	v := t.bucket(bucketCarts).Get(u64(id))
+	if v == nil {
+		return nil, recovery.Errorf(recovery.ENOTFOUND, "cart %d not found", id)
+	}
+	var l cartLink
+	if err := payload.DecodeWith(v, &l, readLink); err != nil {
+		return nil, fmt.Errorf("decode cart %d: %w", id, err)
+	}
+	return &recovery.Cart{ID: l.ID, ShopID: l.ShopID, Keys: l.Keys, State: l.State, RestoreURL: l.RestoreURL, Steps: l.Steps}, nil
 }
 
 // cartOutcome is the part of a stored cart the figures read; decoding
