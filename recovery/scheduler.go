@@ -449,12 +449,13 @@ func (s *Scheduler) compose(ctx context.Context, cl *Claim, now time.Time) (*Mes
 		Encoding: encoding, Segments: segments, ReplyTo: cl.Shop.Settings.EmailReplyTo,
 		ShopID: cl.Shop.ID, CartID: c.ID, Step: st.Index, Channel: st.Channel, Template: st.Template, Variant: st.Variant, Locale: locale,
 		To: to, Subject: r.Subject, Text: r.Text, HTML: r.HTML, RestoreURL: restore, UnsubscribeURL: unsubscribe,
-		DiscountCode: st.DiscountCode, FromName: fromName(cl.Shop), CreatedAt: now,
+		DiscountCode: st.DiscountCode, FromName: SenderName(cl.Shop), CreatedAt: now,
 	}, nil
 }
 
-// fromName is the sender name of the shop's email.
-func fromName(shop *Shop) string {
+// SenderName is the display name of the shop's email: its sender name
+// setting, else its name, else its domain.
+func SenderName(shop *Shop) string {
 	if shop.Settings.EmailFromName != "" {
 		return shop.Settings.EmailFromName
 	}

@@ -205,41 +205,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.HTTP.Templates = renderer
 	// "Send a test" renders a shop's saved template, as the editor previews
 	// it, and hands it to the channel's provider.
-	m.HTTP.SendTest = func(ctx context.Context, shop *recovery.Shop, kind, channel, locale, variant, to string) error {
-		store := cbhttp.TemplateStore{Store: db}
-		custom, err := store.Template(ctx, shop.ID, kind, channel, locale, variant)
-		if err == nil && custom == nil && variant != "A" {
-			// A variant without a template of its own sends the plain one.
-			custom, err = store.Template(ctx, shop.ID, kind, channel, locale, "")
-		}
-		if err != nil {
-			return err
-		}
-		out, err := renderer.Preview(kind, channel, locale, custom)
-		if err != nil {
-			return err
-		}
-		sender := m.Scheduler.Senders[recovery.Channel(channel)]
-		if sender == nil {
-			return fmt.Errorf("no provider is configured for %s: the channel is in outbox mode", channel)
-		}
-		from := shop.Settings.EmailFromName
-		if from == "" {
-			from = shop.Name
-		}
-		if from == "" {
-			from = shop.Domain
-		}
-		msg := &recovery.Message{
-			ShopID: shop.ID, Channel: recovery.Channel(channel), Template: kind, Locale: locale, To: to,
-			Subject: "[Test] " + out.Subject, Text: out.Text, HTML: out.HTML, FromName: from, ReplyTo: shop.Settings.EmailReplyTo,
-		}
-		if msg.Channel == recovery.ChannelSMS {
-			msg.Encoding, msg.Segments = recovery.SMSSegments(msg.Text)
-		}
-		_, err = sender.Send(ctx, msg)
-		return err
-	}
+	m.HTTP.SendTest = m.sendTest(cbhttp.TemplateStore{Store: db}, renderer)
 	m.HTTP.PublicURL = m.Config.PublicURL
 	if shopifyApp != nil {
 		m.HTTP.ShopifyApp = shopifyApp.Handler()

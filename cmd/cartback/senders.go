@@ -12,6 +12,7 @@ import (
 	"github.com/cartback/cartback/adapters/smtp"
 	"github.com/cartback/cartback/adapters/twilio"
 	"github.com/cartback/cartback/recovery"
+	"github.com/cartback/cartback/templates"
 )
 
 // limitedSender paces a provider: sends wait for the limiter, so a burst of
@@ -92,5 +93,38 @@ func smsWebhooks(authToken string) *cbhttp.SMSWebhooks {
 			in, err := twilio.ParseInbound(form)
 			return in.From, in.OptOut, in.OptIn, err
 		},
+	}
+}
+
+// sendTest sends a template, rendered on the sample cart, to an address or
+// number the merchant typed: the admin page's "send a test".
+func (m *Main) sendTest(store cbhttp.TemplateStore, renderer *templates.Renderer) func(ctx context.Context, shop *recovery.Shop, kind, channel, locale, variant, to string) error {
+	return func(ctx context.Context, shop *recovery.Shop, kind, channel, locale, variant, to string) error {
+		custom, err := store.Template(ctx, shop.ID, kind, channel, locale, variant)
+		if err == nil && custom == nil && variant != "A" {
+			// A variant without a template of its own sends the plain one.
+			custom, err = store.Template(ctx, shop.ID, kind, channel, locale, "")
+		}
+		if err != nil {
+			return err
+		}
+		out, err := renderer.Preview(kind, channel, locale, custom)
+		if err != nil {
+			return err
+		}
+		sender := m.Scheduler.Senders[recovery.Channel(channel)]
+		if sender == nil {
+			return fmt.Errorf("no provider is configured for %s: the channel is in outbox mode", channel)
+		}
+		msg := &recovery.Message{
+			ShopID: shop.ID, Channel: recovery.Channel(channel), Template: kind, Locale: locale, To: to,
+			Subject: "[Test] " + out.Subject, Text: out.Text, HTML: out.HTML,
+			FromName: recovery.SenderName(shop), ReplyTo: shop.Settings.EmailReplyTo,
+		}
+		if msg.Channel == recovery.ChannelSMS {
+			msg.Encoding, msg.Segments = recovery.SMSSegments(msg.Text)
+		}
+		_, err = sender.Send(ctx, msg)
+		return err
 	}
 }
