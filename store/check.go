@@ -78,10 +78,31 @@ func (db *DB) CheckIndexes() error {
 }
 
 // checkMessages verifies that every message is listed under its shop and
-// cart, that nothing else is, and that every click belongs to a stored cart.
+// named by exactly the step of its cart that sent it, that nothing else is,
+// and that every click belongs to a stored cart.
 func checkMessages(btx *bolt.Tx) error {
 	want := map[string]bool{}
-	err := btx.Bucket(bucketMessages).ForEach(func(k, v []byte) error {
+	// Which message each step names.
+	named := map[uint64]uint64{} // message id → cart id
+	err := btx.Bucket(bucketCarts).ForEach(func(k, v []byte) error {
+		var f indexedFields
+		if err := json.Unmarshal(v, &f); err != nil {
+			return err
+		}
+		for _, st := range f.Steps {
+			if st.MessageID != 0 {
+				if other, dup := named[st.MessageID]; dup {
+					return fmt.Errorf("message %d named by carts %d and %d", st.MessageID, other, binary.BigEndian.Uint64(k))
+				}
+				named[st.MessageID] = binary.BigEndian.Uint64(k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = btx.Bucket(bucketMessages).ForEach(func(k, v []byte) error {
 		var m struct {
 			ShopID     uint64 `json:"shop_id"`
 			CartID     uint64 `json:"cart_id"`
@@ -95,13 +116,20 @@ func checkMessages(btx *bolt.Tx) error {
 			want[string(bucketProviderIDs)+"\x00"+string(providerKey(m.Provider, m.ProviderID))] = true
 		}
 		want[string(bucketShopMessages)+"\x00"+string(concat(u64(m.ShopID), k))] = true
-		want[string(bucketCartMessages)+"\x00"+string(concat(u64(m.CartID), k))] = true
+		id := binary.BigEndian.Uint64(k)
+		if cart, ok := named[id]; !ok || cart != m.CartID {
+			return fmt.Errorf("message %d of cart %d is not named by that cart's steps", id, m.CartID)
+		}
+		delete(named, id)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, name := range [][]byte{bucketShopMessages, bucketCartMessages, bucketProviderIDs} {
+	for id, cart := range named {
+		return fmt.Errorf("cart %d names message %d, which is gone", cart, id)
+	}
+	for _, name := range [][]byte{bucketShopMessages, bucketProviderIDs} {
 		err := btx.Bucket(name).ForEach(func(k, _ []byte) error {
 			id := string(name) + "\x00" + string(k)
 			if !want[id] {

@@ -2,9 +2,11 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/cartback/cartback/recovery"
@@ -31,11 +33,9 @@ func (t *Tx) PutMessage(m *recovery.Message) error {
 		return err
 	}
 	if m.ProviderID != "" {
-		if err := t.bucket(bucketProviderIDs).Put(providerKey(m.Provider, m.ProviderID), u64(m.ID)); err != nil {
-			return err
-		}
+		return t.bucket(bucketProviderIDs).Put(providerKey(m.Provider, m.ProviderID), u64(m.ID))
 	}
-	return t.bucket(bucketCartMessages).Put(concat(u64(m.CartID), u64(m.ID)), []byte{})
+	return nil
 }
 
 // Message implements recovery.Tx.
@@ -85,18 +85,22 @@ func (t *Tx) MessageByProvider(provider, providerID string) (*recovery.Message, 
 
 // CartMessages implements recovery.Tx.
 func (t *Tx) CartMessages(cartID uint64) ([]*recovery.Message, error) {
-	keys, err := t.prefixKeys(bucketCartMessages, u64(cartID))
+	f, _, err := t.storedFields(cartID)
 	if err != nil {
 		return nil, err
 	}
-	msgs := make([]*recovery.Message, 0, len(keys))
-	for _, k := range keys {
-		m, err := t.Message(binary.BigEndian.Uint64(k[8:]))
+	var msgs []*recovery.Message
+	for _, st := range f.Steps {
+		if st.MessageID == 0 {
+			continue
+		}
+		m, err := t.Message(st.MessageID)
 		if err != nil {
 			return nil, err
 		}
 		msgs = append(msgs, m)
 	}
+	slices.SortFunc(msgs, func(a, b *recovery.Message) int { return cmp.Compare(a.ID, b.ID) })
 	return msgs, nil
 }
 

@@ -17,7 +17,6 @@
 //	event_expiry   expiry|shopID|key → ∅             (to forget them in order)
 //	messages       messageID → Message JSON
 //	shop_messages  shopID|messageID → ∅
-//	cart_messages  cartID|messageID → ∅
 //	clicks         cartID|seq → Click JSON
 //	optouts        shopID|channel|0|contact → OptOut JSON
 //	daily          shopID|day → DailyFigures JSON    (anonymous aggregates)
@@ -55,7 +54,6 @@ var (
 	bucketSending      = []byte("sending")
 	bucketMessages     = []byte("messages")
 	bucketShopMessages = []byte("shop_messages")
-	bucketCartMessages = []byte("cart_messages")
 	bucketClicks       = []byte("clicks")
 	bucketOptOuts      = []byte("optouts")
 	bucketDaily        = []byte("daily")
@@ -65,7 +63,7 @@ var (
 	allBuckets = [][]byte{
 		bucketMeta, bucketShops, bucketShopDomains, bucketCarts, bucketShopCarts,
 		bucketCartKeys, bucketCartContacts, bucketDue, bucketEvents, bucketEventExpiry,
-		bucketSending, bucketMessages, bucketShopMessages, bucketCartMessages,
+		bucketSending, bucketMessages, bucketShopMessages,
 		bucketClicks, bucketOptOuts, bucketDaily, bucketProviderIDs, bucketExports,
 	}
 )

@@ -74,7 +74,7 @@ func dueKey(at time.Time, cartID uint64) []byte {
 // pages can be filled nearly full: splits leave little room to waste.
 var appendOnly = map[string]bool{
 	string(bucketCarts): true, string(bucketShopCarts): true, string(bucketMessages): true,
-	string(bucketShopMessages): true, string(bucketCartMessages): true, string(bucketClicks): true,
+	string(bucketShopMessages): true, string(bucketClicks): true,
 }
 
 func (t *Tx) bucket(name []byte) *bolt.Bucket {
@@ -362,12 +362,15 @@ type indexedFields struct {
 
 type stepState struct {
 	State recovery.StepState `json:"state"`
+	// MessageID names the step's message: a cart's messages are found
+	// through its steps, with no index of their own.
+	MessageID uint64 `json:"message_id"`
 }
 
 func fieldsOf(c *recovery.Cart) indexedFields {
 	f := indexedFields{ShopID: c.ShopID, Keys: c.Keys, Contact: c.Contact, NextDueAt: c.NextDueAt}
 	for _, st := range c.Steps {
-		f.Steps = append(f.Steps, stepState{st.State})
+		f.Steps = append(f.Steps, stepState{st.State, st.MessageID})
 	}
 	return f
 }
@@ -451,38 +454,46 @@ func (t *Tx) PutCart(c *recovery.Cart) error {
 // storedEntries returns the index entries of the stored version of a cart
 // (none when it is not stored).
 func (t *Tx) storedEntries(id uint64) (map[string][]byte, error) {
-	if f, ok := t.indexed[id]; ok {
-		return f.entries(id), nil
-	}
-	v := t.bucket(bucketCarts).Get(u64(id))
-	if v == nil {
-		return map[string][]byte{}, nil
-	}
-	var f indexedFields
-	if err := json.Unmarshal(v, &f); err != nil {
-		return nil, fmt.Errorf("decode cart %d: %w", id, err)
+	f, ok, err := t.storedFields(id)
+	if err != nil || !ok {
+		return map[string][]byte{}, err
 	}
 	return f.entries(id), nil
 }
 
+// storedFields returns the index fields of the stored version of a cart;
+// ok is false when it is not stored.
+func (t *Tx) storedFields(id uint64) (f indexedFields, ok bool, err error) {
+	if f, ok := t.indexed[id]; ok {
+		return f, true, nil
+	}
+	v := t.bucket(bucketCarts).Get(u64(id))
+	if v == nil {
+		return f, false, nil
+	}
+	if err := json.Unmarshal(v, &f); err != nil {
+		return f, false, fmt.Errorf("decode cart %d: %w", id, err)
+	}
+	return f, true, nil
+}
+
 // DeleteCart implements recovery.Tx.
 func (t *Tx) DeleteCart(id uint64) error {
-	old, err := t.storedEntries(id)
+	f, _, err := t.storedFields(id)
 	if err != nil {
 		return err
 	}
-	for k := range old {
+	for k := range f.entries(id) {
 		name, key, _ := bytes.Cut([]byte(k), []byte{0})
 		if err := t.bucket(name).Delete(key); err != nil {
 			return err
 		}
 	}
-	msgs, err := t.prefixKeys(bucketCartMessages, u64(id))
-	if err != nil {
-		return err
-	}
-	for _, k := range msgs {
-		mid := k[8:]
+	for _, st := range f.Steps {
+		if st.MessageID == 0 {
+			continue
+		}
+		mid := u64(st.MessageID)
 		if v := t.bucket(bucketMessages).Get(mid); v != nil {
 			var m struct {
 				ShopID uint64 `json:"shop_id"`
@@ -498,9 +509,6 @@ func (t *Tx) DeleteCart(id uint64) error {
 			return err
 		}
 		if err := t.bucket(bucketMessages).Delete(mid); err != nil {
-			return err
-		}
-		if err := t.bucket(bucketCartMessages).Delete(k); err != nil {
 			return err
 		}
 	}
