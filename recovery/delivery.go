@@ -138,19 +138,21 @@ func (PlainRenderer) Render(_ context.Context, in RenderInput) (Rendered, error)
 }
 
 // FormatMoney writes minor units as a plain decimal amount with the
-// currency code, e.g. "499.00 NOK".
+// currency code, e.g. "499.00 NOK" (just the amount when the currency is
+// unknown).
 func FormatMoney(minor int64, currency string) string {
 	digits := CurrencyDigits(currency)
 	sign := ""
 	if minor < 0 {
 		sign, minor = "-", -minor
 	}
-	if digits == 0 {
-		return fmt.Sprintf("%s%d %s", sign, minor, currency)
+	amount := fmt.Sprintf("%s%d", sign, minor)
+	if digits > 0 {
+		div := int64(1)
+		for range digits {
+			div *= 10
+		}
+		amount = fmt.Sprintf("%s%d.%0*d", sign, minor/div, digits, minor%div)
 	}
-	div := int64(1)
-	for range digits {
-		div *= 10
-	}
-	return fmt.Sprintf("%s%d.%0*d %s", sign, minor/div, digits, minor%div, currency)
+	return strings.TrimSpace(amount + " " + currency)
 }

@@ -184,7 +184,11 @@ func (db *DB) Update(ctx context.Context, fn func(recovery.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	req := &writeRequest{fn: fn, done: make(chan error, 1)}
+	return db.submit(&writeRequest{fn: fn, done: make(chan error, 1)})
+}
+
+// submit queues a request for the writer and waits for its outcome.
+func (db *DB) submit(req *writeRequest) error {
 	db.mu.RLock()
 	if db.closed {
 		db.mu.RUnlock()
@@ -235,15 +239,7 @@ func (db *DB) write() {
 // runExclusive runs fn in the writer goroutine, with no write transaction
 // open or queued before it unfinished.
 func (db *DB) runExclusive(fn func() error) error {
-	req := &writeRequest{exclusive: fn, done: make(chan error, 1)}
-	db.mu.RLock()
-	if db.closed {
-		db.mu.RUnlock()
-		return ErrClosed
-	}
-	db.writes <- req
-	db.mu.RUnlock()
-	return <-req.done
+	return db.submit(&writeRequest{exclusive: fn, done: make(chan error, 1)})
 }
 
 // Compact rewrites the database file with only its live pages. bbolt

@@ -193,16 +193,22 @@ func uintParam(c *echo.Context, name string, def uint64) (uint64, error) {
 	return n, nil
 }
 
+// cartTimeline is the shop's cart named by the :id parameter, with its
+// messages and clicks.
+func (s *Server) cartTimeline(c *echo.Context, shop *recovery.Shop) (*recovery.Cart, []*recovery.Message, []recovery.Click, error) {
+	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
+	if err != nil {
+		return nil, nil, nil, recovery.Errorf(recovery.ENOTFOUND, "cart %q not found", c.Param("id"))
+	}
+	return s.Service.CartTimeline(c.Request().Context(), shop.ID, id)
+}
+
 func (s *Server) handleGetCart(c *echo.Context) error {
 	shop, err := s.shopParam(c)
 	if err != nil {
 		return err
 	}
-	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
-	if err != nil {
-		return recovery.Errorf(recovery.ENOTFOUND, "cart %q not found", c.Param("id"))
-	}
-	cart, msgs, clicks, err := s.Service.CartTimeline(c.Request().Context(), shop.ID, id)
+	cart, msgs, clicks, err := s.cartTimeline(c, shop)
 	if err != nil {
 		return err
 	}

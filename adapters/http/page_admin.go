@@ -53,7 +53,7 @@ var pagesFS embed.FS
 
 // pageFuncs are the functions page templates may call.
 var pageFuncs = template.FuncMap{
-	"money":   formatMinor,
+	"money":   recovery.FormatMoney,
 	"percent": func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" },
 	"add":     func(a, b int) int { return a + b },
 }
@@ -470,25 +470,4 @@ func maskContact(s string) string {
 		return strings.Repeat("*", len(r))
 	}
 	return string(r[:3]) + strings.Repeat("*", len(r)-6) + string(r[len(r)-3:])
-}
-
-// formatMinor writes minor units of a currency as a decimal amount with
-// its code, e.g. "379.69 USD".
-func formatMinor(minor int64, currency string) string {
-	digits := recovery.CurrencyDigits(currency)
-	neg := minor < 0
-	if neg {
-		minor = -minor
-	}
-	s := strconv.FormatInt(minor, 10)
-	if digits > 0 {
-		for len(s) <= digits {
-			s = "0" + s
-		}
-		s = s[:len(s)-digits] + "." + s[len(s)-digits:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return strings.TrimSpace(s + " " + currency)
 }

@@ -40,7 +40,7 @@ type cartsPage struct {
 }
 
 func newCartRow(c *recovery.Cart, loc *time.Location) cartRow {
-	r := cartRow{ID: c.ID, State: c.State, Total: formatMinor(c.Totals.Total, c.Currency), Captured: c.CapturedAt.In(loc).Format("2006-01-02 15:04")}
+	r := cartRow{ID: c.ID, State: c.State, Total: recovery.FormatMoney(c.Totals.Total, c.Currency), Captured: c.CapturedAt.In(loc).Format("2006-01-02 15:04")}
 	r.Contact = maskContact(c.Contact.Email)
 	if r.Contact == "" {
 		r.Contact = maskContact(c.Contact.Phone)
@@ -226,11 +226,7 @@ func (s *Server) pageCart(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
-	if err != nil {
-		return recovery.Errorf(recovery.ENOTFOUND, "cart %q not found", c.Param("id"))
-	}
-	cart, msgs, clicks, err := s.Service.CartTimeline(c.Request().Context(), shop.ID, id)
+	cart, msgs, clicks, err := s.cartTimeline(c, shop)
 	if err != nil {
 		return err
 	}
@@ -303,7 +299,7 @@ func (s *Server) pageCart(c *echo.Context) error {
 		tl = append(tl, timelineEntry{t: cl.At, At: when(cl.At), What: "clicked", Detail: "step " + strconv.Itoa(cl.Step+1) + " " + string(cl.Channel) + ", " + device, Class: "ok"})
 	}
 	if conv := cart.Conversion; conv != nil {
-		detail := "order " + conv.OrderNumber + " " + formatMinor(conv.Total, conv.Currency)
+		detail := "order " + conv.OrderNumber + " " + recovery.FormatMoney(conv.Total, conv.Currency)
 		if conv.Attribution != "" {
 			detail += ", credited to the " + conv.Attribution
 			if conv.AttributedStep >= 0 {

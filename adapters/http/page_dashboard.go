@@ -206,7 +206,7 @@ func moneyList(m map[string]int64) []string {
 	})
 	out := make([]string, 0, len(curs))
 	for _, cur := range curs {
-		out = append(out, formatMinor(m[cur], cur))
+		out = append(out, recovery.FormatMoney(m[cur], cur))
 	}
 	return out
 }
@@ -298,7 +298,7 @@ func dailyChart(st *recovery.Stats, from, to time.Time, currency string) chart {
 		return ch
 	}
 	ch.FirstDay, ch.LastDay = points[0].day, points[len(points)-1].day
-	ch.MaxRevenue = formatMinor(max(maxRevenue, 0), currency)
+	ch.MaxRevenue = recovery.FormatMoney(max(maxRevenue, 0), currency)
 	slot := plotW / float64(len(points))
 	barW := max(slot*barFill, minBarGap)
 	line := make([]string, 0, len(points))
@@ -307,7 +307,7 @@ func dailyChart(st *recovery.Stats, from, to time.Time, currency string) chart {
 		h := plotH * float64(p.carts) / float64(ch.MaxCarts)
 		title := p.day + ": " + strconv.Itoa(p.carts) + " recovered"
 		if currency != "" {
-			title += ", " + formatMinor(p.revenue, currency)
+			title += ", " + recovery.FormatMoney(p.revenue, currency)
 		}
 		ch.Bars = append(ch.Bars, chartBar{X: px(x + (slot-barW)/2), Y: px(top + plotH - h), W: px(barW), H: px(h), Title: title})
 		if maxRevenue > 0 {
