@@ -787,3 +787,17 @@ func TestABVariants(t *testing.T) {
 		t.Errorf("bad variant name: %v", err)
 	}
 }
+
+func TestUnreadableNumberIsNeverTexted(t *testing.T) {
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), Steps: []recovery.Step{
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(time.Hour), Template: "reminder"},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+	// The decoders keep a number they could not read only as typed.
+	id := e.checkout("a", 0, withSMSConsent, func(c *recovery.Cart) { c.Contact.Phone, c.Contact.PhoneRaw = "", "12-34" })
+	e.at(time.Hour)
+	e.wantSteps(id, "skipped/no_address")
+	if n := len(e.sms.messages()); n != 0 {
+		t.Errorf("%d texts to an unreadable number", n)
+	}
+}

@@ -190,7 +190,9 @@ func TestKillDuringDispatch(t *testing.T) {
 		{"channel":"email","after":"3s","template":"follow-up"}]}`)
 
 	const carts, workers = 1500, 16
-	t0 := time.Now().Truncate(time.Second).Add(2 * time.Second)
+	// Far enough ahead that loading every cart ends before any falls due,
+	// even on a slow machine, so the kill always lands mid-dispatch.
+	t0 := time.Now().Truncate(time.Second).Add(5 * time.Second)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
