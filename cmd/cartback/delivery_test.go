@@ -256,6 +256,23 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		t.Errorf("sms message after the report: %v; step %v", smsMsg, steps[1])
 	}
 
+	// The metrics count the sends by channel and the provider's report.
+	mresp, err := http.Get(p.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{
+		`cartback_steps_total{channel="email",state="sent"} 2`,
+		`cartback_steps_total{channel="sms",state="sent"} 1`,
+		`cartback_delivery_reports_total{channel="sms",status="delivered"} 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
 	// STOP from the shopper: the next cart's text is not sent.
 	stop := url.Values{"From": {"+15025550101"}, "To": {"+15005550006"}, "Body": {" stop "}, "MessageSid": {"SMinbound1"}}
 	if status := p.postForm("/webhooks/twilio/inbound", stop, twilioSignature(public+"/webhooks/twilio/inbound", stop)); status != 200 {
