@@ -37,8 +37,12 @@ type Event struct {
 	// DedupKey identifies the platform event across redeliveries; empty
 	// disables de-duplication.
 	DedupKey string
-	Cart     *Cart
-	Order    *Order
+	// At is when the platform says the event happened, the same on every
+	// redelivery (Shopify's X-Shopify-Triggered-At), or zero. It lets the
+	// store keep de-duplication records in time order.
+	At    time.Time
+	Cart  *Cart
+	Order *Order
 	// Customer names the person of a redact or data request.
 	Customer *Contact
 	// RequestID is the platform's id of a data request.
@@ -137,6 +141,11 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		return Result{Outcome: OutcomeDeleted}, nil
 	}
 	now := s.Now().UTC()
+	eventAt := ev.At
+	if eventAt.After(now.Add(time.Hour)) || eventAt.Before(now.Add(-s.dedupTTL())) {
+		// A clock that far off cannot be trusted to repeat on redelivery.
+		eventAt = time.Time{}
+	}
 	var res Result
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		res = Result{} // the function may run again inside a batch
@@ -145,7 +154,7 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 			return err
 		}
 		if ev.DedupKey != "" {
-			seen, err := tx.EventSeen(shopID, ev.DedupKey, now)
+			seen, err := tx.EventSeen(shopID, ev.DedupKey, eventAt, now)
 			if err != nil {
 				return err
 			} else if seen {
@@ -173,7 +182,7 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 			return err
 		}
 		if ev.DedupKey != "" {
-			return tx.RecordEvent(shopID, ev.DedupKey, now.Add(s.dedupTTL()))
+			return tx.RecordEvent(shopID, ev.DedupKey, eventAt, now.Add(s.dedupTTL()))
 		}
 		return nil
 	})

@@ -112,11 +112,13 @@ type Tx interface {
 	// PutDailyFigures stores one day's aggregate.
 	PutDailyFigures(d *DailyFigures) error
 
-	// EventSeen reports whether the shop's event with this key was already
+	// EventSeen reports whether the shop's event with this key, which
+	// happened at at (zero when the platform does not say), was already
 	// applied and its record has not expired by now.
-	EventSeen(shopID uint64, key string, now time.Time) (bool, error)
-	// RecordEvent remembers the shop's event key until expiresAt.
-	RecordEvent(shopID uint64, key string, expiresAt time.Time) error
+	EventSeen(shopID uint64, key string, at, now time.Time) (bool, error)
+	// RecordEvent remembers the shop's event key, which happened at at
+	// (or zero), until expiresAt.
+	RecordEvent(shopID uint64, key string, at, expiresAt time.Time) error
 	// ExpireEvents forgets up to limit event records that expired before now
 	// and returns how many it removed.
 	ExpireEvents(now time.Time, limit int) (int, error)

@@ -224,7 +224,7 @@ func (t *Tx) DeleteExport(shopID uint64, requestID string) error {
 // EraseShopRecords implements recovery.Tx.
 func (t *Tx) EraseShopRecords(shopID uint64, limit int) (bool, error) {
 	prefix := u64(shopID)
-	for _, name := range [][]byte{bucketOptOuts, bucketExports, bucketDaily, bucketEvents} {
+	for _, name := range [][]byte{bucketOptOuts, bucketExports, bucketDaily, bucketEvents, bucketTimedEvents} {
 		keys, err := t.prefixKeys(name, prefix)
 		if err != nil {
 			return false, err

@@ -15,6 +15,7 @@
 //	sending        cartID → ∅                        (carts with a step being sent)
 //	events         shopID|key → expiry               (webhook de-duplication)
 //	event_expiry   expiry|shopID|key → ∅             (to forget them in order)
+//	events_timed   shopID|eventTime|key → expiry     (the same, for events that carry their time)
 //	messages       messageID → Message JSON
 //	shop_messages  shopID|messageID → ∅
 //	clicks         cartID|seq → Click JSON
@@ -51,6 +52,7 @@ var (
 	bucketDue          = []byte("due")
 	bucketEvents       = []byte("events")
 	bucketEventExpiry  = []byte("event_expiry")
+	bucketTimedEvents  = []byte("events_timed")
 	bucketSending      = []byte("sending")
 	bucketMessages     = []byte("messages")
 	bucketShopMessages = []byte("shop_messages")
@@ -62,7 +64,7 @@ var (
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketShops, bucketShopDomains, bucketCarts, bucketShopCarts,
-		bucketCartKeys, bucketCartContacts, bucketDue, bucketEvents, bucketEventExpiry,
+		bucketCartKeys, bucketCartContacts, bucketDue, bucketEvents, bucketEventExpiry, bucketTimedEvents,
 		bucketSending, bucketMessages, bucketShopMessages,
 		bucketClicks, bucketOptOuts, bucketDaily, bucketProviderIDs, bucketExports,
 	}

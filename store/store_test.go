@@ -281,6 +281,60 @@ func TestEventExpiry(t *testing.T) {
 	}
 }
 
+// Events that carry their time are kept in time order per shop; they
+// de-duplicate the same way, expire oldest first and go with their shop.
+func TestTimedEventRecords(t *testing.T) {
+	db, clk := openDB(t), newClock()
+	svc, shop := newService(t, db, clk)
+	other, err := svc.CreateShop(context.Background(), &recovery.Shop{Platform: recovery.PlatformShopify, Domain: "other.myshopify.com", WebhookSecret: "other-shop-secret-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	at := clk.At(-time.Hour)
+	ev := func(key string, at time.Time) recovery.Event {
+		return recovery.Event{Kind: recovery.EventCartUpdated, DedupKey: key, At: at, Cart: sampleCart(key, clk.At(-2*time.Hour))}
+	}
+	apply(t, svc, shop.ID, ev("a", at))
+	apply(t, svc, other.ID, ev("a", at))
+	if res := apply(t, svc, shop.ID, ev("a", at)); res.Outcome != recovery.OutcomeDuplicate {
+		t.Errorf("redelivery: %s, want duplicate", res.Outcome)
+	}
+	// A clock far outside the window is not trusted: the record falls back
+	// to the untimed bucket and still de-duplicates.
+	odd := clk.At(48 * time.Hour)
+	apply(t, svc, shop.ID, ev("b", odd))
+	if res := apply(t, svc, shop.ID, ev("b", odd)); res.Outcome != recovery.OutcomeDuplicate {
+		t.Errorf("redelivery with an odd clock: %s, want duplicate", res.Outcome)
+	}
+	expire := func() int {
+		var n int
+		if err := db.Update(ctx, func(tx recovery.Tx) (err error) { n, err = tx.ExpireEvents(clk.now, 100); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := expire(); n != 0 {
+		t.Fatalf("expired %d fresh records", n)
+	}
+	clk.Advance(time.Hour)
+	apply(t, svc, shop.ID, ev("c", clk.now))
+	clk.Advance(recovery.DefaultDedupTTL - 30*time.Minute)
+	if n := expire(); n != 3 {
+		t.Fatalf("expired %d records, want 3 (a of both shops, b)", n)
+	}
+	if res := apply(t, svc, shop.ID, ev("c", clk.At(-recovery.DefaultDedupTTL+30*time.Minute))); res.Outcome != recovery.OutcomeDuplicate {
+		t.Errorf("live record forgotten: %s", res.Outcome)
+	}
+	if err := svc.EraseShop(ctx, shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	if n := expire(); n != 0 {
+		t.Errorf("expired %d records after the shop was erased with them", n)
+	}
+}
+
 func TestConcurrentWebhooksShareCommits(t *testing.T) {
 	db, clk := openDB(t), newClock()
 	svc, shop := newService(t, db, clk)

@@ -75,6 +75,7 @@ func dueKey(at time.Time, cartID uint64) []byte {
 var appendOnly = map[string]bool{
 	string(bucketCarts): true, string(bucketShopCarts): true, string(bucketMessages): true,
 	string(bucketShopMessages): true, string(bucketClicks): true,
+	string(bucketTimedEvents): true, // in time order within each shop
 }
 
 func (t *Tx) bucket(name []byte) *bolt.Bucket {
@@ -576,25 +577,41 @@ func (t *Tx) DueCarts(until time.Time, limit int) ([]recovery.Due, error) {
 }
 
 // EventSeen implements recovery.Tx.
-func (t *Tx) EventSeen(shopID uint64, key string, now time.Time) (bool, error) {
-	v := t.bucket(bucketEvents).Get(concat(u64(shopID), []byte(key)))
+func (t *Tx) EventSeen(shopID uint64, key string, at, now time.Time) (bool, error) {
+	b, k := t.eventRecord(shopID, key, at)
+	v := b.Get(k)
 	if len(v) != 8 {
 		return false, nil
 	}
 	return binary.BigEndian.Uint64(v) > timeKey(now), nil
 }
 
+// eventRecord returns where the record of an event lives. An event that
+// says when it happened is kept under shop|time|key: new records append
+// to their shop's end of the bucket instead of dirtying a random page, and
+// they expire front to back. Others are kept under shop|key with an entry
+// in event_expiry.
+func (t *Tx) eventRecord(shopID uint64, key string, at time.Time) (*bolt.Bucket, []byte) {
+	if at.IsZero() {
+		return t.bucket(bucketEvents), concat(u64(shopID), []byte(key))
+	}
+	return t.bucket(bucketTimedEvents), concat(u64(shopID), u64(timeKey(at)), []byte(key))
+}
+
 // RecordEvent implements recovery.Tx.
-func (t *Tx) RecordEvent(shopID uint64, key string, expiresAt time.Time) error {
-	events, expiry := t.bucket(bucketEvents), t.bucket(bucketEventExpiry)
-	k := concat(u64(shopID), []byte(key))
-	if v := events.Get(k); len(v) == 8 {
+func (t *Tx) RecordEvent(shopID uint64, key string, at, expiresAt time.Time) error {
+	b, k := t.eventRecord(shopID, key, at)
+	exp := u64(timeKey(expiresAt))
+	if !at.IsZero() {
+		return b.Put(k, exp)
+	}
+	expiry := t.bucket(bucketEventExpiry)
+	if v := b.Get(k); len(v) == 8 {
 		if err := expiry.Delete(concat(v, k)); err != nil {
 			return err
 		}
 	}
-	exp := u64(timeKey(expiresAt))
-	if err := events.Put(k, exp); err != nil {
+	if err := b.Put(k, exp); err != nil {
 		return err
 	}
 	return expiry.Put(concat(exp, k), []byte{})
@@ -620,7 +637,32 @@ func (t *Tx) ExpireEvents(now time.Time, limit int) (int, error) {
 			return 0, err
 		}
 	}
-	return len(keys), nil
+	n := len(keys)
+
+	// Timed records: each shop's oldest come first. A record that lives
+	// on (a redelivery recorded hours after its event) holds back its
+	// shop's newer ones until it expires too, never the other way round.
+	timed := t.bucket(bucketTimedEvents)
+	keys = keys[:0]
+	tc := timed.Cursor()
+	for k, v := tc.First(); k != nil && n+len(keys) < limit; {
+		if len(v) == 8 && binary.BigEndian.Uint64(v) <= end {
+			keys = append(keys, bytes.Clone(k))
+			k, v = tc.Next()
+			continue
+		}
+		next := binary.BigEndian.Uint64(k[:8]) + 1
+		if next == 0 {
+			break
+		}
+		k, v = tc.Seek(u64(next))
+	}
+	for _, k := range keys {
+		if err := timed.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return n + len(keys), nil
 }
 
 // Meta implements recovery.Tx.

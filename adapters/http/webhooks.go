@@ -64,6 +64,9 @@ type webhook struct {
 	signature func(h http.Header) string
 	// dedupKey returns the platform's identity of the event, or "".
 	dedupKey func(topic string, h http.Header) string
+	// eventTime, when set, returns when the platform says the event
+	// happened, or zero.
+	eventTime func(h http.Header) time.Time
 	// decode turns a verified body into an event.
 	decode func(shop *recovery.Shop, topic string, h http.Header, body []byte) (recovery.Event, error)
 	// secrets returns the secrets that may have signed the shop's webhooks.
@@ -117,6 +120,9 @@ func (s *Server) ingest(c *echo.Context, wh webhook) (err error) {
 		return c.JSON(http.StatusOK, map[string]string{"outcome": outcome})
 	}
 	ev.DedupKey = wh.dedupKey(topic, h)
+	if wh.eventTime != nil {
+		ev.At = wh.eventTime(h)
+	}
 	res, err := s.Service.Apply(c.Request().Context(), shop.ID, ev)
 	if err != nil {
 		return err
@@ -141,6 +147,14 @@ func (s *Server) handleShopifyWebhook(c *echo.Context) error {
 				return "shopify:" + topic + ":webhook:" + id
 			}
 			return ""
+		},
+		eventTime: func(h http.Header) time.Time {
+			// The same on every delivery of one event (retries resend it).
+			t, err := time.Parse(time.RFC3339Nano, h.Get("X-Shopify-Triggered-At"))
+			if err != nil {
+				return time.Time{}
+			}
+			return t.UTC()
 		},
 		decode: func(shop *recovery.Shop, topic string, _ http.Header, body []byte) (recovery.Event, error) {
 			return s.DecodeShopify(topic, body, "https://"+shop.Domain, shop.Settings.Country)

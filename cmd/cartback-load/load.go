@@ -208,6 +208,7 @@ func (l *loader) do(ctx context.Context, seq uint64, body []byte, sig string, po
 		h["X-Shopify-Api-Version"] = []string{"2025-01"}
 		h["X-Shopify-Event-Id"] = []string{string(id[:])}
 		h["X-Shopify-Webhook-Id"] = []string{uuid(&id)}
+		h["X-Shopify-Triggered-At"] = []string{time.Now().UTC().Format(time.RFC3339Nano)}
 		if sig != "" {
 			h["X-Shopify-Hmac-Sha256"] = []string{sig}
 		}

@@ -120,6 +120,9 @@ func (f *fakeCartback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("event id %q missing or repeated", ev)
 	}
 	f.events[ev] = true
+	if _, err := time.Parse(time.RFC3339Nano, r.Header.Get("X-Shopify-Triggered-At")); err != nil {
+		t.Errorf("X-Shopify-Triggered-At: %v", err)
+	}
 	w.Write([]byte(`{"outcome":"created"}`))
 }
 
