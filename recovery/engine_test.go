@@ -801,3 +801,68 @@ func TestUnreadableNumberIsNeverTexted(t *testing.T) {
 		t.Errorf("%d texts to an unreadable number", n)
 	}
 }
+
+// stored returns the cart as the database holds it, without the settling
+// that every read through the service applies.
+func (e *engine) stored(id uint64) *recovery.Cart {
+	e.t.Helper()
+	var c *recovery.Cart
+	if err := e.db.View(context.Background(), func(tx recovery.Tx) (err error) { c, err = tx.Cart(id); return err }); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// The scheduler writes an abandonment together with the first step, one
+// transaction instead of two, and nobody can tell: views, figures, orders
+// and returning shoppers all see the cart abandoned since its cut-off.
+func TestAbandonmentIsWrittenWithTheFirstStep(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	bought := e.checkout("bought", 0, withContact("bought@example.com", "+4791000001"))
+	back := e.checkout("back", 0, withContact("back@example.com", "+4791000002"))
+	waiting := e.checkout("waiting", 0, withContact("waiting@example.com", "+4791000003"))
+	cutoff := start.Add(recovery.DefaultAbandonAfter)
+
+	e.at(20 * time.Minute)
+	for _, id := range []uint64{bought, back, waiting} {
+		if c := e.stored(id); c.State != recovery.CartActive || !c.NextDueAt.Equal(start.Add(time.Hour)) || len(c.Steps) != 0 {
+			t.Fatalf("stored before the first step: %s, due %v, %d steps", c.State, c.NextDueAt, len(c.Steps))
+		}
+		if c := e.cart(id); c.State != recovery.CartAbandoned || !c.AbandonedAt.Equal(cutoff) || len(c.Steps) != 4 {
+			t.Fatalf("seen at 20 min: %s since %v, %d steps", c.State, c.AbandonedAt, len(c.Steps))
+		}
+	}
+	stats, err := e.svc.Stats(context.Background(), e.shop.ID, start.Add(-time.Hour), start.Add(time.Hour))
+	if err != nil || stats.Captured != 3 || stats.Abandoned != 3 {
+		t.Fatalf("figures at 20 min: %+v %v", stats, err)
+	}
+
+	// Bought after the cut-off: abandoned first, then converted.
+	e.order("bought", 30*time.Minute)
+	if c := e.stored(bought); c.State != recovery.CartConverted || !c.AbandonedAt.Equal(cutoff) {
+		t.Errorf("bought: %s, abandoned at %v", c.State, c.AbandonedAt)
+	}
+	e.wantSteps(bought, "skipped/converted", "skipped/converted", "skipped/converted", "skipped/converted")
+
+	// Back with a changed cart: active again, the episode counts from now.
+	e.checkout("back", 40*time.Minute, withContact("back@example.com", "+4791000002"), func(c *recovery.Cart) { c.Items[0].Quantity, c.Totals.Total = 2, 99800 })
+	if c := e.stored(back); c.State != recovery.CartActive || len(c.Steps) != 4 || !c.Steps[0].DueAt.Equal(start.Add(100*time.Minute)) {
+		t.Errorf("back: %s, %d steps, first due %v", c.State, len(c.Steps), c.NextDueAt)
+	}
+
+	e.at(time.Hour)
+	if c := e.stored(waiting); c.State != recovery.CartAbandoned || !c.AbandonedAt.Equal(cutoff) || c.Steps[0].State != recovery.StepSent {
+		t.Errorf("waiting at 1 h: %s since %v, steps %+v", c.State, c.AbandonedAt, c.Steps)
+	}
+	if n := len(e.email.messages()); n != 1 {
+		t.Fatalf("%d emails at 1 h, want 1 (the returning shopper's comes later)", n)
+	}
+	e.at(100 * time.Minute)
+	if n := len(e.email.messages()); n != 2 {
+		t.Errorf("%d emails at 1 h 40 min, want 2", n)
+	}
+	stats, err = e.svc.Stats(context.Background(), e.shop.ID, start.Add(-time.Hour), start.Add(time.Hour))
+	if err != nil || stats.Abandoned != 3 || stats.Reminded != 2 {
+		t.Errorf("figures at the end: %+v %v", stats.Figures, err)
+	}
+}

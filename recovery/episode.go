@@ -60,7 +60,7 @@ func (c *Cart) schedule(shop *Shop) {
 		}
 	}
 	if c.State == CartActive && !c.Empty() && len(c.Steps) == 0 {
-		earliest(c.abandonAt(shop.Settings.SequenceOrDefault()))
+		earliest(c.firstWrite(shop.Settings.SequenceOrDefault()))
 	}
 	if !c.State.Open() {
 		return
@@ -72,6 +72,38 @@ func (c *Cart) schedule(shop *Shop) {
 		case StepSending:
 			earliest(st.ClaimedAt.Add(SendLease))
 		}
+	}
+}
+
+// firstWrite is when the scheduler first needs to write an active cart
+// that has no episode yet: when its first step falls due. Abandonment
+// itself needs no write of its own (see settle); only a sequence without
+// steps records it at the moment it happens.
+func (c *Cart) firstWrite(seq Sequence) time.Time {
+	at := c.abandonAt(seq)
+	if len(seq.Steps) > 0 {
+		// Validated sequences never have a step before the abandonment.
+		if first := c.LastActivityAt.Add(time.Duration(seq.Steps[0].After)); first.After(at) {
+			at = first
+		}
+	}
+	return at
+}
+
+// settle applies the abandonment that the scheduler leaves unwritten until
+// the first step: a non-empty cart without activity since abandonAt has
+// been abandoned since that moment, and its episode planned, whether or
+// not anything was written then. Every change to a cart, every figure and
+// every view settles the cart first, as of the time it looks at, so
+// writing the abandonment late changes nothing anyone sees.
+func (c *Cart) settle(shop *Shop, at time.Time) {
+	seq := shop.Settings.SequenceOrDefault()
+	if c.State != CartActive || c.Empty() || at.Before(c.abandonAt(seq)) {
+		return
+	}
+	c.State, c.AbandonedAt = CartAbandoned, c.abandonAt(seq)
+	if len(c.Steps) == 0 {
+		c.plan(shop, at)
 	}
 }
 
@@ -234,12 +266,7 @@ func (s *Service) advance(tx Tx, shop *Shop, c *Cart, now time.Time) (*Claim, er
 	if !c.State.Open() {
 		return nil, nil
 	}
-	if c.State == CartActive && !c.Empty() && !now.Before(c.abandonAt(seq)) {
-		c.State, c.AbandonedAt = CartAbandoned, now
-		if len(c.Steps) == 0 {
-			c.plan(shop, now)
-		}
-	}
+	c.settle(shop, now)
 	if c.State != CartAbandoned {
 		return nil, nil
 	}

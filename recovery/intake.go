@@ -286,6 +286,13 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time) (Result,
 	}
 
 	c := existing.clone()
+	// Whatever the cart was when this update happened comes first: an
+	// abandonment the scheduler has not written yet is part of its story.
+	activity := in.LastActivityAt
+	if activity.IsZero() {
+		activity = now
+	}
+	c.settle(shop, activity)
 	c.Keys.merge(in.Keys)
 	contact := in.Contact
 	contact.merge(existing.Contact)
@@ -390,6 +397,7 @@ func (s *Service) applyDelete(tx Tx, shop *Shop, keys CartKeys, now time.Time) (
 		return Result{Outcome: OutcomeUnchanged, CartIDs: []uint64{c.ID}}, nil
 	}
 	c = c.clone()
+	c.settle(shop, now)
 	c.State, c.DeletedAt, c.UpdatedAt = CartDeleted, now, now
 	c.closeSteps(ReasonDeleted, now)
 	c.schedule(shop)
@@ -461,6 +469,7 @@ func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result
 			continue // the first order to convert a cart keeps the credit
 		}
 		c = c.clone()
+		c.settle(shop, at) // abandoned before the order, or not
 		c.Keys.merge(o.Keys)
 		c.UpdatedAt = now
 		if err := s.convert(tx, c, conv, now); err != nil {

@@ -115,7 +115,7 @@ func (s *Service) redactCustomer(tx Tx, shop *Shop, c Contact, now time.Time) (R
 		return Result{}, err
 	}
 	res := Result{Outcome: OutcomeDeleted}
-	if err := foldAndDelete(tx, shop.ID, carts); err != nil {
+	if err := foldAndDelete(tx, shop, carts, now); err != nil {
 		return Result{}, err
 	}
 	for _, cart := range carts {
@@ -155,9 +155,10 @@ func sameContact(a, b Contact) bool {
 	return false
 }
 
-// foldAndDelete counts carts into their days' anonymous figures, then
-// erases them with their messages and clicks.
-func foldAndDelete(tx Tx, shopID uint64, carts []*Cart) error {
+// foldAndDelete counts carts, as they stand at now, into their days'
+// anonymous figures, then erases them with their messages and clicks.
+func foldAndDelete(tx Tx, shop *Shop, carts []*Cart, now time.Time) error {
+	shopID := shop.ID
 	daily := map[string]*DailyFigures{}
 	for _, c := range carts {
 		day := c.CapturedAt.UTC().Format(time.DateOnly)
@@ -177,7 +178,7 @@ func foldAndDelete(tx Tx, shopID uint64, carts []*Cart) error {
 		if err != nil {
 			return err
 		}
-		d.Figures.add(c, clicks)
+		d.Figures.add(settled(c, shop, now), clicks)
 		if err := tx.DeleteCart(c.ID); err != nil {
 			return err
 		}

@@ -48,7 +48,7 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 					}
 				}
 				erased = len(old)
-				return foldAndDelete(tx, shop.ID, old)
+				return foldAndDelete(tx, shop, old, now)
 			})
 			after = next
 			if err != nil {

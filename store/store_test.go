@@ -105,7 +105,8 @@ func TestCartLifecycle(t *testing.T) {
 	if c.State != recovery.CartActive || c.Totals.Total != 49900 || c.CapturedAt != clk.now {
 		t.Fatalf("stored cart: %+v", c)
 	}
-	if want := clk.At(-time.Minute).Add(recovery.DefaultAbandonAfter); !c.NextDueAt.Equal(want) {
+	// Due when the first step is: the abandonment is written with it.
+	if want := clk.At(-time.Minute).Add(time.Hour); !c.NextDueAt.Equal(want) {
 		t.Errorf("NextDueAt = %v, want %v", c.NextDueAt, want)
 	}
 
@@ -184,7 +185,7 @@ func TestOrderMatchesByEmailWithinWindow(t *testing.T) {
 	if res := apply(t, svc, shop.ID, recovery.Event{Kind: recovery.EventOrder, Order: order}); res.Outcome != recovery.OutcomeConverted || res.CartIDs[0] != newID {
 		t.Fatalf("order by email: %+v", res)
 	}
-	if c := getCart(t, svc, shop.ID, oldID); c.State != recovery.CartActive {
+	if c := getCart(t, svc, shop.ID, oldID); c.State == recovery.CartConverted {
 		t.Errorf("cart outside window converted: %s", c.State)
 	}
 	// An order by an unknown email with no keys stores nothing.

@@ -280,7 +280,34 @@ type cartOutcome struct {
 	Holdout     bool                 `json:"holdout"`
 	Steps       []recovery.StepRun   `json:"steps"`
 	Conversion  *recovery.Conversion `json:"conversion"`
+	// LastActivityAt and HasItems tell whether an active cart has been
+	// abandoned since (an abandonment is written with the first step).
+	LastActivityAt time.Time `json:"last_activity_at"`
+	HasItems       nonEmpty  `json:"items"`
 }
+
+// nonEmpty decodes whether a JSON array has any element, without keeping it.
+type nonEmpty bool
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *nonEmpty) UnmarshalJSON(b []byte) error {
+	*n = nonEmpty(arrayHasElements(b))
+	return nil
+}
+
+// arrayHasElements reports whether the JSON text b is an array with at
+// least one element.
+func arrayHasElements(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '[' {
+		return false
+	}
+	return len(bytes.TrimSpace(b[1:len(b)-1])) > 0
+}
+
+// someItems stands in for the items of a cart whose outcome was decoded
+// without them, so that Cart.Empty still tells the truth.
+var someItems = []recovery.LineItem{{}}
 
 // CartOutcomes implements recovery.Tx. The stored bytes are gathered in
 // key order, then decoded on every core: a dashboard over thousands of
@@ -314,6 +341,10 @@ func (t *Tx) CartOutcomes(shopID, beforeID uint64, limit int) ([]*recovery.Cart,
 				carts[i] = &recovery.Cart{
 					ID: o.ID, ShopID: o.ShopID, State: o.State, OrderOnly: o.OrderOnly, CapturedAt: o.CapturedAt,
 					AbandonedAt: o.AbandonedAt, Holdout: o.Holdout, Steps: o.Steps, Conversion: o.Conversion,
+					LastActivityAt: o.LastActivityAt,
+				}
+				if o.HasItems {
+					carts[i].Items = someItems
 				}
 			}
 		}()

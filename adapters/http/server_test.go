@@ -170,6 +170,16 @@ func (e *env) cart(shop *recovery.Shop, id uint64) *recovery.Cart {
 	return c
 }
 
+// stored returns the cart as stored, without the view's settling.
+func (e *env) stored(id uint64) *recovery.Cart {
+	e.t.Helper()
+	var c *recovery.Cart
+	if err := e.db.View(context.Background(), func(tx recovery.Tx) (err error) { c, err = tx.Cart(id); return err }); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
 // assertNothingStored checks that the shop has no carts and that no
 // de-duplication record was written for the event key.
 func (e *env) assertNothingStored(shop *recovery.Shop, dedupKey string) {
@@ -231,8 +241,17 @@ func TestShopifyCheckoutLifecycle(t *testing.T) {
 	if c.RestoreURL != "https://checkout.local/548380009/checkouts/2a1ace52255252df566af0faaedfbfa7/recover" {
 		t.Errorf("restore URL: %s", c.RestoreURL)
 	}
-	if c.State != recovery.CartActive || c.Contact.Locale != "en" {
-		t.Errorf("state %s locale %q", c.State, c.Contact.Locale)
+	if c.Contact.Locale != "en" {
+		t.Errorf("locale %q", c.Contact.Locale)
+	}
+	// Stored as captured; the fixture's checkout was last touched long ago,
+	// so seen now it has been abandoned since then, before any reminder
+	// was due to write that down.
+	if stored := e.stored(id); stored.State != recovery.CartActive {
+		t.Errorf("stored cart: %+v", stored)
+	}
+	if want := c.LastActivityAt.Add(recovery.DefaultAbandonAfter); c.State != recovery.CartAbandoned || !c.AbandonedAt.Equal(want) {
+		t.Errorf("seen now: state %s abandoned at %v, want abandoned at %v", c.State, c.AbandonedAt, want)
 	}
 
 	// The same event again (a redelivery) changes nothing.

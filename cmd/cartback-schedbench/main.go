@@ -86,6 +86,10 @@ type benchMeta struct {
 	LastDueID    uint64    `json:"last_due_id"`
 	WindowStart  time.Time `json:"window_start"`
 	WindowEnd    time.Time `json:"window_end"`
+	Burst        int       `json:"burst"`
+	BurstAt      time.Time `json:"burst_at"`
+	FirstBurstID uint64    `json:"first_burst_id"`
+	LastBurstID  uint64    `json:"last_burst_id"`
 	AbandonAfter string    `json:"abandon_after"`
 	StepAfter    string    `json:"step_after"`
 	PopulatedAt  time.Time `json:"populated_at"`

@@ -22,9 +22,13 @@ type populateConfig struct {
 	Due    int
 	Lead   time.Duration
 	Spread time.Duration
-	Batch  int
-	Shop   string
-	Seed   uint64
+	// Burst more carts fall due all at one instant, BurstGap after the
+	// window: how fast a backlog drains is the scheduler's capacity.
+	Burst    int
+	BurstGap time.Duration
+	Batch    int
+	Shop     string
+	Seed     uint64
 }
 
 func parsePopulate(args []string, stderr io.Writer) (populateConfig, error) {
@@ -36,6 +40,8 @@ func parsePopulate(args []string, stderr io.Writer) (populateConfig, error) {
 	fs.IntVar(&c.Due, "due", 20_000, "active carts whose first reminder falls due in the window")
 	fs.DurationVar(&c.Lead, "lead", 30*time.Second, "time from the end of populating to the start of the due window")
 	fs.DurationVar(&c.Spread, "spread", 10*time.Second, "length of the due window (0: all due at one instant)")
+	fs.IntVar(&c.Burst, "burst", 20_000, "active carts more, all due at one instant after the window, to measure capacity (0: none)")
+	fs.DurationVar(&c.BurstGap, "burst-gap", 10*time.Second, "time from the end of the window to the burst")
 	fs.IntVar(&c.Batch, "batch", 2000, "carts per write transaction")
 	fs.StringVar(&c.Shop, "shop", "bench.myshopify.com", "the shop's domain")
 	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the generated data")
@@ -47,8 +53,10 @@ func parsePopulate(args []string, stderr io.Writer) (populateConfig, error) {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case c.DB == "":
 		return c, fmt.Errorf("-db is required")
-	case c.Carts < 1 || c.Due < 0 || c.Due > c.Carts:
-		return c, fmt.Errorf("need -carts ≥ 1 and 0 ≤ -due ≤ -carts")
+	case c.Carts < 1 || c.Due < 0 || c.Burst < 0 || c.Due+c.Burst > c.Carts:
+		return c, fmt.Errorf("need -carts ≥ 1, -due ≥ 0, -burst ≥ 0 and -due + -burst ≤ -carts")
+	case c.BurstGap < time.Second:
+		return c, fmt.Errorf("-burst-gap must be at least 1s, so the burst starts after the window's steps")
 	case c.Lead < 2*time.Second:
 		return c, fmt.Errorf("-lead must be at least 2s: the run needs time to start")
 	case c.Spread < 0:
@@ -86,9 +94,9 @@ func populate(args []string, stdout, stderr io.Writer) error {
 	}
 	// A due cart was last active stepAfter before its step's due time, so
 	// every due cart's last activity lies in the past when populating ends;
-	// it counts as abandoned one second before its step is due, so the
-	// scheduler meets each cart twice, as it does in production: once to
-	// mark it abandoned and plan the episode, once to send.
+	// it counts as abandoned one second before its step is due. As in
+	// production, the scheduler writes the abandonment and the episode's
+	// plan together with the claim of the first step.
 	stepAfter := (cfg.Lead + cfg.Spread).Round(time.Second)
 	abandonAfter := stepAfter - time.Second
 	seq := recovery.Sequence{
@@ -102,7 +110,7 @@ func populate(args []string, stdout, stderr io.Writer) error {
 	}
 
 	g := newGen(cfg.Seed, shop)
-	background := cfg.Carts - cfg.Due
+	background := cfg.Carts - cfg.Due - cfg.Burst
 	states := map[recovery.CartState]int{}
 	bgStart := time.Now()
 	if err := writeCarts(ctx, db, background, cfg.Batch, func(i int) *recovery.Cart {
@@ -142,8 +150,21 @@ func populate(args []string, stdout, stderr io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	dueTook := time.Since(dueStart)
 	meta.FirstDueID, meta.LastDueID = firstID, lastID
+	meta.Burst, meta.BurstAt = cfg.Burst, meta.WindowEnd.Add(cfg.BurstGap)
+	firstID, lastID = 0, 0
+	if err := writeCarts(ctx, db, cfg.Burst, cfg.Batch, func(i int) *recovery.Cart {
+		return g.dueCart(background+cfg.Due+i, meta.BurstAt, stepAfter, abandonAfter)
+	}, nil, func(c *recovery.Cart) {
+		if firstID == 0 {
+			firstID = c.ID
+		}
+		lastID = c.ID
+	}); err != nil {
+		return err
+	}
+	meta.FirstBurstID, meta.LastBurstID = firstID, lastID
+	dueTook := time.Since(dueStart)
 	meta.PopulatedAt = time.Now().UTC()
 	mb, _ := json.Marshal(meta)
 	if err := db.Update(ctx, func(tx recovery.Tx) error { return tx.PutMeta(metaKey, mb) }); err != nil {
@@ -161,10 +182,14 @@ func populate(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "shop         %s (id %d), abandon_after %s, one email step after %s\n", shop.Domain, shop.ID, abandonAfter, stepAfter)
 	fmt.Fprintf(stdout, "background   %d carts in %.1fs (%.0f/s): %s, next_due_at zero\n",
 		background, bgTook.Seconds(), float64(background)/bgTook.Seconds(), stateCounts(states))
-	fmt.Fprintf(stdout, "due          %d active carts (ids %d-%d) in %.2fs\n", cfg.Due, firstID, lastID, dueTook.Seconds())
+	fmt.Fprintf(stdout, "due          %d active carts (ids %d-%d) and a burst of %d (ids %d-%d) in %.2fs\n",
+		cfg.Due, meta.FirstDueID, meta.LastDueID, cfg.Burst, meta.FirstBurstID, meta.LastBurstID, dueTook.Seconds())
 	fmt.Fprintf(stdout, "due window   %s .. %s (starts in %.1fs, %.0f steps/s offered)\n",
 		meta.WindowStart.Format(time.RFC3339Nano), meta.WindowEnd.Format(time.RFC3339Nano),
 		meta.WindowStart.Sub(now).Seconds(), offeredRate(cfg.Due, cfg.Spread))
+	if cfg.Burst > 0 {
+		fmt.Fprintf(stdout, "burst        %d steps all due at %s\n", cfg.Burst, meta.BurstAt.Format(time.RFC3339Nano))
+	}
 	fmt.Fprintf(stdout, "took         %.1fs in all, %d carts per transaction\n", now.Sub(began).Seconds(), cfg.Batch)
 	if now.After(meta.WindowStart.Add(-2 * time.Second)) {
 		return fmt.Errorf("populating ended less than 2s before the due window; raise -lead")

@@ -97,19 +97,22 @@ type report struct {
 	LateP90Ms    float64        `json:"lateness_p90_ms"`
 	LateP99Ms    float64        `json:"lateness_p99_ms"`
 	LateMaxMs    float64        `json:"lateness_max_ms"`
-	AbandonP50Ms float64        `json:"abandon_lateness_p50_ms"`
-	AbandonP99Ms float64        `json:"abandon_lateness_p99_ms"`
-	AbandonMaxMs float64        `json:"abandon_lateness_max_ms"`
 	DispatchS    float64        `json:"dispatch_s"` // first claim → last finish
 	Rate         float64        `json:"steps_per_s"`
 	OfferedRate  float64        `json:"offered_steps_per_s"`
-	CPUUserS     float64        `json:"cpu_user_s"`
-	CPUSysS      float64        `json:"cpu_sys_s"`
-	WaitS        float64        `json:"wait_s"` // ready → last step final
-	StartupMet   bool           `json:"startup_met"`
-	RSSMet       bool           `json:"rss_met"`
-	LatenessMet  bool           `json:"lateness_met"`
-	RateMet      bool           `json:"rate_met"`
+	// The burst: steps all due at one instant after the window.
+	Burst          int     `json:"burst"`
+	BurstClaimed   int     `json:"burst_claimed"`
+	BurstDispatchS float64 `json:"burst_dispatch_s"`
+	BurstRate      float64 `json:"burst_steps_per_s"`
+	BurstLateP99Ms float64 `json:"burst_lateness_p99_ms"`
+	CPUUserS       float64 `json:"cpu_user_s"`
+	CPUSysS        float64 `json:"cpu_sys_s"`
+	WaitS          float64 `json:"wait_s"` // ready → last step final
+	StartupMet     bool    `json:"startup_met"`
+	RSSMet         bool    `json:"rss_met"`
+	LatenessMet    bool    `json:"lateness_met"`
+	RateMet        bool    `json:"rate_met"`
 }
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -202,7 +205,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	abandonAfter, _ := time.ParseDuration(meta.AbandonAfter)
 	fi, err := os.Stat(cfg.DB)
 	if err != nil {
 		return err
@@ -231,18 +233,23 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	// outcome) nothing is left due or being sent once the window is over.
 	var ru0 syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	deadline := meta.WindowEnd.Add(cfg.Timeout)
+	lastDue := meta.WindowEnd
+	if meta.Burst > 0 {
+		lastDue = meta.BurstAt
+	}
+	deadline := lastDue.Add(cfg.Timeout)
+	total := int64(meta.Due + meta.Burst)
 	lastNote := time.Now()
 	done := false
 	for !done {
 		time.Sleep(50 * time.Millisecond)
 		now := time.Now()
-		if finals.Load() >= int64(meta.Due) {
+		if finals.Load() >= total {
 			break
 		}
-		if now.After(meta.WindowEnd) {
+		if now.After(lastDue) {
 			err := db.View(ctx, func(tx recovery.Tx) error {
-				due, err := tx.DueCarts(meta.WindowEnd.Add(time.Minute), 1)
+				due, err := tx.DueCarts(lastDue.Add(time.Minute), 1)
 				if err != nil {
 					return err
 				}
@@ -255,11 +262,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		if now.After(deadline) {
-			return fmt.Errorf("timed out: %d of %d due steps final %s after the window closed", finals.Load(), meta.Due, cfg.Timeout)
+			return fmt.Errorf("timed out: %d of %d due steps final %s after the last fell due", finals.Load(), total, cfg.Timeout)
 		}
 		if now.Sub(lastNote) >= 2*time.Second {
 			lastNote = now
-			fmt.Fprintf(stderr, "  %s: %d/%d steps final\n", now.Format("15:04:05"), finals.Load(), meta.Due)
+			fmt.Fprintf(stderr, "  %s: %d/%d steps final\n", now.Format("15:04:05"), finals.Load(), total)
 		}
 	}
 	end := time.Now()
@@ -288,70 +295,35 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	r.HWMMB = mb(endRSS["VmHWM"])
 	r.SenderCalls = sender.calls.Load()
 
-	// Read the due carts back.
-	var late, abandonLate []time.Duration
-	var first, last time.Time
+	// Read the due carts back: the window's for lateness, the burst's for
+	// capacity.
 	r.States = map[string]int{}
-	open := 0
-	for id := meta.FirstDueID; id <= meta.LastDueID && id != 0; {
-		hi := min(id+999, meta.LastDueID)
-		err := db.View(ctx, func(tx recovery.Tx) error {
-			for cid := id; cid <= hi; cid++ {
-				c, err := tx.Cart(cid)
-				if err != nil {
-					return err
-				}
-				if !c.AbandonedAt.IsZero() {
-					abandonLate = append(abandonLate, c.AbandonedAt.Sub(c.LastActivityAt.Add(abandonAfter)))
-				}
-				if len(c.Steps) == 0 {
-					r.States["unplanned"]++
-					open++
-					continue
-				}
-				for _, st := range c.Steps {
-					r.States[string(st.State)]++
-					if st.State == recovery.StepScheduled || st.State == recovery.StepSending {
-						open++
-					}
-					if st.ClaimedAt.IsZero() {
-						continue
-					}
-					late = append(late, st.ClaimedAt.Sub(st.DueAt))
-					if first.IsZero() || st.ClaimedAt.Before(first) {
-						first = st.ClaimedAt
-					}
-					if st.FinishedAt.After(last) {
-						last = st.FinishedAt
-					}
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		id = hi + 1
+	window, err := readBack(ctx, db, meta.FirstDueID, meta.LastDueID, r.States)
+	if err != nil {
+		return err
 	}
-	r.Claimed = len(late)
-	slices.Sort(late)
-	slices.Sort(abandonLate)
-	r.LateP50Ms, r.LateP90Ms, r.LateP99Ms = msOf(pct(late, 50)), msOf(pct(late, 90)), msOf(pct(late, 99))
-	r.AbandonP50Ms, r.AbandonP99Ms = msOf(pct(abandonLate, 50)), msOf(pct(abandonLate, 99))
-	if n := len(late); n > 0 {
-		r.LateMaxMs = msOf(late[n-1])
+	burst, err := readBack(ctx, db, meta.FirstBurstID, meta.LastBurstID, r.States)
+	if err != nil {
+		return err
 	}
-	if n := len(abandonLate); n > 0 {
-		r.AbandonMaxMs = msOf(abandonLate[n-1])
+	r.Claimed = len(window.late)
+	r.LateP50Ms, r.LateP90Ms, r.LateP99Ms = msOf(pct(window.late, 50)), msOf(pct(window.late, 90)), msOf(pct(window.late, 99))
+	if n := len(window.late); n > 0 {
+		r.LateMaxMs = msOf(window.late[n-1])
 	}
-	if span := last.Sub(first); span > 0 {
-		r.DispatchS = span.Seconds()
-		r.Rate = float64(r.Claimed) / span.Seconds()
-	}
+	r.DispatchS, r.Rate = window.span()
+	r.Burst, r.BurstClaimed = meta.Burst, len(burst.late)
+	r.BurstDispatchS, r.BurstRate = burst.span()
+	r.BurstLateP99Ms = msOf(pct(burst.late, 99))
 	r.StartupMet = r.StartupS <= targetStartup.Seconds()
 	r.RSSMet = max(r.RSSEndMB, r.HWMMB) <= targetRSS/1e6
 	r.LatenessMet = r.Claimed > 0 && r.LateP99Ms <= float64(targetLateness.Milliseconds())
+	// Capacity shows where there is a backlog to drain; a window that the
+	// scheduler keeps up with only shows the offered rate.
 	r.RateMet = r.Rate >= targetRate
+	if r.Burst > 0 {
+		r.RateMet = r.BurstRate >= targetRate
+	}
 
 	r.print(stdout)
 	if cfg.JSON {
@@ -361,7 +333,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s\n", b)
 	}
-	if open > 0 {
+	if open := r.States["unplanned"] + r.States[string(recovery.StepScheduled)] + r.States[string(recovery.StepSending)]; open > 0 {
 		return fmt.Errorf("%d due steps are not final", open)
 	}
 	if r.Claimed == 0 {
@@ -393,16 +365,22 @@ func (r *report) print(w io.Writer) {
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s %d", k, r.States[k]))
 	}
-	fmt.Fprintf(w, "steps        %d due: %s; %d sender calls\n", r.Due, strings.Join(parts, ", "), r.SenderCalls)
+	fmt.Fprintf(w, "steps        %d due: %s; %d sender calls\n", r.Due+r.Burst, strings.Join(parts, ", "), r.SenderCalls)
 	fmt.Fprintf(w, "lateness     claimed − due: p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms   target p99 ≤ %s: %s\n",
 		r.LateP50Ms, r.LateP90Ms, r.LateP99Ms, r.LateMaxMs, targetLateness, met(r.LatenessMet))
-	fmt.Fprintf(w, "abandonment  marked − due: p50 %.1f ms  p99 %.1f ms  max %.1f ms\n", r.AbandonP50Ms, r.AbandonP99Ms, r.AbandonMaxMs)
 	offered := "all due at once"
 	if r.OfferedRate > 0 {
 		offered = fmt.Sprintf("offered %.0f/s", r.OfferedRate)
 	}
-	fmt.Fprintf(w, "dispatch     %d steps in %.2fs (first claim → last finish) = %.0f steps/s, %s   target ≥ %.0f/s: %s\n",
-		r.Claimed, r.DispatchS, r.Rate, offered, targetRate, met(r.RateMet))
+	if r.Burst == 0 {
+		fmt.Fprintf(w, "dispatch     %d steps in %.2fs (first claim → last finish) = %.0f steps/s, %s   target ≥ %.0f/s: %s\n",
+			r.Claimed, r.DispatchS, r.Rate, offered, targetRate, met(r.RateMet))
+	} else {
+		fmt.Fprintf(w, "dispatch     window: %d steps in %.2fs (first claim → last finish) = %.0f steps/s, %s\n",
+			r.Claimed, r.DispatchS, r.Rate, offered)
+		fmt.Fprintf(w, "capacity     burst: %d steps due at once, done in %.2fs = %.0f steps/s (p99 lateness %.0f ms)   target ≥ %.0f/s: %s\n",
+			r.BurstClaimed, r.BurstDispatchS, r.BurstRate, r.BurstLateP99Ms, targetRate, met(r.RateMet))
+	}
 	fmt.Fprintf(w, "cpu          %.2fs user + %.2fs sys over %.2fs from ready to the last step (%.2f cores)\n",
 		r.CPUUserS, r.CPUSysS, r.WaitS, (r.CPUUserS+r.CPUSysS)/max(r.WaitS, 1e-9))
 }
@@ -477,4 +455,58 @@ func sinceProcessStart() (time.Duration, error) {
 		return 0, err
 	}
 	return time.Duration((uptime - float64(ticks)/100) * float64(time.Second)), nil
+}
+
+// groupResult is what reading one group of due carts back found.
+type groupResult struct {
+	late        []time.Duration // claimed − due of every claimed step, sorted
+	first, last time.Time       // first claim, last finish
+}
+
+// span returns the group's first claim → last finish and its rate.
+func (g groupResult) span() (seconds, rate float64) {
+	if d := g.last.Sub(g.first); d > 0 {
+		return d.Seconds(), float64(len(g.late)) / d.Seconds()
+	}
+	return 0, 0
+}
+
+// readBack reads carts first..last and counts their steps' states.
+func readBack(ctx context.Context, db *store.DB, first, last uint64, states map[string]int) (groupResult, error) {
+	var g groupResult
+	for id := first; id <= last && id != 0; {
+		hi := min(id+999, last)
+		err := db.View(ctx, func(tx recovery.Tx) error {
+			for cid := id; cid <= hi; cid++ {
+				c, err := tx.Cart(cid)
+				if err != nil {
+					return err
+				}
+				if len(c.Steps) == 0 {
+					states["unplanned"]++
+					continue
+				}
+				for _, st := range c.Steps {
+					states[string(st.State)]++
+					if st.ClaimedAt.IsZero() {
+						continue
+					}
+					g.late = append(g.late, st.ClaimedAt.Sub(st.DueAt))
+					if g.first.IsZero() || st.ClaimedAt.Before(g.first) {
+						g.first = st.ClaimedAt
+					}
+					if st.FinishedAt.After(g.last) {
+						g.last = st.FinishedAt
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return g, err
+		}
+		id = hi + 1
+	}
+	slices.Sort(g.late)
+	return g, nil
 }
