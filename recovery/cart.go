@@ -33,17 +33,15 @@ type Cart struct {
 	Platform Platform `json:"platform"`
 	Keys     CartKeys `json:"keys"`
 
-	Contact Contact `json:"contact"`
-	Consent Consent `json:"consent"`
-
-	Currency string     `json:"currency"`
-	Items    []LineItem `json:"items"`
-	Totals   Totals     `json:"totals"`
-
+	// State, RestoreURL and Steps are all a restore link needs: they come
+	// ahead of the bulky contents in the stored JSON, so that a click reads
+	// only the head of it.
+	State CartState `json:"state"`
 	// RestoreURL is the platform's own link back into this cart.
 	RestoreURL string `json:"restore_url,omitempty"`
-
-	State CartState `json:"state"`
+	// Steps are the reminders planned for this cart's episode, created when
+	// the cart is first found abandoned.
+	Steps []StepRun `json:"steps,omitempty"`
 	// OrderOnly marks a cart created from an order whose checkout had not
 	// arrived yet; it exists so that a late checkout webhook finds the cart
 	// already converted and no reminder goes out.
@@ -65,9 +63,6 @@ type Cart struct {
 
 	Conversion *Conversion `json:"conversion,omitempty"`
 
-	// Steps are the reminders planned for this cart's episode, created when
-	// the cart is first found abandoned.
-	Steps []StepRun `json:"steps,omitempty"`
 	// Holdout marks a cart drawn into the shop's control group: it gets no
 	// reminders, so that the lift of reminding can be measured.
 	Holdout bool `json:"holdout,omitempty"`
@@ -75,6 +70,13 @@ type Cart struct {
 	// NextDueAt is when the scheduler must next look at this cart; zero when
 	// nothing is pending. The store keeps a time-ordered index of it.
 	NextDueAt time.Time `json:"next_due_at,omitzero"`
+
+	Contact Contact `json:"contact"`
+	Consent Consent `json:"consent"`
+
+	Currency string     `json:"currency"`
+	Items    []LineItem `json:"items"`
+	Totals   Totals     `json:"totals"`
 }
 
 // CartKeys are the platform's identifiers of a cart. Any one of them finds it.

@@ -45,7 +45,8 @@ type Tx interface {
 	// (zero: from the newest), newest first.
 	Carts(shopID uint64, beforeID uint64, limit int) ([]*Cart, error)
 	// CartLink returns the part of a cart a restore link needs (id, shop,
-	// keys, state, restore URL, steps): a click must not decode the items.
+	// keys, state, restore URL, and of each step its index and discount
+	// code): a click must not decode the items.
 	// ENOTFOUND is returned when there is no such cart.
 	CartLink(id uint64) (*Cart, error)
 	// CartOutcomes is Carts with only what the figures read filled in

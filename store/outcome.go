@@ -137,31 +137,66 @@ type cartLink struct {
 	Keys       recovery.CartKeys  `json:"keys"`
 	State      recovery.CartState `json:"state"`
 	RestoreURL string             `json:"restore_url"`
-	Steps      []recovery.StepRun `json:"steps"`
+	Steps      []linkStep         `json:"steps"`
 }
 
-func readLink(r *payload.Reader, l *cartLink) {
+// linkStep is what a restore link needs of a step: its discount code.
+type linkStep struct {
+	Index        int    `json:"index"`
+	DiscountCode string `json:"discount_code"`
+}
+
+func readLinkStep(r *payload.Reader, st *linkStep) {
 	if !r.Object() {
 		return
 	}
 	for key, ok := r.Key(); ok; key, ok = r.Key() {
 		switch string(key) {
+		case "index":
+			r.Int(&st.Index)
+		case "discount_code":
+			r.String(&st.DiscountCode)
+		default:
+			r.Unknown(key)
+		}
+	}
+}
+
+// readLink reads a stored cart's link fields and stops once it has them
+// all: carts store them ahead of their contents.
+func readLink(r *payload.Reader, l *cartLink) {
+	if !r.Object() {
+		return
+	}
+	const all = 1<<6 - 1
+	seen := 0
+	for key, ok := r.Key(); ok; key, ok = r.Key() {
+		switch string(key) {
 		case "id":
 			readUint(r, &l.ID)
+			seen |= 1
 		case "shop_id":
 			readUint(r, &l.ShopID)
+			seen |= 2
 		case "keys":
 			readKeys(r, &l.Keys)
+			seen |= 4
 		case "state":
 			var s string
 			r.String(&s)
 			l.State = recovery.CartState(s)
+			seen |= 8
 		case "restore_url":
 			r.String(&l.RestoreURL)
+			seen |= 16
 		case "steps":
-			payload.Slice(r, &l.Steps, readStepRun)
+			payload.Slice(r, &l.Steps, readLinkStep)
+			seen |= 32
 		default:
 			r.Unknown(key)
+		}
+		if seen == all {
+			return
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -45,12 +46,42 @@ func TestOutcomeReaderMatchesJSON(t *testing.T) {
 			t.Errorf("cart %d: has items %v, last activity %v", cart.ID, fast.HasItems, fast.LastActivityAt)
 		}
 		var fastLink, slowLink cartLink
-		if err := payload.DecodeWith(raw, &fastLink, readLink); err != nil {
+		if err := payload.DecodeHeadWith(raw, &fastLink, readLink); err != nil {
 			t.Fatal(err)
 		}
 		json.Unmarshal(raw, &slowLink)
 		if !reflect.DeepEqual(fastLink, slowLink) {
 			t.Errorf("link reader differs from encoding/json:\n%+v\n%+v", fastLink, slowLink)
 		}
+	}
+}
+
+// A click reads only the head of a stored cart: the link fields come
+// before the contents, and the reader stops once it has them.
+func TestLinkReaderStopsAtTheContents(t *testing.T) {
+	c := &recovery.Cart{
+		ID: 7, ShopID: 3, Keys: recovery.CartKeys{CheckoutToken: "t"}, State: recovery.CartAbandoned,
+		RestoreURL: "https://shop.example/r", Steps: []recovery.StepRun{{Index: 0, DiscountCode: "X"}},
+		Items: []recovery.LineItem{{Title: "Lamp", Quantity: 1}},
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contents := bytes.Index(raw, []byte(`"order_only"`))
+	if contents < 0 {
+		contents = bytes.Index(raw, []byte(`"last_activity_at"`))
+	}
+	if contents < 0 || contents > bytes.Index(raw, []byte(`"items"`)) {
+		t.Fatalf("link fields do not come before the contents: %s", raw)
+	}
+	// Whatever follows the link fields is never looked at.
+	cut := append(bytes.Clone(raw[:contents]), "not json at all"...)
+	var l cartLink
+	if err := payload.DecodeHeadWith(cut, &l, readLink); err != nil {
+		t.Fatal(err)
+	}
+	if l.ID != 7 || l.ShopID != 3 || l.State != recovery.CartAbandoned || l.RestoreURL != c.RestoreURL || len(l.Steps) != 1 || l.Steps[0].DiscountCode != "X" {
+		t.Errorf("head read: %+v", l)
 	}
 }

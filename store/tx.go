@@ -262,10 +262,17 @@ func (t *Tx) CartLink(id uint64) (*recovery.Cart, error) {
 		return nil, recovery.Errorf(recovery.ENOTFOUND, "cart %d not found", id)
 	}
 	var l cartLink
-	if err := payload.DecodeWith(v, &l, readLink); err != nil {
+	if err := payload.DecodeHeadWith(v, &l, readLink); err != nil {
 		return nil, fmt.Errorf("decode cart %d: %w", id, err)
 	}
-	return &recovery.Cart{ID: l.ID, ShopID: l.ShopID, Keys: l.Keys, State: l.State, RestoreURL: l.RestoreURL, Steps: l.Steps}, nil
+	c := &recovery.Cart{ID: l.ID, ShopID: l.ShopID, Keys: l.Keys, State: l.State, RestoreURL: l.RestoreURL}
+	if len(l.Steps) > 0 {
+		c.Steps = make([]recovery.StepRun, len(l.Steps))
+		for i, st := range l.Steps {
+			c.Steps[i] = recovery.StepRun{Index: st.Index, DiscountCode: st.DiscountCode}
+		}
+	}
+	return c, nil
 }
 
 // cartOutcome is the part of a stored cart the figures read; decoding

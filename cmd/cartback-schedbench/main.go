@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 )
 
@@ -33,6 +34,11 @@ var processStart = time.Now()
 const metaKey = "schedbench"
 
 func main() {
+	// The garbage collector runs as in the service (cmd/cartback sets 400
+	// unless GOGC is set), so memory and speed are the service's.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 

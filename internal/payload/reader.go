@@ -542,6 +542,20 @@ func DecodeWith[T any](body []byte, v *T, read func(*Reader, *T)) error {
 	return Decode(body, v)
 }
 
+// DecodeHeadWith is DecodeWith for documents this program wrote itself
+// with encoding/json: read may return as soon as it has what it needs, and
+// the rest of the document is neither read nor checked. It falls back to
+// Decode when the Reader fails.
+func DecodeHeadWith[T any](body []byte, v *T, read func(*Reader, *T)) error {
+	r := NewReader(body)
+	if read(&r, v); !r.failed {
+		return nil
+	}
+	var zero T
+	*v = zero
+	return Decode(body, v)
+}
+
 // Unmarshaler reads the next value with u.UnmarshalJSON, which is given
 // the value's JSON text (null included) as json.Unmarshal gives it; an
 // error fails the Reader.
