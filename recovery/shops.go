@@ -103,20 +103,27 @@ func (s *Service) Cart(ctx context.Context, shopID, cartID uint64) (*Cart, error
 	var cart *Cart
 	now := s.Now().UTC()
 	err := s.Store.View(ctx, func(tx Tx) (err error) {
-		if cart, err = tx.Cart(cartID); err != nil {
-			return err
-		}
-		if cart.ShopID != shopID {
-			return Errorf(ENOTFOUND, "cart %d not found", cartID)
-		}
-		shop, err := tx.Shop(shopID)
-		if err != nil {
-			return err
-		}
-		cart = settled(cart, shop, now)
-		return nil
+		cart, err = shopCart(tx, shopID, cartID, now)
+		return err
 	})
 	return cart, err
+}
+
+// shopCart reads one of a shop's carts as it stands at now. ENOTFOUND is
+// returned when the shop has no cart with that id.
+func shopCart(tx Tx, shopID, cartID uint64, now time.Time) (*Cart, error) {
+	cart, err := tx.Cart(cartID)
+	if err != nil {
+		return nil, err
+	}
+	if cart.ShopID != shopID {
+		return nil, Errorf(ENOTFOUND, "cart %d not found", cartID)
+	}
+	shop, err := tx.Shop(shopID)
+	if err != nil {
+		return nil, err
+	}
+	return settled(cart, shop, now), nil
 }
 
 // UpdateSettings replaces a shop's settings after validating them.
@@ -182,17 +189,9 @@ func (s *Service) CartTimeline(ctx context.Context, shopID, cartID uint64) (*Car
 		clicks []Click
 	)
 	err := s.Store.View(ctx, func(tx Tx) (err error) {
-		if cart, err = tx.Cart(cartID); err != nil {
+		if cart, err = shopCart(tx, shopID, cartID, s.Now().UTC()); err != nil {
 			return err
 		}
-		if cart.ShopID != shopID {
-			return Errorf(ENOTFOUND, "cart %d not found", cartID)
-		}
-		shop, err := tx.Shop(shopID)
-		if err != nil {
-			return err
-		}
-		cart = settled(cart, shop, s.Now().UTC())
 		if msgs, err = tx.CartMessages(cartID); err != nil {
 			return err
 		}

@@ -135,35 +135,31 @@ func populate(args []string, stdout, stderr io.Writer) error {
 		AbandonAfter: abandonAfter.String(), StepAfter: stepAfter.String(),
 	}
 	dueStart := time.Now()
-	var firstID, lastID uint64
-	if err := writeCarts(ctx, db, cfg.Due, cfg.Batch, func(i int) *recovery.Cart {
+	// writeGroup writes n due carts and returns the range of their ids.
+	writeGroup := func(n int, cart func(i int) *recovery.Cart) (first, last uint64, err error) {
+		err = writeCarts(ctx, db, n, cfg.Batch, cart, nil, func(c *recovery.Cart) {
+			if first == 0 {
+				first = c.ID
+			}
+			last = c.ID
+		})
+		return first, last, err
+	}
+	if meta.FirstDueID, meta.LastDueID, err = writeGroup(cfg.Due, func(i int) *recovery.Cart {
 		at := meta.WindowStart
 		if cfg.Spread > 0 {
 			at = at.Add(time.Duration(g.rng.Int64N(int64(cfg.Spread) + 1)))
 		}
 		return g.dueCart(background+i, at, stepAfter, abandonAfter)
-	}, nil, func(c *recovery.Cart) {
-		if firstID == 0 {
-			firstID = c.ID
-		}
-		lastID = c.ID
 	}); err != nil {
 		return err
 	}
-	meta.FirstDueID, meta.LastDueID = firstID, lastID
 	meta.Burst, meta.BurstAt = cfg.Burst, meta.WindowEnd.Add(cfg.BurstGap)
-	firstID, lastID = 0, 0
-	if err := writeCarts(ctx, db, cfg.Burst, cfg.Batch, func(i int) *recovery.Cart {
+	if meta.FirstBurstID, meta.LastBurstID, err = writeGroup(cfg.Burst, func(i int) *recovery.Cart {
 		return g.dueCart(background+cfg.Due+i, meta.BurstAt, stepAfter, abandonAfter)
-	}, nil, func(c *recovery.Cart) {
-		if firstID == 0 {
-			firstID = c.ID
-		}
-		lastID = c.ID
 	}); err != nil {
 		return err
 	}
-	meta.FirstBurstID, meta.LastBurstID = firstID, lastID
 	dueTook := time.Since(dueStart)
 	meta.PopulatedAt = time.Now().UTC()
 	mb, _ := json.Marshal(meta)
