@@ -866,3 +866,40 @@ func TestAbandonmentIsWrittenWithTheFirstStep(t *testing.T) {
 		t.Errorf("figures at the end: %+v %v", stats.Figures, err)
 	}
 }
+
+// A shorter sequence reaches carts already waiting for their first step:
+// they are due when the step is, so a change re-times them.
+func TestSequenceChangeRetimesWaitingCarts(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	waitingID := e.checkout("waiting", 0, withContact("waiting@example.com", "+4791000001"))
+	e.at(10 * time.Minute)
+	seq := recovery.Sequence{AbandonAfter: recovery.Duration(15 * time.Minute), Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(30 * time.Minute), Template: recovery.TemplateReminder},
+	}}
+	if _, err := e.svc.UpdateSequence(context.Background(), e.shop.ID, seq); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.stored(waitingID); !c.NextDueAt.Equal(start.Add(30 * time.Minute)) {
+		t.Fatalf("waiting cart due at %v, want the new first step at 30 min", c.NextDueAt)
+	}
+	e.at(30 * time.Minute)
+	if n := len(e.email.messages()); n != 1 {
+		t.Errorf("%d emails at 30 min, want 1", n)
+	}
+	// A longer one moves the wait out again; the same one again changes nothing.
+	later := e.checkout("later", 30*time.Minute, withContact("later@example.com", "+4791000002"))
+	seq.Steps[0].After = recovery.Duration(2 * time.Hour)
+	if _, err := e.svc.UpdateSequence(context.Background(), e.shop.ID, seq); err != nil {
+		t.Fatal(err)
+	}
+	c := e.stored(later)
+	if !c.NextDueAt.Equal(start.Add(150 * time.Minute)) {
+		t.Errorf("later cart due at %v, want 2 h after its activity", c.NextDueAt)
+	}
+	if _, err := e.svc.UpdateSequence(context.Background(), e.shop.ID, seq); err != nil {
+		t.Fatal(err)
+	}
+	if again := e.stored(later); !again.UpdatedAt.Equal(c.UpdatedAt) || !again.NextDueAt.Equal(c.NextDueAt) {
+		t.Errorf("an unchanged sequence rewrote the cart: %+v", again)
+	}
+}

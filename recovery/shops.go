@@ -131,16 +131,125 @@ func (s *Service) UpdateSettings(ctx context.Context, shopID uint64, settings Sh
 	if err := settings.Validate(); err != nil {
 		return nil, err
 	}
-	return s.updateShop(ctx, shopID, func(sh *Shop) { sh.Settings = settings })
+	return s.updateSequenceWith(ctx, shopID, func(sh *Shop) { sh.Settings = settings })
 }
 
 // UpdateSequence replaces a shop's reminder sequence. Carts already in an
-// episode keep the steps they were planned with; new episodes use it.
+// episode keep the steps they were planned with; new episodes use it,
+// including those of carts already waiting for their first step.
 func (s *Service) UpdateSequence(ctx context.Context, shopID uint64, seq Sequence) (*Shop, error) {
 	if err := seq.Validate(); err != nil {
 		return nil, err
 	}
-	return s.updateShop(ctx, shopID, func(sh *Shop) { sh.Settings.Sequence = &seq })
+	return s.updateSequenceWith(ctx, shopID, func(sh *Shop) { sh.Settings.Sequence = &seq })
+}
+
+// updateSequenceWith changes the shop and, when that changed its sequence,
+// re-times the carts waiting for their first step.
+func (s *Service) updateSequenceWith(ctx context.Context, shopID uint64, change func(*Shop)) (*Shop, error) {
+	var before Sequence
+	shop, err := s.updateShop(ctx, shopID, func(sh *Shop) {
+		before = sh.Settings.SequenceOrDefault()
+		change(sh)
+	})
+	if err != nil || jsonEqual(before, shop.Settings.SequenceOrDefault()) {
+		return shop, err
+	}
+	return shop, s.retimeWaiting(ctx, shopID)
+}
+
+// retimeWaitingBatch bounds the carts one look of retimeWaiting reads.
+const retimeWaitingBatch = 500
+
+// retimeWaiting gives the shop's carts that wait for their first step the
+// due time of its current sequence: they are due when that step is (see
+// Cart.firstWrite), so without this a shortened sequence would reach them
+// only at the time the old one set. Carts are read outside the writer and
+// only those that change are written.
+func (s *Service) retimeWaiting(ctx context.Context, shopID uint64) error {
+	now := s.Now().UTC()
+	var before uint64
+	for {
+		var ids []uint64
+		var last uint64
+		done := false
+		err := s.Store.View(ctx, func(tx Tx) error {
+			shop, err := tx.Shop(shopID)
+			if err != nil {
+				return err
+			}
+			horizon := now.Add(-2 * time.Duration(shop.Settings.SequenceOrDefault().MaxAge))
+			carts, err := tx.Carts(shopID, before, retimeWaitingBatch)
+			if err != nil {
+				return err
+			}
+			done = len(carts) < retimeWaitingBatch
+			for _, c := range carts {
+				last = c.ID
+				if c.CapturedAt.Before(horizon) {
+					done = true // ids grow with capture time: the rest is older
+					break
+				}
+				if waiting(c) && !c.retimed(shop).Equal(c.NextDueAt) {
+					ids = append(ids, c.ID)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			var earliest time.Time
+			err := s.Store.Update(ctx, func(tx Tx) error {
+				earliest = time.Time{}
+				shop, err := tx.Shop(shopID)
+				if err != nil {
+					return err
+				}
+				for _, id := range ids {
+					c, err := tx.Cart(id)
+					if ErrorCode(err) == ENOTFOUND {
+						continue
+					} else if err != nil {
+						return err
+					}
+					if !waiting(c) {
+						continue // changed since it was read
+					}
+					c = c.clone()
+					c.schedule(shop)
+					if err := tx.PutCart(c); err != nil {
+						return err
+					}
+					if earliest.IsZero() || c.NextDueAt.Before(earliest) {
+						earliest = c.NextDueAt
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			s.notifyDue(earliest)
+		}
+		if done || last == 0 {
+			return nil
+		}
+		before = last
+	}
+}
+
+// waiting reports whether a cart waits for its episode's first step.
+func waiting(c *Cart) bool {
+	return c.State == CartActive && !c.Empty() && len(c.Steps) == 0
+}
+
+// retimed is when the cart would be due under shop's current settings.
+func (c *Cart) retimed(shop *Shop) time.Time {
+	cp := *c
+	cp.schedule(shop)
+	return cp.NextDueAt
 }
 
 // SetShopStatus pauses or resumes a shop.
