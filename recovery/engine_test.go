@@ -737,6 +737,41 @@ func TestClickRecorderWritesEverythingOnClose(t *testing.T) {
 	}
 }
 
+// updateCounter is a Store that counts write transactions.
+type updateCounter struct {
+	recovery.Store
+	mu      sync.Mutex
+	updates int
+}
+
+func (u *updateCounter) Update(ctx context.Context, fn func(recovery.Tx) error) error {
+	u.mu.Lock()
+	u.updates++
+	u.mu.Unlock()
+	return u.Store.Update(ctx, fn)
+}
+
+// Clicks that trickle in are gathered into a few transactions, not one
+// each: under a burst the writer stays free for everything else.
+func TestClickRecorderGathersClicks(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	id := e.checkout("a", 0)
+	counter := &updateCounter{Store: e.db}
+	rec := recovery.NewClickRecorder(counter, 1000, slog.New(slog.DiscardHandler))
+	const n = 40
+	for i := range n {
+		rec.Record(&recovery.Click{ShopID: e.shop.ID, CartID: id, Step: i % 3, At: start})
+		time.Sleep(time.Millisecond) // one shopper after another
+	}
+	rec.Close()
+	if counter.updates > n/4 {
+		t.Errorf("%d clicks over about %d ms took %d transactions", n, n, counter.updates)
+	}
+	if _, _, clicks, err := e.svc.CartTimeline(context.Background(), e.shop.ID, id); err != nil || len(clicks) != n {
+		t.Errorf("%d clicks stored, %v", len(clicks), err)
+	}
+}
+
 func TestABVariants(t *testing.T) {
 	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), FrequencyCap: 9, Steps: []recovery.Step{
 		{Channel: recovery.ChannelEmail, After: recovery.Duration(time.Hour), Template: "reminder",
