@@ -179,7 +179,7 @@ func (s *Service) retimeWaiting(ctx context.Context, shopID uint64) error {
 				return err
 			}
 			horizon := now.Add(-2 * time.Duration(shop.Settings.SequenceOrDefault().MaxAge))
-			carts, err := tx.Carts(shopID, before, retimeWaitingBatch)
+			carts, err := tx.CartOutcomes(shopID, before, retimeWaitingBatch)
 			if err != nil {
 				return err
 			}

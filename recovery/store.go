@@ -49,10 +49,11 @@ type Tx interface {
 	// code): a click must not decode the items.
 	// ENOTFOUND is returned when there is no such cart.
 	CartLink(id uint64) (*Cart, error)
-	// CartOutcomes is Carts with only what the figures read filled in
-	// (ids, capture, activity and abandonment times, state, holdout,
-	// order-only, steps and conversion; Items holds one empty line when the
-	// cart has any, so Empty tells the truth): much cheaper over many carts.
+	// CartOutcomes is Carts with only what the figures and re-timing read
+	// filled in (ids, capture, activity, abandonment and due times, state,
+	// holdout, order-only, steps and conversion; Items holds one empty line
+	// when the cart has any, so Empty tells the truth): much cheaper over
+	// many carts.
 	CartOutcomes(shopID uint64, beforeID uint64, limit int) ([]*Cart, error)
 	// OldestCarts returns up to limit of the shop's carts with ids above
 	// afterID, oldest first.

@@ -45,6 +45,8 @@ func readOutcome(r *payload.Reader, o *cartOutcome) {
 			readTime(r, &o.AbandonedAt)
 		case "last_activity_at":
 			readTime(r, &o.LastActivityAt)
+		case "next_due_at":
+			readTime(r, &o.NextDueAt)
 		case "items":
 			o.HasItems = nonEmpty(arrayHasElements(r.Raw()))
 		case "holdout":

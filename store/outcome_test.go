@@ -21,7 +21,7 @@ func TestOutcomeReaderMatchesJSON(t *testing.T) {
 		Contact: recovery.Contact{Email: "a\"b@example.com", Phone: "+4791234567"},
 		Items: []recovery.LineItem{{Title: "Lamp \u00e9 \"x\"", Quantity: 2, UnitPrice: 100, LinePrice: 200,
 			Attributes: []recovery.Attribute{{Name: "Size", Value: "M"}}}},
-		CapturedAt: at, AbandonedAt: at.Add(time.Hour), LastActivityAt: at,
+		CapturedAt: at, AbandonedAt: at.Add(time.Hour), LastActivityAt: at, NextDueAt: at.Add(2 * time.Hour),
 		Steps: []recovery.StepRun{{Index: 1, Channel: recovery.ChannelSMS, Template: "follow-up", DiscountCode: "X", Variant: "B",
 			After: recovery.Duration(time.Hour), DueAt: at, NotBefore: at, Deadline: at, State: recovery.StepSent, Reason: "r",
 			ClaimedAt: at, FinishedAt: at, MessageID: 99}},
@@ -42,7 +42,7 @@ func TestOutcomeReaderMatchesJSON(t *testing.T) {
 		if !reflect.DeepEqual(fast, slow) {
 			t.Errorf("one-pass reader differs from encoding/json:\n%+v\n%+v", fast, slow)
 		}
-		if bool(fast.HasItems) != (len(cart.Items) > 0) || !fast.LastActivityAt.Equal(cart.LastActivityAt) {
+		if bool(fast.HasItems) != (len(cart.Items) > 0) || !fast.LastActivityAt.Equal(cart.LastActivityAt) || !fast.NextDueAt.Equal(cart.NextDueAt) {
 			t.Errorf("cart %d: has items %v, last activity %v", cart.ID, fast.HasItems, fast.LastActivityAt)
 		}
 		var fastLink, slowLink cartLink

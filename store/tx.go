@@ -291,6 +291,8 @@ type cartOutcome struct {
 	// abandoned since (an abandonment is written with the first step).
 	LastActivityAt time.Time `json:"last_activity_at"`
 	HasItems       nonEmpty  `json:"items"`
+	// NextDueAt tells whether a change of sequence re-times the cart.
+	NextDueAt time.Time `json:"next_due_at"`
 }
 
 // nonEmpty decodes whether a JSON array has any element, without keeping it.
@@ -348,7 +350,7 @@ func (t *Tx) CartOutcomes(shopID, beforeID uint64, limit int) ([]*recovery.Cart,
 				carts[i] = &recovery.Cart{
 					ID: o.ID, ShopID: o.ShopID, State: o.State, OrderOnly: o.OrderOnly, CapturedAt: o.CapturedAt,
 					AbandonedAt: o.AbandonedAt, Holdout: o.Holdout, Steps: o.Steps, Conversion: o.Conversion,
-					LastActivityAt: o.LastActivityAt,
+					LastActivityAt: o.LastActivityAt, NextDueAt: o.NextDueAt,
 				}
 				if o.HasItems {
 					carts[i].Items = someItems
