@@ -10,9 +10,10 @@ import (
 // decodeOutcome reads the outcome fields of a stored cart in one pass,
 // skipping the rest (items, contact, keys: most of its bytes). Anything
 // unexpected falls back to encoding/json, so the result is always the
-// same as json.Unmarshal into cartOutcome.
+// same as json.Unmarshal into cartOutcome, except HasItems: it is read only
+// for active carts, the only ones whose figures depend on it.
 func decodeOutcome(raw []byte, o *cartOutcome) error {
-	return payload.DecodeWith(raw, o, readOutcome)
+	return payload.DecodeHeadWith(raw, o, readOutcome)
 }
 
 func readTime(r *payload.Reader, t *time.Time) { r.Unmarshaler(t) }
@@ -28,6 +29,11 @@ func readOutcome(r *payload.Reader, o *cartOutcome) {
 		return
 	}
 	for key, ok := r.Key(); ok; key, ok = r.Key() {
+		if string(key) == "contact" && o.State != "" && o.State != recovery.CartActive {
+			// Carts store their contents last: all the figures need of a
+			// cart that is no longer active came before.
+			return
+		}
 		switch string(key) {
 		case "id":
 			readUint(r, &o.ID)

@@ -27,7 +27,8 @@ func TestOutcomeReaderMatchesJSON(t *testing.T) {
 			ClaimedAt: at, FinishedAt: at, MessageID: 99}},
 		Conversion: &recovery.Conversion{OrderID: "1", OrderNumber: "#1", Total: 12345, Currency: "NOK", At: at, Attribution: "link", AttributedStep: 1},
 	}
-	for _, cart := range []*recovery.Cart{c, {ID: 1, ShopID: 1, State: recovery.CartActive}} {
+	active := &recovery.Cart{ID: 2, ShopID: 1, State: recovery.CartActive, LastActivityAt: at, Items: c.Items}
+	for _, cart := range []*recovery.Cart{c, {ID: 1, ShopID: 1, State: recovery.CartActive}, active} {
 		raw, err := json.Marshal(cart)
 		if err != nil {
 			t.Fatal(err)
@@ -39,10 +40,16 @@ func TestOutcomeReaderMatchesJSON(t *testing.T) {
 		if err := json.Unmarshal(raw, &slow); err != nil {
 			t.Fatal(err)
 		}
+		if cart.State != recovery.CartActive {
+			if fast.HasItems {
+				t.Errorf("cart %d: the reader went on into the contents of a cart no longer active", cart.ID)
+			}
+			slow.HasItems = false // read only for active carts
+		}
 		if !reflect.DeepEqual(fast, slow) {
 			t.Errorf("one-pass reader differs from encoding/json:\n%+v\n%+v", fast, slow)
 		}
-		if bool(fast.HasItems) != (len(cart.Items) > 0) || !fast.LastActivityAt.Equal(cart.LastActivityAt) || !fast.NextDueAt.Equal(cart.NextDueAt) {
+		if (cart.State == recovery.CartActive && bool(fast.HasItems) != (len(cart.Items) > 0)) || !fast.LastActivityAt.Equal(cart.LastActivityAt) || !fast.NextDueAt.Equal(cart.NextDueAt) {
 			t.Errorf("cart %d: has items %v, last activity %v", cart.ID, fast.HasItems, fast.LastActivityAt)
 		}
 		var fastLink, slowLink cartLink

@@ -288,7 +288,8 @@ type cartOutcome struct {
 	Steps       []recovery.StepRun   `json:"steps"`
 	Conversion  *recovery.Conversion `json:"conversion"`
 	// LastActivityAt and HasItems tell whether an active cart has been
-	// abandoned since (an abandonment is written with the first step).
+	// abandoned since (an abandonment is written with the first step);
+	// HasItems is read only for active carts.
 	LastActivityAt time.Time `json:"last_activity_at"`
 	HasItems       nonEmpty  `json:"items"`
 	// NextDueAt tells whether a change of sequence re-times the cart.
