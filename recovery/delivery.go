@@ -14,6 +14,16 @@ type Sender interface {
 	Send(ctx context.Context, m *Message) (providerID string, err error)
 }
 
+// Pacer is a Sender that paces deliveries (a provider's rate limit). Its
+// Send does not wait: the scheduler calls Wait first and then looks at the
+// cart once more, so that time spent queueing for the provider never lies
+// between the last check for an order and the send.
+type Pacer interface {
+	Sender
+	// Wait blocks until the next delivery may go, or ctx ends.
+	Wait(ctx context.Context) error
+}
+
 // SendError classifies a failed send so the engine knows whether trying
 // again could deliver a second copy.
 type SendError struct {

@@ -938,3 +938,44 @@ func TestSequenceChangeRetimesWaitingCarts(t *testing.T) {
 		t.Errorf("an unchanged sequence rewrote the cart: %+v", again)
 	}
 }
+
+// pacedSender is a recordingSender behind a rate limit: wait runs where
+// the scheduler queues for its turn.
+type pacedSender struct {
+	*recordingSender
+	wait func(ctx context.Context) error
+}
+
+func (p *pacedSender) Wait(ctx context.Context) error { return p.wait(ctx) }
+
+// Time spent queueing for a provider's rate limit never lies between the
+// last look at the cart and the send: an order that lands meanwhile still
+// stops the reminder, and a shutdown puts the step back.
+func TestPacedSendLooksAgainAfterWaiting(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	bought := e.checkout("bought", 0, withContact("bought@example.com", "+4791000001"))
+	paced := &pacedSender{recordingSender: e.email}
+	e.sched.Senders[recovery.ChannelEmail] = paced
+	paced.wait = func(context.Context) error {
+		e.order("bought", 59*time.Minute) // the order webhook, while the reminder queued
+		return nil
+	}
+	e.at(time.Hour)
+	if n := len(e.email.messages()); n != 0 {
+		t.Fatalf("%d emails after an order that arrived while the reminder waited", n)
+	}
+	e.wantSteps(bought, "skipped/converted", "skipped/converted", "skipped/converted", "skipped/converted")
+
+	waiting := e.checkout("waiting", time.Hour, withContact("waiting@example.com", "+4791000002"))
+	paced.wait = func(context.Context) error { return context.Canceled } // shutting down
+	e.at(2 * time.Hour)
+	if c := e.stored(waiting); c.Steps[0].State != recovery.StepScheduled || !strings.Contains(c.Steps[0].Reason, "waiting for the provider") {
+		t.Fatalf("interrupted wait: step %+v", c.Steps[0])
+	}
+	paced.wait = func(context.Context) error { return nil }
+	e.at(2*time.Hour + time.Minute)
+	if n := len(e.email.messages()); n != 1 {
+		t.Errorf("%d emails once the provider was free again, want 1", n)
+	}
+	e.wantSteps(waiting, "sent", "scheduled", "scheduled", "scheduled")
+}

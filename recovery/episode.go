@@ -350,11 +350,8 @@ func capWait(sends []time.Time, limit int, window time.Duration, now time.Time) 
 // committed before it always wins.
 func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun, now time.Time) (verdict, error) {
 	skip := func(reason string) (verdict, error) { return verdict{skip: reason}, nil }
-	switch shop.Status {
-	case ShopUninstalled, ShopRedacted:
-		return skip(ReasonShopUninstalled)
-	case ShopPaused:
-		return skip(ReasonShopPaused)
+	if reason := shopStop(shop); reason != "" {
+		return skip(reason)
 	}
 	if c.Empty() {
 		return skip(ReasonEmpty)
@@ -362,15 +359,13 @@ func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun,
 	if c.delivered() >= seq.MaxMessages {
 		return skip(ReasonEpisodeCap)
 	}
-	var address string
+	address := c.address(st.Channel)
 	switch st.Channel {
 	case ChannelEmail:
-		address = NormalizeEmail(c.Contact.Email)
 		if address != "" && shop.Settings.EmailConsent == EmailConsentMarketing && !c.Consent.Email.Granted {
 			return skip(ReasonNoEmailConsent)
 		}
 	case ChannelSMS:
-		address = c.Contact.Phone
 		if address != "" && !c.Consent.SMS.Granted {
 			return skip(ReasonNoSMSConsent)
 		}
@@ -429,6 +424,70 @@ func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun,
 		}
 	}
 	return verdict{}, nil
+}
+
+// shopStop is the skip reason of a shop that sends nothing, or "".
+func shopStop(shop *Shop) string {
+	switch shop.Status {
+	case ShopUninstalled, ShopRedacted:
+		return ReasonShopUninstalled
+	case ShopPaused:
+		return ReasonShopPaused
+	}
+	return ""
+}
+
+// address is where a message on channel goes for this cart, or "".
+func (c *Cart) address(channel Channel) string {
+	switch channel {
+	case ChannelEmail:
+		return NormalizeEmail(c.Contact.Email)
+	case ChannelSMS:
+		return c.Contact.Phone
+	}
+	return ""
+}
+
+// lateStop looks at a claimed step's cart once more, just before the send:
+// what may have happened since the claim (an order, a delete, an emptied
+// cart, an opt-out, the shop paused or removed) still stops it. It returns
+// the skip reason, or "".
+func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, err error) {
+	err = s.Store.View(ctx, func(tx Tx) error {
+		shop, err := tx.Shop(cl.Shop.ID)
+		if ErrorCode(err) == ENOTFOUND {
+			reason = ReasonShopUninstalled
+			return nil
+		} else if err != nil {
+			return err
+		}
+		c, err := tx.Cart(cl.Cart.ID)
+		if ErrorCode(err) == ENOTFOUND {
+			reason = ReasonDeleted
+			return nil
+		} else if err != nil {
+			return err
+		}
+		switch {
+		case c.State == CartConverted:
+			reason = ReasonConverted
+		case c.State == CartDeleted:
+			reason = ReasonDeleted
+		case shopStop(shop) != "":
+			reason = shopStop(shop)
+		case c.Empty():
+			reason = ReasonEmpty
+		default:
+			out, err := tx.OptOut(shop.ID, cl.Step.Channel, c.address(cl.Step.Channel))
+			if err != nil {
+				return err
+			} else if out != nil {
+				reason = ReasonOptedOut
+			}
+		}
+		return nil
+	})
+	return reason, err
 }
 
 // recipientZone is the time zone of a phone number's owner: the number's

@@ -305,10 +305,26 @@ func (s *Scheduler) process(ctx context.Context, cartID uint64) {
 // send renders and delivers a claimed step and records the outcome. The
 // claim is already committed, so whatever happens here, the step is never
 // sent twice.
-func (s *Scheduler) send(ctx context.Context, cl *Claim) {
+func (s *Scheduler) send(parent context.Context, cl *Claim) {
 	// The send must not be cut short by shutdown: finishing it is how the
 	// outcome gets recorded.
-	ctx = context.WithoutCancel(ctx)
+	ctx := context.WithoutCancel(parent)
+	if pacer, ok := s.Senders[cl.Step.Channel].(Pacer); ok {
+		// Queue for the provider first, then look again: an order, a
+		// delete or an opt-out that arrived meanwhile still stops it.
+		if err := pacer.Wait(parent); err != nil {
+			// Shutting down: the step goes back to wait for the next start.
+			s.finish(ctx, cl, nil, StepScheduled, "waiting for the provider: "+err.Error(), s.Service.Now().UTC(), false)
+			return
+		}
+		reason, err := s.Service.lateStop(ctx, cl)
+		if err != nil {
+			s.Logger.Error("scheduler: look at the cart before sending", "cart", cl.Cart.ID, "error", err)
+		} else if reason != "" {
+			s.finish(ctx, cl, nil, StepSkipped, reason, time.Time{}, false)
+			return
+		}
+	}
 	now := s.Service.Now().UTC()
 	if reason := s.checkPurchase(ctx, cl); reason != "" {
 		s.finish(ctx, cl, nil, StepSkipped, reason, time.Time{}, false)

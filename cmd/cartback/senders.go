@@ -15,19 +15,20 @@ import (
 	"github.com/cartback/cartback/templates"
 )
 
-// limitedSender paces a provider: sends wait for the limiter, so a burst of
-// due reminders never trips the provider's own limits.
+// limitedSender paces a provider, so a burst of due reminders never trips
+// the provider's own limits. It is a recovery.Pacer: callers Wait for
+// their turn, then Send.
 type limitedSender struct {
 	sender   recovery.Sender
 	limiter  *rate.Limiter
 	provider string
 }
 
-// Send implements recovery.Sender.
+// Wait implements recovery.Pacer.
+func (l limitedSender) Wait(ctx context.Context) error { return l.limiter.Wait(ctx) }
+
+// Send implements recovery.Sender; it does not wait (see Wait).
 func (l limitedSender) Send(ctx context.Context, m *recovery.Message) (string, error) {
-	if err := l.limiter.Wait(ctx); err != nil {
-		return "", &recovery.SendError{Temporary: true, Message: "waiting for the rate limit: " + err.Error()}
-	}
 	return l.sender.Send(ctx, m)
 }
 
@@ -123,6 +124,11 @@ func (m *Main) sendTest(store cbhttp.TemplateStore, renderer *templates.Renderer
 		}
 		if msg.Channel == recovery.ChannelSMS {
 			msg.Encoding, msg.Segments = recovery.SMSSegments(msg.Text)
+		}
+		if pacer, ok := sender.(recovery.Pacer); ok {
+			if err := pacer.Wait(ctx); err != nil {
+				return err
+			}
 		}
 		_, err = sender.Send(ctx, msg)
 		return err
