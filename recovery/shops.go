@@ -217,8 +217,12 @@ func (s *Service) retimeWaiting(ctx context.Context, shopID uint64) error {
 					if !waiting(c) {
 						continue // changed since it was read
 					}
+					was := c.NextDueAt
 					c = c.clone()
 					c.schedule(shop)
+					if c.NextDueAt.Equal(was) {
+						continue // re-timed meanwhile
+					}
 					if err := tx.PutCart(c); err != nil {
 						return err
 					}

@@ -222,10 +222,6 @@ func renderTemplate(size int, rng *rand.Rand, now time.Time) (template, error) {
 		}}
 		return json.Marshal(checkout)
 	}
-	body, err := render()
-	if err != nil {
-		return template{}, err
-	}
 	for {
 		p := pick(rng, products)
 		variant := pick(rng, p.variants)
@@ -263,19 +259,17 @@ func renderTemplate(size int, rng *rand.Rand, now time.Time) (template, error) {
 			return template{}, err
 		}
 		if len(next) > size {
-			// One item too many: keep the smaller body and top it up
-			// with the note, unless there is nothing to keep.
+			// One item too many: drop it and top the body up with the
+			// note, unless it is the only one.
 			if len(items) > 1 {
 				items = items[:len(items)-1]
 				subtotal -= p.cents * qty
-			} else {
-				body = next
 			}
 			break
 		}
-		body = next
 	}
-	if body, err = render(); err != nil {
+	body, err := render()
+	if err != nil {
 		return template{}, err
 	}
 	if gap := size - len(body); gap > 0 {

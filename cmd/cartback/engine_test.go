@@ -266,15 +266,4 @@ func TestKillDuringDispatch(t *testing.T) {
 	t.Logf("final states after the kill and restart: %v", states)
 }
 
-func allCarts(t *testing.T, p *process) []map[string]any {
-	var out []map[string]any
-	next := "/admin/api/shops/" + e2eShop + "/carts?limit=200"
-	for next != "" {
-		_, body := p.admin(http.MethodGet, next, "")
-		for _, c := range body["carts"].([]any) {
-			out = append(out, c.(map[string]any))
-		}
-		next, _ = body["next"].(string)
-	}
-	return out
-}
+func allCarts(t *testing.T, p *process) []map[string]any { return allCartsOf(t, p, e2eShop) }

@@ -23,7 +23,7 @@ import (
 // a body Reader accepts decodes to the same value either way.
 //
 // Once failed, a Reader stays failed and every method is a no-op, so code
-// using it checks Failed once at the end.
+// using it checks once at the end (Done; DecodeWith and DecodeHeadWith do).
 type Reader struct {
 	data   []byte
 	pos    int
@@ -39,9 +39,6 @@ const maxDepth = 1000
 
 // NewReader returns a Reader for the JSON document data.
 func NewReader(data []byte) Reader { return Reader{data: data} }
-
-// Failed reports whether the Reader gave up; see Reader.
-func (r *Reader) Failed() bool { return r.failed }
 
 // Done checks that only whitespace follows the top-level value and reports
 // whether the whole document was read without failing.
