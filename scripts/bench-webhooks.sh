@@ -26,57 +26,12 @@ PORT=${PORT:-18080}
 SHOP=bench.myshopify.com
 SECRET=bench-webhook-secret-0123456789
 ADMIN_TOKEN=bench-admin-token-0123456789abcdef
-BASE=http://127.0.0.1:$PORT
+NAME=bench-webhooks
+SERVER_ENV=()
+# shellcheck source=scripts/bench-server.sh
+source "$(dirname "$0")/bench-server.sh"
 
-for tool in go curl jq; do
-	command -v "$tool" >/dev/null || { echo "bench-webhooks: $tool is required" >&2; exit 2; }
-done
-cd "$(dirname "$0")/.."
-
-work=$(mktemp -d -t cartback-bench.XXXXXX)
-server_pid=
-cleanup() {
-	if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	if [[ ${KEEP:-} == 1 ]]; then
-		echo "kept $work" >&2
-	else
-		rm -rf "$work"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-echo "== building"
-go build -o "$work/cartback" ./cmd/cartback
-go build -o "$work/cartback-load" ./cmd/cartback-load
-
-if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
-	echo "bench-webhooks: something already answers on $BASE; set PORT" >&2
-	exit 2
-fi
-
-echo "== starting cartback on $BASE"
-CARTBACK_ADDR=127.0.0.1:$PORT \
-CARTBACK_DB=$work/cartback.db \
-CARTBACK_ADMIN_TOKEN=$ADMIN_TOKEN \
-CARTBACK_PUBLIC_URL=$BASE \
-	"$work/cartback" >"$work/cartback.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 300); do
-	if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
-		break
-	fi
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		echo "bench-webhooks: cartback exited:" >&2
-		cat "$work/cartback.log" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-curl -fsS -o /dev/null "$BASE/healthz"
+bench_start_server
 
 echo "== machine: $(nproc) CPUs, $(go version), GOMAXPROCS=${GOMAXPROCS:-unset}"
 
