@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,8 +32,11 @@ const warmupSeq = 1 << 62
 // loader sends the requests of one run.
 type loader struct {
 	cfg      config
-	client   *http.Client
-	endpoint string
+	client   *http.Client // for creating the shop
+	endpoint string       // the URL loaded, for the report
+	addr     string       // host:port the workers connect to
+	tls      *tls.Config  // nil for http
+	head     []byte       // request line and the headers every request has
 	gen      *bodyGen
 	// prepared holds the timed phase's bodies and signatures when they
 	// were made before it.
@@ -52,32 +56,29 @@ func run(ctx context.Context, cfg config, log io.Writer) (*result, error) {
 		}
 	}
 
-	transport := &http.Transport{
-		Proxy:               nil, // straight to the target, whatever the environment says
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        cfg.Concurrency,
-		MaxIdleConnsPerHost: cfg.Concurrency,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	defer transport.CloseIdleConnections()
 	l := &loader{
-		cfg: cfg,
-		client: &http.Client{
-			Transport: transport,
-			Timeout:   cfg.Timeout,
-			// A redirect is the answer being measured, not a hop to take.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		cfg:  cfg,
+		addr: base.Host,
+		// Only the shop is created through net/http's client.
+		client: &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: cfg.Timeout},
+	}
+	defer l.client.CloseIdleConnections()
+	if base.Port() == "" {
+		l.addr = net.JoinHostPort(base.Hostname(), map[string]string{"http": "80", "https": "443"}[base.Scheme])
+	}
+	if base.Scheme == "https" {
+		l.tls = &tls.Config{ServerName: base.Hostname()}
 	}
 
-	switch cfg.Target {
-	case targetShopify:
-		l.endpoint = base.String() + "/webhooks/shopify"
-	case targetNoop:
-		l.endpoint = base.String() + "/webhooks/noop"
-	case targetGet:
-		l.endpoint = base.String() + cfg.Path
+	path := map[string]string{targetShopify: "/webhooks/shopify", targetNoop: "/webhooks/noop", targetGet: cfg.Path}[cfg.Target]
+	l.endpoint = base.String() + path
+	method := http.MethodPost
+	if cfg.Target == targetGet {
+		method = http.MethodGet
+	}
+	l.head = fmt.Appendf(nil, "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: cartback-load\r\n", method, base.EscapedPath(), path, base.Host)
+	if cfg.Target != targetGet {
+		l.head = fmt.Appendf(l.head, "Content-Type: application/json\r\nX-Shopify-Topic: checkouts/create\r\nX-Shopify-Shop-Domain: %s\r\nX-Shopify-Api-Version: 2025-01\r\n", cfg.Shop)
 	}
 	if cfg.AdminToken != "" && cfg.Target != targetGet {
 		if err := l.createShop(ctx, base.String()); err != nil {
@@ -134,7 +135,10 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 				latencies []time.Duration
 				statuses  = map[string]int{}
 				ok        int
+				c         = newConn(l.addr, l.tls, l.cfg.Timeout)
+				buf, head []byte
 			)
+			defer c.close()
 			if timed {
 				// Room for a few thousand answers up front keeps growth
 				// out of the way of the first measurements.
@@ -151,14 +155,16 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 				}
 				var body []byte
 				var sig string
-				pooled := false
 				if timed && i < uint64(len(l.prepared)) {
 					body, sig = l.prepared[i], l.preparedSigs[i]
 				} else if l.gen != nil {
-					body, sig = l.gen.body(firstSeq+i, bodyPool.get())
-					pooled = true
+					body, sig = l.gen.body(firstSeq+i, buf)
+					buf = body
 				}
-				status, success, lat := l.do(ctx, firstSeq+i, body, sig, pooled)
+				var status string
+				var success bool
+				var lat time.Duration
+				head, status, success, lat = l.do(ctx, c, head[:0], firstSeq+i, body, sig)
 				if status == "" { // cancelled: not a measurement
 					break
 				}
@@ -182,94 +188,41 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 	return res
 }
 
-// do sends one request and reads the whole answer. It returns the status
-// (or a transport error class), whether it counts as a success, and the
-// latency; an empty status means ctx ended the request.
-func (l *loader) do(ctx context.Context, seq uint64, body []byte, sig string, pooled bool) (status string, success bool, lat time.Duration) {
-	var req *http.Request
-	var err error
-	if l.cfg.Target == targetGet {
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, l.endpoint, nil)
-	} else {
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, l.endpoint, newRequestBody(body, pooled))
-		if req != nil {
-			req.ContentLength = int64(len(body))
-		}
-	}
-	if err != nil {
-		return "request_error", false, 0
-	}
+// do sends one request on c, building its head in head, and reads the
+// whole answer. It returns head for reuse, the status (or a transport
+// error class), whether it counts as a success, and the latency; an empty
+// status means ctx ended the request.
+func (l *loader) do(ctx context.Context, c *conn, head []byte, seq uint64, body []byte, sig string) (_ []byte, status string, success bool, lat time.Duration) {
+	head = append(head, l.head...)
 	if l.cfg.Target != targetGet {
 		id := l.gen.id(seq)
-		h := req.Header
-		h["Content-Type"] = []string{"application/json"}
-		h["X-Shopify-Topic"] = []string{"checkouts/create"}
-		h["X-Shopify-Shop-Domain"] = []string{l.cfg.Shop}
-		h["X-Shopify-Api-Version"] = []string{"2025-01"}
-		h["X-Shopify-Event-Id"] = []string{string(id[:])}
-		h["X-Shopify-Webhook-Id"] = []string{uuid(&id)}
-		h["X-Shopify-Triggered-At"] = []string{time.Now().UTC().Format(time.RFC3339Nano)}
+		head = append(head, "X-Shopify-Event-Id: "...)
+		head = append(head, id[:]...)
+		head = append(head, "\r\nX-Shopify-Webhook-Id: "...)
+		head = append(head, uuid(&id)...)
+		head = append(head, "\r\nX-Shopify-Triggered-At: "...)
+		head = time.Now().UTC().AppendFormat(head, time.RFC3339Nano)
 		if sig != "" {
-			h["X-Shopify-Hmac-Sha256"] = []string{sig}
+			head = append(head, "\r\nX-Shopify-Hmac-Sha256: "...)
+			head = append(head, sig...)
 		}
+		head = append(head, "\r\nContent-Length: "...)
+		head = strconv.AppendInt(head, int64(len(body)), 10)
+		head = append(head, "\r\n"...)
 	}
+	head = append(head, "\r\n"...)
 
 	start := time.Now()
-	resp, err := l.client.Do(req)
-	if err == nil {
-		// Read to the end so the connection goes back to the pool.
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
+	code, err := c.roundTrip(ctx, head, body)
 	lat = time.Since(start)
 	if ctx.Err() != nil {
-		return "", false, lat
+		return head, "", false, lat
 	}
 	if err != nil {
-		return errorClass(err), false, lat
+		return head, errorClass(err), false, lat
 	}
-	code := resp.StatusCode
 	success = code >= 200 && code < 300 || (l.cfg.Target == targetGet && code >= 300 && code < 400)
-	return strconv.Itoa(code), success, lat
-}
-
-// bodyPool recycles the buffers bodies are made in. The transport may
-// still be writing a body after Do returns, so a buffer goes back only
-// when the transport closes the body.
-var bodyPool buffers
-
-type buffers struct{ p sync.Pool }
-
-func (b *buffers) get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
-	}
-	return nil
-}
-
-func (b *buffers) put(buf []byte) { b.p.Put(&buf) }
-
-// requestBody is a request body that hands its buffer back when closed.
-// Bodies from the prepared set are not pooled: they are never written to.
-type requestBody struct {
-	*bytes.Reader
-	buf    []byte
-	closed atomic.Bool
-}
-
-func newRequestBody(buf []byte, pooled bool) *requestBody {
-	b := &requestBody{Reader: bytes.NewReader(buf)}
-	if pooled {
-		b.buf = buf
-	}
-	return b
-}
-
-func (b *requestBody) Close() error {
-	if !b.closed.Swap(true) && b.buf != nil {
-		bodyPool.put(b.buf)
-	}
-	return nil
+	return head, strconv.Itoa(code), success, lat
 }
 
 // uuid formats a 32-hex id the way Shopify writes webhook ids.
@@ -298,7 +251,7 @@ func errorClass(err error) string {
 		return "conn_refused"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return "conn_reset"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, errClosedByServer):
 		return "eof"
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return "no_local_port"

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -286,5 +288,61 @@ func TestPercentile(t *testing.T) {
 	}
 	if got := percentile(nil, 99); got != 0 {
 		t.Errorf("percentile of nothing = %v", got)
+	}
+}
+
+// TestConnAnswers checks the generator's own HTTP/1.1 client against
+// answers net/http's server really gives: chunked bodies keep the
+// connection, "Connection: close" makes it dial again, and a server that
+// hangs up without answering is a failure, not a hang.
+func TestConnAnswers(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			for range 3 {
+				w.Write([]byte(strings.Repeat("x", 5000)))
+				w.(http.Flusher).Flush()
+			}
+		case "/close":
+			w.Header().Set("Connection", "close")
+			w.Write([]byte("bye"))
+		case "/hangup":
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				c.Close()
+			}
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	for _, tc := range []struct {
+		path      string
+		status    string
+		wantConns int64
+	}{
+		{"/chunked", "200", 2},
+		{"/close", "200", 40},
+		{"/hangup", "eof", 40},
+	} {
+		conns.Store(0)
+		res, err := run(context.Background(), config{
+			URL: srv.URL, Target: targetGet, Path: tc.path, Concurrency: 2, N: 40, Timeout: 5 * time.Second, Size: 4096, Pool: 1,
+		}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Statuses[tc.status] != 40 {
+			t.Errorf("%s: statuses %v, want 40 × %s", tc.path, res.Statuses, tc.status)
+		}
+		if got := conns.Load(); got != tc.wantConns {
+			t.Errorf("%s: %d connections, want %d", tc.path, got, tc.wantConns)
+		}
 	}
 }
