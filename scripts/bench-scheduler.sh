@@ -16,6 +16,7 @@
 #   BURST_GAP    end of the window → the burst               (default 10s)
 #   BATCH        carts per write transaction when populating (default 2000)
 #   WORKERS      scheduler send workers, 0 = its default     (default 0)
+#   MAPPED_MB    database kept mapped, as CARTBACK_DB_MAPPED_MB (default 32; 0 = no cap)
 #   CPUPROFILE   write the run's CPU profile to this file
 #   GOMAXPROCS   passed through
 #   KEEP=1       keep the temporary directory (binary, database)
@@ -31,6 +32,7 @@ BURST=${BURST:-20000}
 BURST_GAP=${BURST_GAP:-10s}
 BATCH=${BATCH:-2000}
 WORKERS=${WORKERS:-0}
+MAPPED_MB=${MAPPED_MB:-32}
 
 command -v go >/dev/null || { echo "bench-scheduler: go is required" >&2; exit 2; }
 cd "$(dirname "$0")/.."
@@ -58,7 +60,7 @@ echo "== populating $work/cartback.db: $CARTS carts, $DUE due $LEAD after, sprea
 
 echo
 echo "== running the scheduler (fresh process)"
-run_args=(-db "$work/cartback.db" -workers "$WORKERS" -json)
+run_args=(-db "$work/cartback.db" -workers "$WORKERS" -mapped-mb "$MAPPED_MB" -json)
 if [[ -n ${CPUPROFILE:-} ]]; then
 	run_args+=(-cpuprofile "$CPUPROFILE")
 fi

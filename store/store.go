@@ -83,6 +83,12 @@ type Options struct {
 	LockTimeout time.Duration
 	// MaxBatchSize bounds how many updates one commit takes (default 512).
 	MaxBatchSize int
+	// MappedLimit, when positive, caps in bytes how much of the database
+	// file stays mapped into the process (Linux only): past it, the
+	// mapping's pages are handed back to the kernel's page cache. bbolt
+	// reads through a memory mapping, so without a cap every page ever
+	// read, and the kernel's read-around of each, counts as resident.
+	MappedLimit int64
 }
 
 // DB is an open cartback database. It is safe for concurrent use.
@@ -102,6 +108,9 @@ type DB struct {
 	closed   bool
 	writes   chan *writeRequest
 	writer   sync.WaitGroup
+
+	stopWatch chan struct{} // ends watchMapped; nil when not watching
+	watcher   sync.WaitGroup
 }
 
 type writeRequest struct {
@@ -158,6 +167,10 @@ func Open(path string, opts Options) (*DB, error) {
 		db.writer.Add(1)
 		go db.write()
 	}
+	if opts.MappedLimit > 0 {
+		db.stopWatch = make(chan struct{})
+		db.watcher.Go(func() { db.watchMapped(opts.MappedLimit, db.stopWatch) })
+	}
 	return db, nil
 }
 
@@ -171,9 +184,13 @@ func (db *DB) Close() error {
 	if !db.closed {
 		db.closed = true
 		close(db.writes)
+		if db.stopWatch != nil {
+			close(db.stopWatch)
+		}
 	}
 	db.mu.Unlock()
 	db.writer.Wait()
+	db.watcher.Wait()
 	db.boltMu.Lock()
 	defer db.boltMu.Unlock()
 	return db.bolt.Close()

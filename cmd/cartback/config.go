@@ -21,6 +21,10 @@ type Config struct {
 	Addr string
 	// DBPath is the bbolt database file (CARTBACK_DB).
 	DBPath string
+	// DBMappedMB caps in MiB how much of the database file stays mapped
+	// in the process (CARTBACK_DB_MAPPED_MB) before the mapping's pages
+	// are handed back to the kernel's page cache; 0 never does.
+	DBMappedMB string
 	// PublicURL is how shops and shoppers reach this service
 	// (CARTBACK_PUBLIC_URL); links and webhook addresses are built from it.
 	PublicURL string
@@ -76,6 +80,7 @@ type envVar struct {
 var envVars = []envVar{
 	{"CARTBACK_ADDR", "addr", ":8080", "HTTP listen address", func(c *Config) *string { return &c.Addr }},
 	{"CARTBACK_DB", "db", "data/cartback.db", "bbolt database file", func(c *Config) *string { return &c.DBPath }},
+	{"CARTBACK_DB_MAPPED_MB", "", "32", "MiB of the database file kept mapped in the process (Linux); past it the pages go back to the kernel's page cache, 0: never", func(c *Config) *string { return &c.DBMappedMB }},
 	{"CARTBACK_PUBLIC_URL", "public-url", "", "public base URL (default http://localhost:PORT)", func(c *Config) *string { return &c.PublicURL }},
 	{"CARTBACK_ADMIN_TOKEN", "", "", "admin API token (generated and stored when empty)", func(c *Config) *string { return &c.AdminToken }},
 	{"SHOPIFY_API_KEY", "", "", "Shopify app client id", func(c *Config) *string { return &c.ShopifyAPIKey }},
@@ -142,6 +147,9 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.DBPath) == "" {
 		return fmt.Errorf("CARTBACK_DB: must name a file")
 	}
+	if _, err := c.dbMappedLimit(); err != nil {
+		return err
+	}
 	u, err := url.Parse(c.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 		return fmt.Errorf("CARTBACK_PUBLIC_URL: %q must be an http(s) URL with no path, e.g. https://cartback.example.com", c.PublicURL)
@@ -189,6 +197,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("CARTBACK_LOG_LEVEL: %v", err)
 	}
 	return nil
+}
+
+// dbMappedLimit returns CARTBACK_DB_MAPPED_MB in bytes.
+func (c Config) dbMappedLimit() (int64, error) {
+	mb, err := strconv.ParseInt(c.DBMappedMB, 10, 64)
+	if err != nil || mb < 0 || mb > 1<<20 {
+		return 0, fmt.Errorf("CARTBACK_DB_MAPPED_MB: %q is not a whole number of MiB from 0 to 1048576", c.DBMappedMB)
+	}
+	return mb << 20, nil
 }
 
 // development reports whether the service only serves this machine, where

@@ -32,6 +32,7 @@ func TestLoadConfigNamesBadVariable(t *testing.T) {
 		"SHOPIFY_API_SECRET":          {"SHOPIFY_API_KEY": "key"},
 		"SHOPIFY_API_SECRET_PREVIOUS": {"SHOPIFY_API_SECRET_PREVIOUS": "old"},
 		"CARTBACK_LOG_LEVEL":          {"CARTBACK_LOG_LEVEL": "loud"},
+		"CARTBACK_DB_MAPPED_MB":       {"CARTBACK_DB_MAPPED_MB": "-1"},
 	} {
 		_, err := LoadConfig(env(vars), nil, io.Discard)
 		if err == nil || !strings.HasPrefix(err.Error(), name+":") {

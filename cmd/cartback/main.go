@@ -128,7 +128,8 @@ func NewMain(cfg Config, logOut io.Writer) *Main {
 // Run opens the database and starts serving. It returns once the service is
 // listening; Close stops it.
 func (m *Main) Run(ctx context.Context) error {
-	db, err := store.Open(m.Config.DBPath, store.Options{})
+	mapped, _ := m.Config.dbMappedLimit() // validated by LoadConfig
+	db, err := store.Open(m.Config.DBPath, store.Options{MappedLimit: mapped})
 	if err != nil {
 		return err
 	}
