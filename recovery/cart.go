@@ -326,3 +326,15 @@ func (c *Cart) clone() *Cart {
 	cp.Steps = slices.Clone(c.Steps)
 	return &cp
 }
+
+// CartLink is the part of a cart a restore link needs.
+type CartLink struct {
+	ID         uint64
+	ShopID     uint64
+	Keys       CartKeys
+	State      CartState
+	RestoreURL string
+	// DiscountCodes holds each step's discount code, in step order ("" for
+	// a step without one); it is nil when no step has one.
+	DiscountCodes []string
+}

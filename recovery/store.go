@@ -44,11 +44,10 @@ type Tx interface {
 	// Carts returns up to limit of the shop's carts with ids below beforeID
 	// (zero: from the newest), newest first.
 	Carts(shopID uint64, beforeID uint64, limit int) ([]*Cart, error)
-	// CartLink returns the part of a cart a restore link needs (id, shop,
-	// keys, state, restore URL, and of each step its index and discount
-	// code): a click must not decode the items.
+	// CartLink returns the part of a cart a restore link needs: a click
+	// must not decode the items.
 	// ENOTFOUND is returned when there is no such cart.
-	CartLink(id uint64) (*Cart, error)
+	CartLink(id uint64) (CartLink, error)
 	// CartOutcomes is Carts with only what the figures and re-timing read
 	// filled in (ids, capture, activity, abandonment and due times, state,
 	// holdout, order-only, steps and conversion; Items holds one empty line

@@ -78,8 +78,8 @@ func (s *Service) Visit(ctx context.Context, signer *Signer, token, userAgent st
 			v.Outcome, v.Redirect = VisitRestored, v.ShopURL
 		default:
 			v.Outcome, v.Redirect = VisitRestored, c.RestoreURL
-			if t.Step < len(c.Steps) && c.Steps[t.Step].DiscountCode != "" {
-				v.Redirect = withDiscount(shop, c.RestoreURL, c.Steps[t.Step].DiscountCode)
+			if t.Step < len(c.DiscountCodes) && c.DiscountCodes[t.Step] != "" {
+				v.Redirect = withDiscount(shop, c.RestoreURL, c.DiscountCodes[t.Step])
 			}
 		}
 		click = &Click{ShopID: shop.ID, CartID: c.ID, Step: t.Step, Channel: t.Channel, At: now, Mobile: isMobile(userAgent)}
@@ -96,15 +96,17 @@ func (s *Service) Visit(ctx context.Context, signer *Signer, token, userAgent st
 
 // pluginRestoreURL is the WooCommerce plugin's restore route on the store
 // the cart came from.
-func pluginRestoreURL(shop *Shop, c *Cart, token string) string {
-	return StoreURL(shop, c) + "?cartback_restore=" + url.QueryEscape(token)
+func pluginRestoreURL(shop *Shop, c CartLink, token string) string {
+	return storeURL(shop, c.RestoreURL) + "?cartback_restore=" + url.QueryEscape(token)
 }
 
 // StoreURL is the home URL of the store a cart came from: the base of the
 // cart's restore URL when it is on the shop's host (WordPress may live in a
 // sub-directory), else the shop's home page. It ends with a slash.
-func StoreURL(shop *Shop, c *Cart) string {
-	if u, err := url.Parse(c.RestoreURL); err == nil && u.Host != "" && strings.EqualFold(u.Hostname(), strings.Split(shop.Domain, ":")[0]) {
+func StoreURL(shop *Shop, c *Cart) string { return storeURL(shop, c.RestoreURL) }
+
+func storeURL(shop *Shop, restoreURL string) string {
+	if u, err := url.Parse(restoreURL); err == nil && u.Host != "" && strings.EqualFold(u.Hostname(), strings.Split(shop.Domain, ":")[0]) {
 		u.RawQuery, u.Fragment = "", ""
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"

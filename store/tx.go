@@ -256,20 +256,22 @@ func (t *Tx) Carts(shopID, beforeID uint64, limit int) ([]*recovery.Cart, error)
 }
 
 // CartLink implements recovery.Tx.
-func (t *Tx) CartLink(id uint64) (*recovery.Cart, error) {
+func (t *Tx) CartLink(id uint64) (recovery.CartLink, error) {
 	v := t.bucket(bucketCarts).Get(u64(id))
 	if v == nil {
-		return nil, recovery.Errorf(recovery.ENOTFOUND, "cart %d not found", id)
+		return recovery.CartLink{}, recovery.Errorf(recovery.ENOTFOUND, "cart %d not found", id)
 	}
 	var l cartLink
 	if err := payload.DecodeHeadWith(v, &l, readLink); err != nil {
-		return nil, fmt.Errorf("decode cart %d: %w", id, err)
+		return recovery.CartLink{}, fmt.Errorf("decode cart %d: %w", id, err)
 	}
-	c := &recovery.Cart{ID: l.ID, ShopID: l.ShopID, Keys: l.Keys, State: l.State, RestoreURL: l.RestoreURL}
-	if len(l.Steps) > 0 {
-		c.Steps = make([]recovery.StepRun, len(l.Steps))
-		for i, st := range l.Steps {
-			c.Steps[i] = recovery.StepRun{Index: st.Index, DiscountCode: st.DiscountCode}
+	c := recovery.CartLink{ID: l.ID, ShopID: l.ShopID, Keys: l.Keys, State: l.State, RestoreURL: l.RestoreURL}
+	for i, st := range l.Steps {
+		if st.DiscountCode != "" {
+			if c.DiscountCodes == nil {
+				c.DiscountCodes = make([]string, len(l.Steps))
+			}
+			c.DiscountCodes[i] = st.DiscountCode
 		}
 	}
 	return c, nil
