@@ -122,7 +122,7 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 		next     atomic.Uint64
 		mu       sync.Mutex
 		wg       sync.WaitGroup
-		res      = &result{Target: l.cfg.Target, URL: l.endpoint, Concurrency: l.cfg.Concurrency, Statuses: map[string]int{}}
+		res      = &result{Target: l.cfg.Target, URL: l.endpoint, Concurrency: l.cfg.Concurrency, OfferedRate: l.cfg.OfferedRate, Statuses: map[string]int{}}
 		start    = time.Now()
 		deadline = start.Add(d)
 	)
@@ -146,12 +146,24 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 			}
 			for ctx.Err() == nil {
 				i := next.Add(1) - 1
+				// due is when request i should leave: now in a closed
+				// loop, its slot in the schedule with -rate.
+				due := time.Now()
+				if l.cfg.OfferedRate > 0 {
+					due = start.Add(time.Duration(float64(i) / l.cfg.OfferedRate * float64(time.Second)))
+				}
 				if n > 0 {
 					if i >= uint64(n) {
 						break
 					}
-				} else if !time.Now().Before(deadline) {
+				} else if !due.Before(deadline) {
 					break
+				}
+				if wait := time.Until(due); wait > 0 {
+					select {
+					case <-time.After(wait):
+					case <-ctx.Done():
+					}
 				}
 				var body []byte
 				var sig string
@@ -165,6 +177,11 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 				var success bool
 				var lat time.Duration
 				head, status, success, lat = l.do(ctx, c, head[:0], firstSeq+i, body, sig)
+				if l.cfg.OfferedRate > 0 {
+					// A request that left late because every worker was
+					// busy waited for the server too.
+					lat = time.Since(due)
+				}
 				if status == "" { // cancelled: not a measurement
 					break
 				}

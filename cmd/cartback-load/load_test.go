@@ -346,3 +346,50 @@ func TestConnAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestRateTimesFromTheSchedule checks the open loop: requests leave on
+// schedule, and one that could not leave on time because the server was
+// slow counts its wait, where a closed loop would hide it.
+func TestRateTimesFromTheSchedule(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(10 * time.Millisecond)
+	}))
+	defer srv.Close()
+	cfg := config{URL: srv.URL, Target: targetGet, Path: "/", Concurrency: 1, N: 20, Timeout: 5 * time.Second, Size: 4096, Pool: 1}
+
+	closed, err := run(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OfferedRate = 1000 // one due every millisecond; the server takes ten
+	open, err := run(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open.OK != 20 || closed.OK != 20 {
+		t.Fatalf("ok: open loop %d, closed loop %d", open.OK, closed.OK)
+	}
+	// The 20th request is due at 19 ms but cannot leave before the 19
+	// ahead of it took 190 ms.
+	if open.Max < 150 {
+		t.Errorf("open loop max latency %.1f ms, want at least 150", open.Max)
+	}
+	if closed.Max >= 150 {
+		t.Errorf("closed loop max latency %.1f ms: each request should take about 10", closed.Max)
+	}
+	if open.OfferedRate != 1000 {
+		t.Errorf("offered rate reported as %v", open.OfferedRate)
+	}
+
+	// A fast server is sent requests no faster than the schedule.
+	fast := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer fast.Close()
+	cfg.URL, cfg.Concurrency, cfg.N, cfg.OfferedRate = fast.URL, 4, 50, 500
+	paced, err := run(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paced.Duration < 0.097 { // the 50th request is due at 98 ms
+		t.Errorf("50 requests at 500/s took %.3f s", paced.Duration)
+	}
+}

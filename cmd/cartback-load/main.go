@@ -3,6 +3,13 @@
 // (-target shopify), the same bodies to the no-op endpoint (-target noop)
 // to measure the HTTP stack alone, or GETs one path (-target get).
 //
+// By default each of -concurrency workers sends its next request as soon as
+// the last one is answered (a closed loop: the measured rate is the
+// server's capacity). With -rate it sends at a fixed rate instead and
+// times each request from when it was due, so that a stalled server shows
+// in the latencies rather than lowering the rate (an open loop: latency at
+// a given load).
+//
 // It is a benchmarking tool: it stops by itself after -duration or -n
 // requests, and it refuses non-loopback hosts unless -allow-remote is given.
 // It exits 1 if any request failed, so scripts notice.
@@ -16,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -29,6 +37,7 @@ type config struct {
 	Target      string
 	Path        string
 	Concurrency int
+	OfferedRate float64
 	Duration    time.Duration
 	N           int
 	Warmup      time.Duration
@@ -56,7 +65,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "base URL of the cartback under test")
 	fs.StringVar(&c.Target, "target", targetShopify, "what to send: shopify (signed checkouts/create webhooks), noop (the same bodies to /webhooks/noop), get (GET -path)")
 	fs.StringVar(&c.Path, "path", "", "path to GET with -target get; redirects are not followed and 2xx/3xx count as success")
-	fs.IntVar(&c.Concurrency, "concurrency", 64, "requests in flight")
+	fs.IntVar(&c.Concurrency, "concurrency", 64, "requests in flight (with -rate: at most)")
+	fs.Float64Var(&c.OfferedRate, "rate", 0, "send at this many requests per second, evenly spaced, whatever the answers' speed, and time each request from when it was due (0: each of -concurrency workers sends as soon as its last answer is in)")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "length of the timed phase (ignored when -n is set)")
 	fs.IntVar(&c.N, "n", 0, "total requests in the timed phase (0: run for -duration)")
 	fs.DurationVar(&c.Warmup, "warmup", time.Second, "load before the timed phase, not counted")
@@ -95,6 +105,8 @@ func (c *config) validate() error {
 	switch {
 	case c.Concurrency < 1:
 		return errors.New("-concurrency must be at least 1")
+	case c.OfferedRate < 0 || math.IsInf(c.OfferedRate, 0) || math.IsNaN(c.OfferedRate):
+		return errors.New("-rate must be a number of requests per second, or 0")
 	case c.N < 0:
 		return errors.New("-n must not be negative")
 	case c.N == 0 && c.Duration <= 0:

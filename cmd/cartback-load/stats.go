@@ -30,7 +30,8 @@ type result struct {
 	Target      string         `json:"target"`
 	URL         string         `json:"url"`
 	Concurrency int            `json:"concurrency"`
-	Duration    float64        `json:"duration_s"` // wall time of the timed phase
+	OfferedRate float64        `json:"offered_rate,omitempty"` // -rate, requests per second
+	Duration    float64        `json:"duration_s"`             // wall time of the timed phase
 	Requests    int            `json:"requests"`
 	OK          int            `json:"ok"`
 	Failed      int            `json:"failed"`
@@ -78,7 +79,11 @@ func (r *result) summarize(elapsed time.Duration) {
 // print writes the human-readable report.
 func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "target       %s (%s)\n", r.Target, r.URL)
-	fmt.Fprintf(w, "concurrency  %d\n", r.Concurrency)
+	if r.OfferedRate > 0 {
+		fmt.Fprintf(w, "concurrency  at most %d, offered %.0f req/s (latency from each request's due time)\n", r.Concurrency, r.OfferedRate)
+	} else {
+		fmt.Fprintf(w, "concurrency  %d\n", r.Concurrency)
+	}
 	fmt.Fprintf(w, "duration     %.2fs\n", r.Duration)
 	if r.BodyBytes > 0 {
 		fmt.Fprintf(w, "body         ~%d bytes\n", r.BodyBytes)
