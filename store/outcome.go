@@ -150,7 +150,6 @@ type cartLink struct {
 
 // linkStep is what a restore link needs of a step: its discount code.
 type linkStep struct {
-	Index        int    `json:"index"`
 	DiscountCode string `json:"discount_code"`
 }
 
@@ -160,8 +159,6 @@ func readLinkStep(r *payload.Reader, st *linkStep) {
 	}
 	for key, ok := r.Key(); ok; key, ok = r.Key() {
 		switch string(key) {
-		case "index":
-			r.Int(&st.Index)
 		case "discount_code":
 			r.String(&st.DiscountCode)
 		default:
