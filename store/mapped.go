@@ -13,7 +13,8 @@ var mappedCheckInterval = 50 * time.Millisecond
 // watchMapped hands the database mapping's pages back to the kernel
 // whenever the process's file-backed resident memory has grown by more
 // than limit since the mapping was last released, until stop is closed.
-// It gives up quietly where that memory cannot be read.
+// It gives up quietly where that memory cannot be read or the kernel
+// refuses the advice; the mapping then works as it would without a cap.
 func (db *DB) watchMapped(limit int64, stop <-chan struct{}) {
 	// What is resident right after a release is the rest of the
 	// file-backed memory, mostly the binary's own code; the limit applies
@@ -38,8 +39,11 @@ func (db *DB) watchMapped(limit int64, stop <-chan struct{}) {
 			continue
 		}
 		db.boltMu.RLock()
-		db.releaseMapped()
+		err = db.releaseMapped()
 		db.boltMu.RUnlock()
+		if err != nil {
+			return // the kernel refused: trying every tick would not help
+		}
 		if base, err = fileResident(); err != nil {
 			return
 		}
