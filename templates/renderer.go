@@ -495,12 +495,16 @@ var (
 )
 
 // tidyText drops trailing spaces and runs of blank lines that conditional
-// template blocks leave behind.
+// template blocks leave behind. A text with nothing in it stays empty, so
+// that it is refused rather than sent.
 func tidyText(s string) string {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = trailingSpace.ReplaceAllString(s, "\n")
 	s = blankLines.ReplaceAllString(s, "\n\n")
-	return strings.TrimSpace(s) + "\n"
+	if s = strings.TrimSpace(s); s == "" {
+		return ""
+	}
+	return s + "\n"
 }
 
 // tidySMS keeps an SMS to GSM-7 where it can and drops blank lines:

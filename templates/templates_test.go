@@ -324,6 +324,7 @@ func TestValidate(t *testing.T) {
 		{"unknown field", "email", Custom{Text: "Hi {{.Nickname}}"}, "text", "can't evaluate field Nickname"},
 		{"unknown field in a branch", "email", Custom{Text: "{{if .DiscountCode}}{{.Coupon}}{{end}}"}, "text", "can't evaluate field Coupon"},
 		{"empty subject", "email", Custom{Subject: "{{.FirstName}}"}, "subject", "renders empty"},
+		{"empty text", "email", Custom{Text: "{{if false}}x{{end}}  \n"}, "text", "renders empty"},
 		{"unsafe html context", "email", Custom{HTML: `<a href="{{.RestoreURL}}`}, "html", "ends in a non-text context"},
 		{"sms part on email", "email", Custom{SMS: "hi"}, "sms", "no SMS part"},
 		{"email part on sms", "sms", Custom{Subject: "hi"}, "", "only the SMS part"},
