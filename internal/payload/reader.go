@@ -49,6 +49,10 @@ func (r *Reader) Done() bool {
 	return !r.failed
 }
 
+// Failed reports whether reading has failed so far. A reader that stops
+// early on purpose (see DecodeHeadWith) checks this instead of Done.
+func (r *Reader) Failed() bool { return r.failed }
+
 // fail marks the Reader failed and moves it to the end of its input, so
 // that every loop over members or elements stops at once.
 func (r *Reader) fail() {
