@@ -679,6 +679,28 @@ func TestProviderOptOutStopsNextText(t *testing.T) {
 	}
 }
 
+// An email provider's opt-out (a hard bounce, a complaint) names the
+// address as the message had it; the shopper typed it with capitals, and
+// the next email must still be stopped.
+func TestProviderOptOutStopsNextEmailWhateverTheCase(t *testing.T) {
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), FrequencyCap: 9, Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(time.Hour), Template: "reminder"},
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(2 * time.Hour), Template: "follow-up"},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+	e.email.fail = func(int) error {
+		return &recovery.SendError{Code: "550", Message: "gone", StopContact: true}
+	}
+	id := e.checkout("a", 0, withEmail("Kari.Nordmann@Example.com"))
+	e.at(time.Hour)
+	e.email.fail = nil
+	e.at(2 * time.Hour)
+	e.wantSteps(id, "failed/gone (code 550)", "skipped/opted_out")
+	if n := len(e.email.messages()); n != 0 {
+		t.Errorf("%d emails after the provider's opt-out", n)
+	}
+}
+
 // issuer stands in for a platform that creates single-use codes.
 type issuer struct {
 	fail  bool

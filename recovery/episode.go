@@ -437,15 +437,26 @@ func shopStop(shop *Shop) string {
 	return ""
 }
 
-// address is where a message on channel goes for this cart, or "".
+// address is where a message on channel goes for this cart, or "", as
+// opt-outs are kept.
 func (c *Cart) address(channel Channel) string {
 	switch channel {
 	case ChannelEmail:
-		return NormalizeEmail(c.Contact.Email)
+		return optOutContact(channel, c.Contact.Email)
 	case ChannelSMS:
-		return c.Contact.Phone
+		return optOutContact(channel, c.Contact.Phone)
 	}
 	return ""
+}
+
+// optOutContact is how an opt-out names its contact on channel: email
+// addresses compared without case, so that one written from a provider's
+// report (which names the address as the message had it) is found again.
+func optOutContact(channel Channel, contact string) string {
+	if channel == ChannelEmail {
+		return NormalizeEmail(contact)
+	}
+	return contact
 }
 
 // lateStop looks at a claimed step's cart once more, just before the send:
@@ -562,7 +573,7 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 			}
 			st.MessageID = m.ID
 			if stopContact {
-				if err := tx.PutOptOut(&OptOut{ShopID: m.ShopID, Channel: m.Channel, Contact: m.To, At: now, Source: m.Provider + ":" + m.ErrorCode}); err != nil {
+				if err := tx.PutOptOut(&OptOut{ShopID: m.ShopID, Channel: m.Channel, Contact: optOutContact(m.Channel, m.To), At: now, Source: m.Provider + ":" + m.ErrorCode}); err != nil {
 					return err
 				}
 			}

@@ -84,7 +84,7 @@ func (s *Service) Unsubscribe(ctx context.Context, signer *Signer, token string,
 		if err != nil {
 			return err
 		}
-		email := NormalizeEmail(c.Contact.Email)
+		email := c.address(ChannelEmail)
 		if !apply || email == "" {
 			return nil
 		}

@@ -338,7 +338,7 @@ func (s *Service) RecordDelivery(ctx context.Context, r DeliveryReport) (*Messag
 			m.ErrorCode = r.ErrorCode
 		}
 		if r.StopContact {
-			if err := tx.PutOptOut(&OptOut{ShopID: m.ShopID, Channel: m.Channel, Contact: m.To, At: now, Source: r.Provider + ":" + r.ErrorCode}); err != nil {
+			if err := tx.PutOptOut(&OptOut{ShopID: m.ShopID, Channel: m.Channel, Contact: optOutContact(m.Channel, m.To), At: now, Source: r.Provider + ":" + r.ErrorCode}); err != nil {
 				return err
 			}
 		}
@@ -353,11 +353,10 @@ func (s *Service) RecordDelivery(ctx context.Context, r DeliveryReport) (*Messag
 // returns how many shops that was. Inbound STOP replies come this way: the
 // reply names the number, not the shop.
 func (s *Service) SetOptOut(ctx context.Context, channel Channel, contact string, optOut bool, source string) (int, error) {
-	key := "e:" + NormalizeEmail(contact)
+	contact = optOutContact(channel, contact)
+	key := "e:" + contact
 	if channel == ChannelSMS {
 		key = "p:" + contact
-	} else {
-		contact = NormalizeEmail(contact)
 	}
 	now := s.Now().UTC()
 	var n int
