@@ -182,8 +182,11 @@ func readSettingsForm(c *echo.Context) settingsForm {
 	return f
 }
 
-// settings turns the form into shop settings; the error names the field.
-func (f settingsForm) settings() (recovery.ShopSettings, error) {
+// settings turns the form into shop settings on top of base, the stored
+// ones, so that settings the form does not show (such as
+// hold_if_unverified, set through the API) survive a save; the error
+// names the field.
+func (f settingsForm) settings(base recovery.ShopSettings) (recovery.ShopSettings, error) {
 	var err error
 	duration := func(field, s string) recovery.Duration {
 		if s == "" || err != nil {
@@ -225,12 +228,12 @@ func (f settingsForm) settings() (recovery.ShopSettings, error) {
 		}
 		seq.Steps = append(seq.Steps, step)
 	}
-	st := recovery.ShopSettings{
-		Country: f.Country, DefaultLocale: f.DefaultLocale, TimeZone: f.TimeZone, Sequence: &seq,
-		DiscountCode: f.DiscountCode, UniqueDiscountPercent: number("unique discount percent", f.UniqueDiscountPercent),
-		HoldoutPercent: number("holdout percent", f.HoldoutPercent), RetentionDays: number("retention days", f.RetentionDays),
-		EmailConsent: f.EmailConsent, EmailFromName: f.FromName, EmailReplyTo: f.ReplyTo,
-	}
+	st := base
+	st.Country, st.DefaultLocale, st.TimeZone, st.Sequence = f.Country, f.DefaultLocale, f.TimeZone, &seq
+	st.DiscountCode, st.UniqueDiscountPercent = f.DiscountCode, number("unique discount percent", f.UniqueDiscountPercent)
+	st.HoldoutPercent, st.RetentionDays = number("holdout percent", f.HoldoutPercent), number("retention days", f.RetentionDays)
+	st.EmailConsent, st.EmailFromName, st.EmailReplyTo = f.EmailConsent, f.FromName, f.ReplyTo
+	st.QuietHours = nil
 	if f.QuietStart != "" || f.QuietEnd != "" {
 		st.QuietHours = &recovery.QuietHours{Start: f.QuietStart, End: f.QuietEnd}
 	}
@@ -272,7 +275,7 @@ func (s *Server) pageShopSettingsPost(c *echo.Context) error {
 		return err
 	}
 	form := readSettingsForm(c)
-	settings, err := form.settings()
+	settings, err := form.settings(shop.Settings)
 	if err == nil {
 		_, err = s.Service.UpdateSettings(c.Request().Context(), shop.ID, settings)
 	}

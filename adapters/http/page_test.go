@@ -434,10 +434,20 @@ func TestAdminPagesShowShopData(t *testing.T) {
 		"unique_discount_percent": {"15"}, "default_locale": {"nb"}, "time_zone": {"Europe/Oslo"}, "holdout_percent": {"10"},
 		"max_messages": {"2"}, "frequency_cap": {"3"}, "frequency_window": {"12h"},
 	}
+	// A setting only the API sets must survive a save of the form.
+	sh, _ := e.svc.ShopByDomain(ctx, shopifyDomain)
+	hold := sh.Settings
+	hold.HoldIfUnverified = true
+	if _, err := e.svc.UpdateSettings(ctx, sh.ID, hold); err != nil {
+		t.Fatal(err)
+	}
 	if p := b.post(shop+"/settings", b.withCSRF(settings)); p.status != http.StatusSeeOther {
 		t.Fatalf("settings: %d %s", p.status, p.body)
 	}
-	sh, _ := e.svc.ShopByDomain(ctx, shopifyDomain)
+	sh, _ = e.svc.ShopByDomain(ctx, shopifyDomain)
+	if !sh.Settings.HoldIfUnverified {
+		t.Errorf("saving the settings form cleared hold_if_unverified")
+	}
 	seq := sh.Settings.SequenceOrDefault()
 	if len(seq.Steps) != 2 || seq.Steps[1].Channel != recovery.ChannelSMS || seq.Steps[1].DiscountCode != "SMS5" || time.Duration(seq.AbandonAfter) != 10*time.Minute ||
 		seq.MaxMessages != 2 || seq.FrequencyCap != 3 || sh.Settings.HoldoutPercent != 10 || sh.Settings.EmailConsent != "marketing" ||
