@@ -29,7 +29,6 @@ const (
 	ReasonEpisodeCap      = "episode_cap"
 	ReasonHoldout         = "holdout"
 	ReasonSuperseded      = "superseded"
-	ReasonDeadline        = "deadline_passed"
 	ReasonInterrupted     = "interrupted"
 	ReasonPurchased       = "purchased_per_platform"
 	ReasonUnverified      = "purchase_unverified"

@@ -263,7 +263,6 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time) (Result,
 		c := in.clone()
 		c.ID, c.ShopID, c.Platform = 0, shop.ID, shop.Platform
 		c.CapturedAt, c.UpdatedAt = now, now
-		c.Conversion = in.Conversion
 		if c.State != CartConverted {
 			c.State = CartActive
 		}

@@ -124,7 +124,10 @@ func (s ShopSettings) QuietHoursOrDefault() QuietHours {
 
 // Location returns the shop's time zone, UTC when it has none.
 func (s ShopSettings) Location() *time.Location {
-	if loc, err := time.LoadLocation(s.TimeZone); err == nil && s.TimeZone != "" {
+	if s.TimeZone == "" {
+		return time.UTC
+	}
+	if loc, err := loadLocation(s.TimeZone); err == nil {
 		return loc
 	}
 	return time.UTC

@@ -52,8 +52,7 @@ const MinSigningKeyBytes = 32
 // Signer signs and verifies link tokens. The first key signs; every key
 // verifies, so links sent before a key rotation keep working.
 type Signer struct {
-	keys [][]byte
-	// macs holds, per key, HMAC states ready for reuse: setting one up
+	// macs holds, per key (the first signs), HMAC states ready for reuse: setting one up
 	// hashes the key, and every restore link visit verifies a token.
 	macs []sync.Pool
 }
@@ -68,7 +67,7 @@ func NewSigner(keys ...[]byte) (*Signer, error) {
 			return nil, Errorf(EINVALID, "signing key: at least %d bytes", MinSigningKeyBytes)
 		}
 	}
-	s := &Signer{keys: keys, macs: make([]sync.Pool, len(keys))}
+	s := &Signer{macs: make([]sync.Pool, len(keys))}
 	for i, k := range keys {
 		s.macs[i].New = func() any { return hmac.New(sha256.New, k) }
 	}
@@ -128,7 +127,7 @@ func (s *Signer) Verify(token string, purpose LinkPurpose, now time.Time) (LinkT
 	payload, sig := b[:len(b)-macSize], b[len(b)-macSize:]
 	ok := false
 	var want [macSize]byte
-	for i := range s.keys {
+	for i := range s.macs {
 		ok = hmac.Equal(sig, s.mac(want[:0], i, payload)) || ok
 	}
 	if !ok || LinkPurpose(payload[0]) != purpose {

@@ -458,7 +458,8 @@ func (t *Tx) PutCart(c *recovery.Cart) error {
 	if err != nil {
 		return err
 	}
-	want := fieldsOf(c).entries(c.ID)
+	fields := fieldsOf(c)
+	want := fields.entries(c.ID)
 	for k := range old {
 		if _, keep := want[k]; !keep {
 			name, key, _ := bytes.Cut([]byte(k), []byte{0})
@@ -491,7 +492,7 @@ func (t *Tx) PutCart(c *recovery.Cart) error {
 	if err != nil {
 		return err
 	}
-	t.remember(c.ID, fieldsOf(c))
+	t.remember(c.ID, fields)
 	return carts.Put(u64(c.ID), v)
 }
 

@@ -319,7 +319,7 @@ func (s *Server) handleStats(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	to, err := timeParam(c, "to", time.Now().UTC())
+	to, err := timeParam(c, "to", s.now().UTC())
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package http_test
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -150,5 +149,4 @@ func TestSequenceAndSettingsAPI(t *testing.T) {
 	if r := e.admin(http.MethodGet, base+"/stats?from=yesterday", nil); r.status != 400 || !strings.Contains(r.raw, "from") {
 		t.Errorf("bad stats period: %d %s", r.status, r.raw)
 	}
-	_ = fmt.Sprint
 }

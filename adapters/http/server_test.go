@@ -188,7 +188,7 @@ func (e *env) assertNothingStored(shop *recovery.Shop, dedupKey string) {
 		e.t.Errorf("%d carts stored, want none", n)
 	}
 	var seen bool
-	e.db.View(context.Background(), func(tx recovery.Tx) error {
+	err := e.db.View(context.Background(), func(tx recovery.Tx) error {
 		for _, at := range []time.Time{{}, e.triggeredAt} {
 			s, err := tx.EventSeen(shop.ID, dedupKey, at, time.Now())
 			if err != nil {
@@ -198,6 +198,9 @@ func (e *env) assertNothingStored(shop *recovery.Shop, dedupKey string) {
 		}
 		return nil
 	})
+	if err != nil {
+		e.t.Fatalf("reading de-duplication records: %v", err)
+	}
 	if seen {
 		e.t.Errorf("event %q recorded, want nothing", dedupKey)
 	}
