@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cartback/cartback/internal/phone"
+	"github.com/cartback/cartback/internal/payload"
 	"github.com/cartback/cartback/recovery"
 )
 
@@ -237,17 +237,13 @@ func (a AbandonedCheckout) Cart(region string) (*recovery.Cart, error) {
 	}
 	a.fillContact(cart, region)
 
-	var errs []error
+	conv := payload.Converter{Currency: currency}
 	money := func(field string, m Money) int64 {
 		if m.CurrencyCode != "" && !strings.EqualFold(m.CurrencyCode, currency) {
-			errs = append(errs, fmt.Errorf("%s is in %s, not %s", field, m.CurrencyCode, currency))
+			conv.Fail(field, "in %s, not %s", m.CurrencyCode, currency)
 			return 0
 		}
-		v, err := recovery.ParseMoney(m.Amount, currency)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", field, err))
-		}
-		return v
+		return conv.Money(field, payload.Decimal(m.Amount))
 	}
 	if n := len(a.LineItems.Nodes); n > 0 {
 		cart.Items = make([]recovery.LineItem, 0, n)
@@ -260,7 +256,7 @@ func (a AbandonedCheckout) Cart(region string) (*recovery.Cart, error) {
 			SKU:          strings.TrimSpace(li.SKU),
 			Quantity:     li.Quantity,
 			UnitPrice:    unit,
-			LinePrice:    unit * int64(li.Quantity),
+			LinePrice:    conv.Product("lineItems.quantity", unit, li.Quantity),
 		}
 		if li.Product != nil {
 			item.ProductID = legacyID(li.Product.ID)
@@ -289,8 +285,8 @@ func (a AbandonedCheckout) Cart(region string) (*recovery.Cart, error) {
 	if a.TotalTaxSet != nil {
 		cart.Totals.Tax = money("totalTaxSet", a.TotalTaxSet.PresentmentMoney)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, recovery.Errorf(recovery.EINVALID, "abandoned checkout %s: %v", a.ID, err)
+	if err := conv.Err(); err != nil {
+		return nil, recovery.Errorf(recovery.EINVALID, "abandoned checkout %s: %s", a.ID, recovery.ErrorMessage(err))
 	}
 
 	// A completed checkout is an order already: saying so keeps a reminder

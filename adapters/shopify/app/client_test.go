@@ -377,6 +377,34 @@ func TestAbandonedCheckoutToken(t *testing.T) {
 	}
 }
 
+// Amounts an abandoned checkout cannot hold are refused, as the webhook
+// decoder refuses them: a line price past int64, an amount in another
+// currency.
+func TestAbandonedCheckoutAmounts(t *testing.T) {
+	usd := func(amount string) app.MoneyBag {
+		return app.MoneyBag{PresentmentMoney: app.Money{Amount: amount, CurrencyCode: "USD"}}
+	}
+	base := func() app.AbandonedCheckout {
+		ac := app.AbandonedCheckout{ID: "gid://shopify/AbandonedCheckout/1", AbandonedCheckoutURL: "https://x.example/1/checkouts/abc/recover", TotalPriceSet: usd("20.00")}
+		ac.LineItems.Nodes = []app.AbandonedCheckoutLineItem{{Title: "Lamp", Quantity: 2, OriginalUnitPriceSet: usd("10.00")}}
+		return ac
+	}
+	cart, err := base().Cart("US")
+	if err != nil || cart.Items[0].LinePrice != 2000 || cart.Totals.Total != 2000 {
+		t.Fatalf("plain checkout: %+v, %v", cart, err)
+	}
+	huge := base()
+	huge.LineItems.Nodes[0].Quantity = 1 << 62
+	if _, err := huge.Cart("US"); recovery.ErrorCode(err) != recovery.EINVALID || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("line price past int64: err = %v", err)
+	}
+	other := base()
+	other.SubtotalPriceSet = app.MoneyBag{PresentmentMoney: app.Money{Amount: "5.00", CurrencyCode: "EUR"}}
+	if _, err := other.Cart("US"); recovery.ErrorCode(err) != recovery.EINVALID || !strings.Contains(err.Error(), "EUR") {
+		t.Errorf("amount in another currency: err = %v", err)
+	}
+}
+
 func TestCheckoutCompleted(t *testing.T) {
 	fake, client, tok := setup(t)
 	ctx := context.Background()
