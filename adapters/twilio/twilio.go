@@ -23,7 +23,8 @@ import (
 	"github.com/cartback/cartback/recovery"
 )
 
-// Environment variables read by ConfigFromEnv.
+// Environment variables the service reads a Config from; New's errors
+// name them.
 const (
 	EnvAccountSID          = "TWILIO_ACCOUNT_SID"
 	EnvAuthToken           = "TWILIO_AUTH_TOKEN"
@@ -69,19 +70,6 @@ type Config struct {
 	// timeout (zero: none beyond the caller's context). Nil means
 	// http.DefaultTransport with DefaultTimeout and no redirects.
 	HTTPClient *http.Client
-}
-
-// ConfigFromEnv reads the TWILIO_* variables. StatusCallbackURL and
-// HTTPClient are left for the caller; New validates the result.
-func ConfigFromEnv(getenv func(string) string) Config {
-	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
-	return Config{
-		AccountSID:          get(EnvAccountSID),
-		AuthToken:           get(EnvAuthToken),
-		From:                get(EnvFrom),
-		MessagingServiceSID: get(EnvMessagingServiceSID),
-		APIURL:              get(EnvAPIURL),
-	}
 }
 
 // StatusCallbackURL is the status callback address for a deployment

@@ -478,24 +478,6 @@ func sendError(t *testing.T, err error) *recovery.SendError {
 	return se
 }
 
-func TestConfigFromEnv(t *testing.T) {
-	t.Parallel()
-	env := map[string]string{
-		"TWILIO_ACCOUNT_SID": " " + testAccountSID + "\n",
-		"TWILIO_AUTH_TOKEN":  testAuthToken,
-		"TWILIO_FROM":        testFrom,
-		"TWILIO_API_URL":     "http://127.0.0.1:9999",
-	}
-	got := ConfigFromEnv(func(k string) string { return env[k] })
-	want := Config{AccountSID: testAccountSID, AuthToken: testAuthToken, From: testFrom, APIURL: "http://127.0.0.1:9999"}
-	if got != want {
-		t.Errorf("ConfigFromEnv = %+v, want %+v", got, want)
-	}
-	if _, err := New(got); err != nil {
-		t.Errorf("New: %v", err)
-	}
-}
-
 func TestStatusCallbackURL(t *testing.T) {
 	t.Parallel()
 	for _, public := range []string{"https://cartback.example.com", "https://cartback.example.com/"} {

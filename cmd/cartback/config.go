@@ -112,7 +112,8 @@ func LoadConfig(getenv func(string) string, args []string, stderr io.Writer) (Co
 	for _, v := range envVars {
 		p := v.field(&c)
 		*p = v.def
-		if e := getenv(v.name); e != "" {
+		// Secrets are often read from files that end with a newline.
+		if e := strings.TrimSpace(getenv(v.name)); e != "" {
 			*p = e
 		}
 		if v.flag != "" {

@@ -18,9 +18,17 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if c.Addr != ":8080" || c.DBPath != "data/cartback.db" || c.PublicURL != "http://localhost:8080" || c.LogLevel != "info" {
 		t.Errorf("defaults: %+v", c)
 	}
-	c, err = LoadConfig(env(map[string]string{"CARTBACK_ADDR": ":9000", "CARTBACK_PUBLIC_URL": "https://cb.example.com/"}), []string{"-db", "/tmp/x.db"}, io.Discard)
+	if c.DBMappedMB != "32" || c.EmailRate != "10" || c.SMSRate != "1" || c.ShopifyReconcileEvery != "15m" {
+		t.Errorf("defaults: %+v", c)
+	}
+	c, err = LoadConfig(env(map[string]string{"CARTBACK_ADDR": ":9000", "CARTBACK_PUBLIC_URL": "https://cb.example.com/", "CARTBACK_DB": "/tmp/env.db"}), []string{"-db", "/tmp/x.db"}, io.Discard)
 	if err != nil || c.Addr != ":9000" || c.DBPath != "/tmp/x.db" || c.PublicURL != "https://cb.example.com" {
-		t.Errorf("env and flags: %+v %v", c, err)
+		t.Errorf("env and flags (the flag wins): %+v %v", c, err)
+	}
+	// A secret read from a file keeps its newline; the service must not.
+	c, err = LoadConfig(env(map[string]string{"TWILIO_ACCOUNT_SID": "AC123\n", "TWILIO_AUTH_TOKEN": " secret\n"}), nil, io.Discard)
+	if err != nil || c.TwilioAccountSID != "AC123" || c.TwilioAuthToken != "secret" {
+		t.Errorf("values are not trimmed: %q %q %v", c.TwilioAccountSID, c.TwilioAuthToken, err)
 	}
 }
 

@@ -78,7 +78,6 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		return err
 	}
 	m := NewMain(cfg, stdout)
-	m.Getenv = getenv
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := m.Run(ctx); err != nil {
@@ -90,14 +89,6 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	return m.Close()
 }
 
-// getenv reads the environment Main was started with.
-func (m *Main) getenv(name string) string {
-	if m.Getenv != nil {
-		return m.Getenv(name)
-	}
-	return os.Getenv(name)
-}
-
 // Main is the running service: the database, the HTTP server and the
 // background jobs, opened by Run and closed by Close.
 type Main struct {
@@ -107,10 +98,6 @@ type Main struct {
 	Service   *recovery.Service
 	Scheduler *recovery.Scheduler
 	HTTP      *cbhttp.Server
-
-	// Getenv reads provider settings the adapters parse themselves
-	// (default os.Getenv).
-	Getenv func(string) string
 
 	cancel context.CancelFunc
 	jobs   sync.WaitGroup

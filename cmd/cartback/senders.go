@@ -53,8 +53,11 @@ func (m *Main) senders() (map[recovery.Channel]recovery.Sender, error) {
 		m.Logger.Info("email delivery", "via", fmt.Sprint(s))
 	}
 	if m.Config.TwilioAccountSID != "" {
-		cfg := twilio.ConfigFromEnv(m.getenv)
-		cfg.StatusCallbackURL = twilio.StatusCallbackURL(m.Config.PublicURL)
+		cfg := twilio.Config{
+			AccountSID: m.Config.TwilioAccountSID, AuthToken: m.Config.TwilioAuthToken,
+			From: m.Config.TwilioFrom, MessagingServiceSID: m.Config.TwilioMessagingServiceSID,
+			APIURL: m.Config.TwilioAPIURL, StatusCallbackURL: twilio.StatusCallbackURL(m.Config.PublicURL),
+		}
 		s, err := twilio.New(cfg)
 		if err != nil {
 			return nil, err

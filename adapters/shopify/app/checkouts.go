@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cartback/cartback/internal/phone"
 	"github.com/cartback/cartback/internal/payload"
+	"github.com/cartback/cartback/internal/phone"
 	"github.com/cartback/cartback/recovery"
 )
 
