@@ -371,16 +371,17 @@ func (db *DB) WriteBackup(w io.Writer, announce func(size int64)) (int64, error)
 	return n, err
 }
 
-// BackupFile writes a consistent copy of the database to path, through a
-// temporary file renamed into place so a failed backup leaves nothing
-// half-written under that name.
+// BackupFile writes a consistent copy of the database to path (see
+// WriteBackupFile).
 func (db *DB) BackupFile(path string) (int64, error) {
-	return WriteFileAtomic(path, db.Backup)
+	return WriteBackupFile(path, db.Backup)
 }
 
-// WriteFileAtomic creates path from what write produces, through a
-// temporary file in the same directory that is synced and renamed into place.
-func WriteFileAtomic(path string, write func(io.Writer) (int64, error)) (int64, error) {
+// WriteBackupFile creates path from the database copy write produces,
+// through a temporary file in the same directory. The copy replaces path
+// only once it is synced, opens and its indexes agree, so a failed or
+// damaged backup never takes the place of an earlier good one.
+func WriteBackupFile(path string, write func(io.Writer) (int64, error)) (int64, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), ".cartback-backup-*")
 	if err != nil {
 		return 0, err
@@ -394,9 +395,25 @@ func WriteFileAtomic(path string, write func(io.Writer) (int64, error)) (int64, 
 		err = cerr
 	}
 	if err == nil {
+		err = checkCopy(f.Name())
+	}
+	if err == nil {
 		err = os.Rename(f.Name(), path)
 	}
 	return n, err
+}
+
+// checkCopy opens the database copy at path and checks its indexes.
+func checkCopy(path string) error {
+	cp, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("the copy does not open: %w", err)
+	}
+	defer cp.Close()
+	if err := cp.CheckIndexes(); err != nil {
+		return fmt.Errorf("the copy is inconsistent: %w", err)
+	}
+	return nil
 }
 
 // runGuarded runs fn, turning a panic into an error for its caller alone:

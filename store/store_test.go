@@ -1,10 +1,14 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -383,6 +387,26 @@ func TestBackup(t *testing.T) {
 	copyDB.View(context.Background(), func(tx recovery.Tx) (err error) { c, err = tx.CartByKey(shop.ID, "t:b"); return err })
 	if c == nil || c.Totals.Total != 49900 {
 		t.Errorf("backup lacks the cart: %+v", c)
+	}
+	copyDB.Close()
+
+	// A copy that is not a database never replaces the good backup.
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.WriteBackupFile(path, func(w io.Writer) (int64, error) {
+		n, err := w.Write(bytes.Repeat([]byte("not a database "), 1000))
+		return int64(n), err
+	})
+	if err == nil || !strings.Contains(err.Error(), "does not open") {
+		t.Errorf("a damaged copy was accepted: %v", err)
+	}
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, good) {
+		t.Errorf("a damaged copy replaced the backup")
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".cartback-backup-*")); len(left) != 0 {
+		t.Errorf("temporary files left behind: %v", left)
 	}
 }
 
