@@ -331,28 +331,45 @@ func (m *Main) signer(ctx context.Context) (*recovery.Signer, error) {
 	return recovery.NewSigner(key)
 }
 
+// eraseCompactDelay is how long compactAfterErase waits for more
+// erasures to share a compaction with.
+var eraseCompactDelay = 10 * time.Second
+
 // compactAfterErase rewrites the database file a little after personal
 // data was erased, so the erased bytes leave the disk; erasures that come
-// together share one compaction.
+// together share one compaction, and one still waiting when the service
+// stops is done before it closes the database.
 func (m *Main) compactAfterErase(ctx context.Context, requests <-chan struct{}) {
 	for {
 		select {
 		case <-ctx.Done():
+			select {
+			case <-requests:
+				m.compact()
+			default:
+			}
 			return
 		case <-requests:
 		}
 		select {
 		case <-ctx.Done():
+			m.compact()
 			return
-		case <-time.After(10 * time.Second):
+		case <-time.After(eraseCompactDelay):
 		}
-		start := time.Now()
-		if err := m.DB.Compact(ctx); err != nil {
-			m.Logger.Error("compact after erasure", "error", err)
-			continue
-		}
-		m.Logger.Info("database compacted after erasure", "took", time.Since(start))
+		m.compact()
 	}
+}
+
+// compact rewrites the database file. It is not cancelled with the
+// service: a compaction cut short would leave the erased bytes on disk.
+func (m *Main) compact() {
+	start := time.Now()
+	if err := m.DB.Compact(context.Background()); err != nil {
+		m.Logger.Error("compact after erasure", "error", err)
+		return
+	}
+	m.Logger.Info("database compacted after erasure", "took", time.Since(start))
 }
 
 // retention erases records past each shop's retention period once a day

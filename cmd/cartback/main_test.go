@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -353,4 +354,47 @@ func TestGeneratedAdminTokenLoggedOnce(t *testing.T) {
 		t.Fatalf("stored token refused: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// syncBuffer is a bytes.Buffer safe for the service's goroutines to log to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// An erasure asked for just before the service stops is still compacted
+// away: the delay that lets erasures share a compaction must not lose one.
+func TestErasureCompactedAtShutdown(t *testing.T) {
+	defer func(d time.Duration) { eraseCompactDelay = d }(eraseCompactDelay)
+	eraseCompactDelay = time.Hour
+	cfg, err := LoadConfig(func(k string) string {
+		return map[string]string{"CARTBACK_DB": filepath.Join(t.TempDir(), "cartback.db"), "CARTBACK_ADDR": "127.0.0.1:0", "CARTBACK_ADMIN_TOKEN": testAdminToken}[k]
+	}, nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	m := NewMain(cfg, logs)
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m.Service.OnErase()
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "database compacted after erasure") {
+		t.Errorf("no compaction after an erasure at shutdown; logs:\n%s", logs)
+	}
 }
