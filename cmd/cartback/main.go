@@ -306,29 +306,43 @@ func (m *Main) adminToken(ctx context.Context) (string, error) {
 const signingKeyMeta = "signing_key"
 
 // signer builds the link signer from the configured keys, or from a key
-// generated on the first start and stored, so links survive restarts.
+// generated on the first start and stored, so links survive restarts. A
+// stored key keeps verifying once keys are configured, so links sent before
+// then keep working.
 func (m *Main) signer(ctx context.Context) (*recovery.Signer, error) {
+	var stored []byte
+	err := m.DB.View(ctx, func(tx recovery.Tx) (err error) {
+		stored, err = tx.Meta(signingKeyMeta)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	if m.Config.SigningKey != "" {
 		keys := [][]byte{[]byte(m.Config.SigningKey)}
 		for _, k := range m.Config.previousSigningKeys() {
 			keys = append(keys, []byte(k))
 		}
+		if stored != nil {
+			keys = append(keys, stored)
+		}
 		return recovery.NewSigner(keys...)
 	}
-	var key []byte
-	err := m.DB.Update(ctx, func(tx recovery.Tx) error {
-		v, err := tx.Meta(signingKeyMeta)
-		if err != nil || v != nil {
-			key = v
-			return err
+	if stored == nil {
+		err = m.DB.Update(ctx, func(tx recovery.Tx) error {
+			v, err := tx.Meta(signingKeyMeta)
+			if err != nil || v != nil {
+				stored = v
+				return err
+			}
+			stored = []byte(recovery.NewSecret(32))
+			return tx.PutMeta(signingKeyMeta, stored)
+		})
+		if err != nil {
+			return nil, err
 		}
-		key = []byte(recovery.NewSecret(32))
-		return tx.PutMeta(signingKeyMeta, key)
-	})
-	if err != nil {
-		return nil, err
 	}
-	return recovery.NewSigner(key)
+	return recovery.NewSigner(stored)
 }
 
 // eraseCompactDelay is how long compactAfterErase waits for more

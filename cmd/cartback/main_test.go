@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cartback/cartback/internal/signature"
+	"github.com/cartback/cartback/recovery"
 )
 
 // binary is the cartback command built once for the tests that run it as a
@@ -396,5 +397,37 @@ func TestErasureCompactedAtShutdown(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "database compacted after erasure") {
 		t.Errorf("no compaction after an erasure at shutdown; logs:\n%s", logs)
+	}
+}
+
+// Links signed with the key generated on the first start keep working
+// after the operator configures CARTBACK_SIGNING_KEY.
+func TestGeneratedSigningKeyKeepsVerifying(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "cartback.db")
+	open := func(env map[string]string) *Main {
+		t.Helper()
+		env["CARTBACK_DB"], env["CARTBACK_ADDR"], env["CARTBACK_ADMIN_TOKEN"] = dbPath, "127.0.0.1:0", testAdminToken
+		cfg, err := LoadConfig(func(k string) string { return env[k] }, nil, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewMain(cfg, io.Discard)
+		if err := m.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := open(map[string]string{})
+	link := recovery.LinkToken{Purpose: recovery.PurposeRestore, ShopID: 1, CartID: 2, Channel: recovery.ChannelEmail, Expires: time.Now().Add(time.Hour)}
+	token := m.HTTP.Signer.Sign(link)
+	m.Close()
+
+	m = open(map[string]string{"CARTBACK_SIGNING_KEY": testSigningKey})
+	defer m.Close()
+	if _, err := m.HTTP.Signer.Verify(token, recovery.PurposeRestore, time.Now()); err != nil {
+		t.Errorf("a link signed with the generated key: %v", err)
+	}
+	if fresh := m.HTTP.Signer.Sign(link); fresh == token {
+		t.Errorf("new links are still signed with the generated key")
 	}
 }
