@@ -813,11 +813,21 @@ func TestABVariants(t *testing.T) {
 	if len(e.email.messages()) != 400 || count["A"] < 150 || count["B"] < 150 {
 		t.Fatalf("variants sent: %v", count)
 	}
-	// The same cart always gets the same wording.
-	c := e.cart(ids["v7"])
-	again := e.cart(ids["v7"])
-	if c.Steps[0].Variant != again.Steps[0].Variant {
-		t.Fatal("assignment is not stable")
+	// The same cart always gets the same wording: the same checkouts in a
+	// second engine are assigned the same variants.
+	e2 := newEngine(t, recovery.ShopSettings{Sequence: seq})
+	for i := range 400 {
+		tok := fmt.Sprint("v", i)
+		id := e2.checkout(tok, 0, withContact(fmt.Sprintf("v%d@example.com", i), fmt.Sprintf("+479100%04d", i)))
+		if id != ids[tok] {
+			t.Fatalf("cart ids differ between engines: %d, %d", id, ids[tok])
+		}
+	}
+	e2.at(time.Hour)
+	for tok, id := range ids {
+		if a, b := e.cart(id).Steps[0].Variant, e2.cart(id).Steps[0].Variant; a != b || a == "" {
+			t.Fatalf("cart %s: variant %q, then %q: assignment is not stable", tok, a, b)
+		}
 	}
 	// B's carts are bought far more often than A's.
 	e.now = start.Add(2 * time.Hour)
