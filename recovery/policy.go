@@ -100,8 +100,9 @@ func SMSStopLine(locale string) string {
 	return smsStopLine["en"]
 }
 
-// withStopLine makes sure an SMS body ends with the opt-out line.
-func withStopLine(text, locale string) string {
+// WithSMSStopLine makes sure an SMS body ends with the opt-out line, as
+// the scheduler does before every text; previews call it to show the same.
+func WithSMSStopLine(text, locale string) string {
 	line := SMSStopLine(locale)
 	text = strings.TrimRight(text, " \n")
 	if strings.HasSuffix(text, line) {

@@ -461,7 +461,7 @@ func (s *Scheduler) compose(ctx context.Context, cl *Claim, now time.Time) (*Mes
 	var segments int
 	if st.Channel == ChannelSMS {
 		to = c.Contact.Phone
-		r.Text = withStopLine(r.Text, locale)
+		r.Text = WithSMSStopLine(r.Text, locale)
 		encoding, segments = SMSSegments(r.Text)
 	}
 	return &Message{

@@ -472,20 +472,9 @@ func (r *Renderer) Preview(kind, channel, locale string, c *Custom) (recovery.Re
 		return out, err
 	}
 	if channel == string(recovery.ChannelSMS) {
-		out.Text = withStopLine(out.Text, locale)
+		out.Text = recovery.WithSMSStopLine(out.Text, locale)
 	}
 	return out, nil
-}
-
-// withStopLine ends an SMS with the opt-out line the way the engine does
-// before sending.
-func withStopLine(text, locale string) string {
-	line := recovery.SMSStopLine(locale)
-	text = strings.TrimRight(text, " \n")
-	if strings.HasSuffix(text, line) {
-		return text
-	}
-	return text + "\n" + line
 }
 
 var (

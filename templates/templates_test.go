@@ -59,17 +59,6 @@ func newRenderer(t *testing.T, opts Options) *Renderer {
 	return r
 }
 
-// engineSMS is the text the engine sends: the rendered SMS ending with the
-// opt-out line (recovery's withStopLine).
-func engineSMS(text, locale string) string {
-	line := recovery.SMSStopLine(locale)
-	text = strings.TrimRight(text, " \n")
-	if strings.HasSuffix(text, line) {
-		return text
-	}
-	return text + "\n" + line
-}
-
 func TestRestoreURLIsRealisticLength(t *testing.T) {
 	if n := len(restoreURL); n != 66 {
 		t.Fatalf("restore link is %d characters, want 66", n)
@@ -206,7 +195,7 @@ func TestSMSFitsOneSegment(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				sms := engineSMS(out.Text, locale)
+				sms := recovery.WithSMSStopLine(out.Text, locale)
 				enc, segments := recovery.SMSSegments(sms)
 				n := utf8.RuneCountInString(sms)
 				if enc != recovery.EncodingGSM7 || segments != 1 {
@@ -285,7 +274,7 @@ func TestGolden(t *testing.T) {
 		}
 		golden(t, locale+"_reminder_email.html", email.HTML+"\n")
 		golden(t, locale+"_reminder_email.txt", "Subject: "+email.Subject+"\n\n"+email.Text)
-		golden(t, locale+"_reminder_sms.txt", engineSMS(sms.Text, locale)+"\n")
+		golden(t, locale+"_reminder_sms.txt", recovery.WithSMSStopLine(sms.Text, locale)+"\n")
 	}
 }
 
@@ -477,7 +466,7 @@ func TestCustomTemplatesTakePrecedence(t *testing.T) {
 		}
 	}
 	sms, _ := r.Render(ctx, input(shop, cart, recovery.TemplateReminder, recovery.ChannelSMS, "sv", ""))
-	if want := "Nordic Outdoor: " + restoreURL + "\n" + recovery.SMSStopLine("sv"); sms.Text != want || engineSMS(sms.Text, "sv") != want {
+	if want := "Nordic Outdoor: " + restoreURL + "\n" + recovery.SMSStopLine("sv"); sms.Text != want || recovery.WithSMSStopLine(sms.Text, "sv") != want {
 		t.Errorf("SMS %q, want %q with the stop line once", sms.Text, want)
 	}
 	if len(calls) != 0 {
