@@ -75,7 +75,13 @@ func (s *Service) Unsubscribe(ctx context.Context, signer *Signer, token string,
 		return nil, Errorf(ENOTFOUND, "unknown link")
 	}
 	var shop *Shop
-	err = s.Store.Update(ctx, func(tx Tx) error {
+	// The confirmation page (apply false), which mail scanners also fetch,
+	// only reads: it need not wait for the writer.
+	run := s.Store.View
+	if apply {
+		run = s.Store.Update
+	}
+	err = run(ctx, func(tx Tx) error {
 		var err error
 		if shop, err = tx.Shop(t.ShopID); err != nil {
 			return err
