@@ -1017,3 +1017,24 @@ func TestPacedSendLooksAgainAfterWaiting(t *testing.T) {
 	}
 	e.wantSteps(waiting, "sent", "scheduled", "scheduled", "scheduled")
 }
+
+// A search shows carts as every other view does: an active cart past its
+// abandonment cut-off is abandoned, with its episode planned, even before
+// the scheduler has written that.
+func TestSearchShowsCartsAsTheyStand(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	id := e.checkout("search-me", 0, withEmail("Ola@Example.com"))
+	e.now = start.Add(30 * time.Minute) // past the 15 min cut-off; no scheduler run
+	for _, q := range []string{"ola@example.com", "search-me", fmt.Sprint(id), "ola@exa"} {
+		found, err := e.svc.SearchCarts(context.Background(), e.shop.ID, q, 50, 5000)
+		if err != nil || len(found) != 1 || found[0].ID != id {
+			t.Fatalf("search %q: %d carts, %v", q, len(found), err)
+		}
+		if c := found[0]; c.State != recovery.CartAbandoned || len(c.Steps) == 0 {
+			t.Errorf("search %q: state %s with %d steps, want abandoned with its steps", q, c.State, len(c.Steps))
+		}
+	}
+	if found, err := e.svc.SearchCarts(context.Background(), e.shop.ID, "nobody@example.com", 50, 5000); err != nil || len(found) != 0 {
+		t.Errorf("search for a stranger: %d carts, %v", len(found), err)
+	}
+}

@@ -2,6 +2,8 @@ package recovery
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -84,6 +86,80 @@ func (s *Service) Carts(ctx context.Context, shopID, before uint64, limit int) (
 		return nil
 	})
 	return carts, err
+}
+
+// SearchCarts finds up to limit of a shop's carts, as they stand now, by
+// email address, phone number, cart id or any of the platform's cart keys,
+// through the indexes; failing that, by part of an email address, phone
+// number or key among the newest scan carts.
+func (s *Service) SearchCarts(ctx context.Context, shopID uint64, q string, limit, scan int) ([]*Cart, error) {
+	var found []*Cart
+	now := s.Now().UTC()
+	err := s.Store.View(ctx, func(tx Tx) (err error) {
+		if found, err = searchCarts(tx, shopID, q, limit, scan); err != nil || len(found) == 0 {
+			return err
+		}
+		shop, err := tx.Shop(shopID)
+		if err != nil {
+			return err
+		}
+		for i, c := range found {
+			found[i] = settled(c, shop, now)
+		}
+		return nil
+	})
+	return found, err
+}
+
+func searchCarts(tx Tx, shopID uint64, q string, limit, scan int) ([]*Cart, error) {
+	var found []*Cart
+	if strings.Contains(q, "@") || strings.HasPrefix(q, "+") {
+		contact := Contact{Email: q}
+		if strings.HasPrefix(q, "+") {
+			contact = Contact{Phone: strings.ReplaceAll(q, " ", "")}
+		}
+		carts, err := tx.CartsByContact(shopID, contact.Index()[0], limit)
+		if err != nil || len(carts) > 0 {
+			return carts, err
+		}
+	}
+	if id, err := strconv.ParseUint(q, 10, 64); err == nil {
+		if cart, err := tx.Cart(id); err == nil && cart.ShopID == shopID {
+			found = append(found, cart)
+		}
+	}
+	for _, key := range (CartKeys{CheckoutToken: q, CartToken: q, OrderID: q, CartKey: q}).Index() {
+		cart, err := tx.CartByKey(shopID, key)
+		if err == nil && (len(found) == 0 || found[len(found)-1].ID != cart.ID) {
+			found = append(found, cart)
+		} else if err != nil && ErrorCode(err) != ENOTFOUND {
+			return nil, err
+		}
+	}
+	if len(found) > 0 {
+		return found, nil
+	}
+	needle := strings.ToLower(q)
+	var before uint64
+	for scanned := 0; scanned < scan && len(found) < limit; {
+		carts, err := tx.Carts(shopID, before, MaxPageSize)
+		if err != nil || len(carts) == 0 {
+			return found, err
+		}
+		for _, cart := range carts {
+			before = cart.ID
+			scanned++
+			k := cart.Keys
+			if strings.Contains(strings.ToLower(cart.Contact.Email), needle) || strings.Contains(cart.Contact.Phone, needle) ||
+				strings.Contains(strings.ToLower(k.CheckoutToken+" "+k.CartToken+" "+k.OrderID+" "+k.CartKey), needle) {
+				found = append(found, cart)
+				if len(found) == limit {
+					break
+				}
+			}
+		}
+	}
+	return found, nil
 }
 
 // settled returns the cart as it stands at now (see Cart.settle), without

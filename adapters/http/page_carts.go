@@ -88,7 +88,7 @@ func (s *Server) pageCarts(c *echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
 	var carts []*recovery.Cart
 	if q != "" {
-		carts, err = s.searchCarts(c, shop.ID, q)
+		carts, err = s.Service.SearchCarts(c.Request().Context(), shop.ID, q, cartsPageSize, searchScanLimit)
 	} else {
 		carts, err = s.Service.Carts(c.Request().Context(), shop.ID, before, cartsPageSize)
 	}
@@ -104,65 +104,6 @@ func (s *Server) pageCarts(c *echo.Context) error {
 		p.Next = carts[len(carts)-1].ID
 	}
 	return s.renderPage(c, http.StatusOK, "carts", pageData{Title: "Carts", Nav: "carts", Shop: shop, Body: p})
-}
-
-// searchCarts finds a shop's carts by email address, phone number, cart
-// id or any of the platform's cart keys, through the indexes; failing
-// that, by part of an email address or key among the newest carts.
-func (s *Server) searchCarts(c *echo.Context, shopID uint64, q string) ([]*recovery.Cart, error) {
-	var found []*recovery.Cart
-	err := s.Service.Store.View(c.Request().Context(), func(tx recovery.Tx) error {
-		found = nil
-		if strings.Contains(q, "@") || strings.HasPrefix(q, "+") {
-			key := "e:" + recovery.NormalizeEmail(q)
-			if strings.HasPrefix(q, "+") {
-				key = "p:" + strings.ReplaceAll(q, " ", "")
-			}
-			carts, err := tx.CartsByContact(shopID, key, cartsPageSize)
-			if err != nil || len(carts) > 0 {
-				found = carts
-				return err
-			}
-		}
-		if id, err := strconv.ParseUint(q, 10, 64); err == nil {
-			if cart, err := tx.Cart(id); err == nil && cart.ShopID == shopID {
-				found = append(found, cart)
-			}
-		}
-		for _, prefix := range []string{"t:", "c:", "o:", "k:"} {
-			cart, err := tx.CartByKey(shopID, prefix+q)
-			if err == nil && (len(found) == 0 || found[len(found)-1].ID != cart.ID) {
-				found = append(found, cart)
-			} else if err != nil && recovery.ErrorCode(err) != recovery.ENOTFOUND {
-				return err
-			}
-		}
-		if len(found) > 0 {
-			return nil
-		}
-		needle := strings.ToLower(q)
-		var before uint64
-		for scanned := 0; scanned < searchScanLimit && len(found) < cartsPageSize; {
-			carts, err := tx.Carts(shopID, before, recovery.MaxPageSize)
-			if err != nil || len(carts) == 0 {
-				return err
-			}
-			for _, cart := range carts {
-				before = cart.ID
-				scanned++
-				k := cart.Keys
-				if strings.Contains(strings.ToLower(cart.Contact.Email), needle) || strings.Contains(cart.Contact.Phone, needle) ||
-					strings.Contains(strings.ToLower(k.CheckoutToken+" "+k.CartToken+" "+k.OrderID+" "+k.CartKey), needle) {
-					found = append(found, cart)
-					if len(found) == cartsPageSize {
-						break
-					}
-				}
-			}
-		}
-		return nil
-	})
-	return found, err
 }
 
 // timelineEntry is one line of a cart's story.
