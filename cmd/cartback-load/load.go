@@ -102,21 +102,22 @@ func run(ctx context.Context, cfg config, log io.Writer) (*result, error) {
 		}
 	}
 
+	warmupFailed := 0
 	if cfg.Warmup > 0 {
 		w := l.phase(ctx, cfg.Warmup, 0, warmupSeq, false)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		res := l.phase(ctx, cfg.Duration, cfg.N, 0, true)
-		res.WarmupFail = len(w.latencies) - w.OK
-		return res, nil
+		warmupFailed = w.Failed
 	}
-	return l.phase(ctx, cfg.Duration, cfg.N, 0, true), nil
+	res := l.phase(ctx, cfg.Duration, cfg.N, 0, true)
+	res.WarmupFail = warmupFailed
+	return res, nil
 }
 
 // phase runs the workers for d, or for n requests when n > 0. Sequence
-// numbers, and so body ids, start at firstSeq. Unless timed, only counts
-// are kept.
+// numbers, and so body ids, start at firstSeq. The timed phase sends the
+// bodies prepared for it, when there are any.
 func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uint64, timed bool) *result {
 	var (
 		next     atomic.Uint64
