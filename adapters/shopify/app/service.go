@@ -130,50 +130,50 @@ func (a *App) ensureWebhooks(ctx context.Context, shop, accessToken string) erro
 // errNoAccess is returned for a shop cartback cannot call.
 var errNoAccess = errors.New("no usable Shopify access for this shop")
 
-// token returns a shop's access token, refreshing it first when it is
-// about to expire.
-func (a *App) token(ctx context.Context, shop *recovery.Shop) (string, error) {
+// token returns a shop's token, refreshed first when it is about to
+// expire.
+func (a *App) token(ctx context.Context, shop *recovery.Shop) (Token, error) {
 	if shop.Shopify == nil || len(shop.Shopify.SealedToken) == 0 || shop.Shopify.NeedsReinstall || shop.Status != recovery.ShopActive {
-		return "", errNoAccess
+		return Token{}, errNoAccess
 	}
 	tok, err := a.Sealer.OpenToken(shop.Shopify.SealedToken, shop.Domain)
 	if err != nil {
-		return "", fmt.Errorf("open token: %w", err)
+		return Token{}, fmt.Errorf("open token: %w", err)
 	}
 	if !tok.NeedsRefresh(a.now(), DefaultRefreshMargin) {
-		return tok.AccessToken, nil
+		return tok, nil
 	}
 	return a.refresh(ctx, shop, tok)
 }
 
 // refresh renews a token and stores the new pair before anything uses it:
 // the old refresh token stops working once the new one is used.
-func (a *App) refresh(ctx context.Context, shop *recovery.Shop, tok Token) (string, error) {
+func (a *App) refresh(ctx context.Context, shop *recovery.Shop, tok Token) (Token, error) {
 	fresh, err := a.Client.Refresh(ctx, shop.Domain, tok.RefreshToken)
 	if errors.Is(err, ErrInvalidGrant) || (err == nil && fresh.AccessToken == "") || (err != nil && tok.RefreshExpired(a.now())) {
 		a.Logger.Error("shopify token cannot be refreshed; the merchant must open the app again", "shop", shop.Domain, "error", err)
 		_, uerr := a.Service.UpdateShopifyAccess(ctx, shop.ID, func(s *recovery.ShopifyAccess) {
 			s.NeedsReinstall, s.Problem = true, "the access token expired and could not be renewed: open the app in Shopify to reconnect"
 		})
-		return "", errors.Join(errNoAccess, uerr)
+		return Token{}, errors.Join(errNoAccess, uerr)
 	} else if err != nil {
-		return "", err
+		return Token{}, err
 	}
 	sealed, err := a.Sealer.SealToken(fresh, shop.Domain)
 	if err != nil {
-		return "", err
+		return Token{}, err
 	}
 	_, err = a.Service.UpdateShopifyAccess(ctx, shop.ID, func(s *recovery.ShopifyAccess) {
 		s.SealedToken, s.ExpiresAt, s.RefreshExpiresAt, s.NeedsReinstall, s.Problem = sealed, fresh.ExpiresAt, fresh.RefreshExpiresAt, false, ""
 	})
 	if err != nil {
-		return "", err
+		return Token{}, err
 	}
 	a.Logger.Info("shopify token refreshed", "shop", shop.Domain, "expires_at", fresh.ExpiresAt)
 	if err := a.ensureWebhooks(ctx, shop.Domain, fresh.AccessToken); err != nil {
 		a.Logger.Warn("shopify webhook check after refresh", "shop", shop.Domain, "error", err)
 	}
-	return fresh.AccessToken, nil
+	return fresh, nil
 }
 
 // call runs fn with the shop's access token. A token Shopify refuses
@@ -184,18 +184,16 @@ func (a *App) call(ctx context.Context, shop *recovery.Shop, fn func(token strin
 	if err != nil {
 		return err
 	}
-	err = fn(tok)
+	err = fn(tok.AccessToken)
 	if !errors.Is(err, ErrUnauthorized) {
 		return err
 	}
-	sealed, oerr := a.Sealer.OpenToken(shop.Shopify.SealedToken, shop.Domain)
-	if oerr != nil {
-		return errors.Join(err, oerr)
-	}
-	if tok, err = a.refresh(ctx, shop, sealed); err != nil {
+	// Refresh with the token just used: when token() has refreshed it,
+	// shop still holds the pair that refresh replaced.
+	if tok, err = a.refresh(ctx, shop, tok); err != nil {
 		return err
 	}
-	return fn(tok)
+	return fn(tok.AccessToken)
 }
 
 // installedShops returns the shops installed through the app.
