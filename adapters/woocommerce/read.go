@@ -39,7 +39,7 @@ func readOrder(r *payload.Reader, p *orderPayload) {
 			r.Decimal(&p.Total)
 		case "billing":
 			if !r.Null() {
-				readBilling(r, &p.Billing)
+				readContact(r, &p.Billing)
 			}
 		case "meta_data":
 			payload.Slice(r, (*[]metaEntry)(&p.MetaData), readMetaEntry)
@@ -51,7 +51,7 @@ func readOrder(r *payload.Reader, p *orderPayload) {
 	}
 }
 
-func readBilling(r *payload.Reader, b *billingPayload) {
+func readContact(r *payload.Reader, b *contactPayload) {
 	if !r.Object() {
 		return
 	}
@@ -157,7 +157,7 @@ func readCart(r *payload.Reader, p *cartPayload) {
 			r.String(&p.Locale)
 		case "customer":
 			if !r.Null() {
-				readCartCustomer(r, &p.Customer)
+				readContact(r, &p.Customer)
 			}
 		case "consent":
 			if !r.Null() {
@@ -171,28 +171,6 @@ func readCart(r *payload.Reader, p *cartPayload) {
 			}
 		case "restore_url":
 			r.String(&p.RestoreURL)
-		default:
-			r.Unknown(key)
-		}
-	}
-}
-
-func readCartCustomer(r *payload.Reader, c *cartCustomerPayload) {
-	if !r.Object() {
-		return
-	}
-	for key, ok := r.Key(); ok; key, ok = r.Key() {
-		switch string(key) {
-		case "email":
-			r.String(&c.Email)
-		case "phone":
-			r.String(&c.Phone)
-		case "first_name":
-			r.String(&c.FirstName)
-		case "last_name":
-			r.String(&c.LastName)
-		case "country":
-			r.String(&c.Country)
 		default:
 			r.Unknown(key)
 		}

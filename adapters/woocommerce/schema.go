@@ -38,7 +38,7 @@ type orderPayload struct {
 	ShippingTotal   payload.Decimal        `json:"shipping_total"`
 	TotalTax        payload.Decimal        `json:"total_tax"`
 	Total           payload.Decimal        `json:"total"`
-	Billing         billingPayload         `json:"billing"`
+	Billing         contactPayload         `json:"billing"`
 	MetaData        metaData               `json:"meta_data"`
 	LineItems       []orderLineItemPayload `json:"line_items"`
 }
@@ -57,7 +57,9 @@ type orderLineItemPayload struct {
 	Image json.RawMessage `json:"image"`
 }
 
-type billingPayload struct {
+// contactPayload is an order's billing block and a plugin cart's customer
+// alike.
+type contactPayload struct {
 	FirstName string `json:"first_name"`
 	LastName  string `json:"last_name"`
 	Email     string `json:"email"`
@@ -109,24 +111,16 @@ type cartDeletedPayload struct {
 // cartPayload is the body of the plugin's cart.updated and cart.deleted
 // events; docs/woocommerce-events.md is its specification.
 type cartPayload struct {
-	CartKey    string              `json:"cart_key"`
-	CreatedAt  string              `json:"created_at"`
-	UpdatedAt  string              `json:"updated_at"`
-	Currency   string              `json:"currency"`
-	Locale     string              `json:"locale"`
-	Customer   cartCustomerPayload `json:"customer"`
-	Consent    cartConsentPayload  `json:"consent"`
-	Items      []cartItemPayload   `json:"items"`
-	Totals     cartTotalsPayload   `json:"totals"`
-	RestoreURL string              `json:"restore_url"`
-}
-
-type cartCustomerPayload struct {
-	Email     string `json:"email"`
-	Phone     string `json:"phone"`
-	FirstName string `json:"first_name"`
-	LastName  string `json:"last_name"`
-	Country   string `json:"country"`
+	CartKey    string             `json:"cart_key"`
+	CreatedAt  string             `json:"created_at"`
+	UpdatedAt  string             `json:"updated_at"`
+	Currency   string             `json:"currency"`
+	Locale     string             `json:"locale"`
+	Customer   contactPayload     `json:"customer"`
+	Consent    cartConsentPayload `json:"consent"`
+	Items      []cartItemPayload  `json:"items"`
+	Totals     cartTotalsPayload  `json:"totals"`
+	RestoreURL string             `json:"restore_url"`
 }
 
 type cartConsentPayload struct {
