@@ -539,18 +539,7 @@ func (t *Tx) DeleteCart(id uint64) error {
 			continue
 		}
 		mid := u64(st.MessageID)
-		if v := t.bucket(bucketMessages).Get(mid); v != nil {
-			var m struct {
-				ShopID uint64 `json:"shop_id"`
-			}
-			if err := json.Unmarshal(v, &m); err != nil {
-				return err
-			}
-			if err := t.bucket(bucketShopMessages).Delete(concat(u64(m.ShopID), mid)); err != nil {
-				return err
-			}
-		}
-		if err := t.deleteProviderID(mid); err != nil {
+		if err := t.deleteMessageIndexes(mid); err != nil {
 			return err
 		}
 		if err := t.bucket(bucketMessages).Delete(mid); err != nil {
@@ -719,17 +708,22 @@ func (t *Tx) PutMeta(name string, value []byte) error {
 	return t.bucket(bucketMeta).Put([]byte(name), value)
 }
 
-// deleteProviderID removes the provider index entry of a stored message.
-func (t *Tx) deleteProviderID(mid []byte) error {
+// deleteMessageIndexes removes the shop listing and the provider index
+// entry of a stored message.
+func (t *Tx) deleteMessageIndexes(mid []byte) error {
 	v := t.bucket(bucketMessages).Get(mid)
 	if v == nil {
 		return nil
 	}
 	var m struct {
+		ShopID     uint64 `json:"shop_id"`
 		Provider   string `json:"provider"`
 		ProviderID string `json:"provider_id"`
 	}
 	if err := json.Unmarshal(v, &m); err != nil {
+		return err
+	}
+	if err := t.bucket(bucketShopMessages).Delete(concat(u64(m.ShopID), mid)); err != nil {
 		return err
 	}
 	if m.ProviderID == "" {
