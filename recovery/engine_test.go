@@ -1038,3 +1038,21 @@ func TestSearchShowsCartsAsTheyStand(t *testing.T) {
 		t.Errorf("search for a stranger: %d carts, %v", len(found), err)
 	}
 }
+
+// Settings sent without a sequence keep the stored one.
+func TestSettingsWithoutSequenceKeepIt(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	seq := recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(2 * time.Hour), Template: "reminder"},
+	}}
+	if _, err := e.svc.UpdateSequence(context.Background(), e.shop.ID, seq); err != nil {
+		t.Fatal(err)
+	}
+	shop, err := e.svc.UpdateSettings(context.Background(), e.shop.ID, recovery.ShopSettings{DiscountCode: "BACK10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := shop.Settings.SequenceOrDefault(); len(got.Steps) != 1 || time.Duration(got.Steps[0].After) != 2*time.Hour || shop.Settings.DiscountCode != "BACK10" {
+		t.Errorf("settings %+v, sequence %+v", shop.Settings, got)
+	}
+}

@@ -202,12 +202,21 @@ func shopCart(tx Tx, shopID, cartID uint64, now time.Time) (*Cart, error) {
 	return settled(cart, shop, now), nil
 }
 
-// UpdateSettings replaces a shop's settings after validating them.
+// UpdateSettings replaces a shop's settings after validating them. Settings
+// without a sequence keep the stored one (it has an update of its own),
+// read in the same transaction so that a concurrent UpdateSequence is not
+// undone.
 func (s *Service) UpdateSettings(ctx context.Context, shopID uint64, settings ShopSettings) (*Shop, error) {
 	if err := settings.Validate(); err != nil {
 		return nil, err
 	}
-	return s.updateSequenceWith(ctx, shopID, func(sh *Shop) { sh.Settings = settings })
+	return s.updateSequenceWith(ctx, shopID, func(sh *Shop) {
+		st := settings // the update may run again: leave settings as given
+		if st.Sequence == nil {
+			st.Sequence = sh.Settings.Sequence
+		}
+		sh.Settings = st
+	})
 }
 
 // UpdateSequence replaces a shop's reminder sequence. Carts already in an

@@ -234,9 +234,7 @@ func (s *Server) handlePutSettings(c *echo.Context) error {
 	if err := decodeJSON(c, &settings); err != nil {
 		return err
 	}
-	if settings.Sequence == nil {
-		settings.Sequence = shop.Settings.Sequence // edited through /sequence
-	}
+	// Without a sequence the stored one stays: it is edited through /sequence.
 	shop, err = s.Service.UpdateSettings(c.Request().Context(), shop.ID, settings)
 	if err != nil {
 		return err
