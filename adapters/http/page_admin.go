@@ -8,7 +8,6 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -343,13 +342,9 @@ func (s *Server) page(h echo.HandlerFunc) echo.HandlerFunc {
 		if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
 			return nil
 		}
-		var he *echo.HTTPError
-		status, message := http.StatusInternalServerError, "Something went wrong; the log has the details."
-		switch {
-		case errors.As(err, &he):
-			status, message = he.Code, he.Message
-		case recovery.ErrorCode(err) != recovery.EINTERNAL:
-			status, message = errorStatus[recovery.ErrorCode(err)], recovery.ErrorMessage(err)
+		status, message, internal := errorResponse(err)
+		if internal {
+			message = "Something went wrong; the log has the details."
 		}
 		if status >= 500 {
 			s.Logger.Error("admin page failed", "path", c.Request().URL.Path, "error", err)

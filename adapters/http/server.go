@@ -203,28 +203,31 @@ var errorStatus = map[string]int{
 	recovery.EINTERNAL:       http.StatusInternalServerError,
 }
 
+// errorResponse is the status and message an error is answered with, for
+// the JSON API and the admin pages alike; internal reports an error of
+// ours rather than of the request, which pages show only generically.
+func errorResponse(err error) (status int, message string, internal bool) {
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		if he.Message == "" {
+			return he.Code, http.StatusText(he.Code), false
+		}
+		return he.Code, he.Message, false
+	case echo.StatusCode(err) != 0:
+		return echo.StatusCode(err), http.StatusText(echo.StatusCode(err)), false
+	}
+	code := recovery.ErrorCode(err)
+	return errorStatus[code], recovery.ErrorMessage(err), code == recovery.EINTERNAL
+}
+
 // handleError writes every error as {"error": "..."} with the status its
 // code maps to. Internal errors are logged and shown only generically.
 func (s *Server) handleError(c *echo.Context, err error) {
 	if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
 		return
 	}
-	status, message := http.StatusInternalServerError, "internal error"
-	var he *echo.HTTPError
-	switch {
-	case errors.As(err, &he):
-		status = he.Code
-		message = he.Message
-		if message == "" {
-			message = http.StatusText(status)
-		}
-	case echo.StatusCode(err) != 0:
-		status = echo.StatusCode(err)
-		message = http.StatusText(status)
-	default:
-		code := recovery.ErrorCode(err)
-		status, message = errorStatus[code], recovery.ErrorMessage(err)
-	}
+	status, message, _ := errorResponse(err)
 	if status >= 500 {
 		s.Logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
 	}
