@@ -115,6 +115,12 @@ func NewMain(cfg Config, logOut io.Writer) *Main {
 // Run opens the database and starts serving. It returns once the service is
 // listening; Close stops it.
 func (m *Main) Run(ctx context.Context) error {
+	// Providers first: a bad SMTP or Twilio setting is reported before
+	// anything is opened or generated.
+	senders, err := m.senders()
+	if err != nil {
+		return err
+	}
 	mapped, _ := m.Config.dbMappedLimit() // validated by LoadConfig
 	db, err := store.Open(m.Config.DBPath, store.Options{MappedLimit: mapped})
 	if err != nil {
@@ -141,10 +147,6 @@ func (m *Main) Run(ctx context.Context) error {
 	}, []string{"channel", "state"})
 	reg.MustRegister(steps)
 
-	senders, err := m.senders()
-	if err != nil {
-		return err
-	}
 	m.Service.PhoneZone = phone.TimeZone
 	m.Service.Clicks = recovery.NewClickRecorder(db, 8192, m.Logger)
 	compact := make(chan struct{}, 1)
@@ -285,22 +287,34 @@ func (m *Main) adminToken(ctx context.Context) (string, error) {
 	if m.Config.AdminToken != "" {
 		return m.Config.AdminToken, nil
 	}
-	var token string
-	var generated bool
-	err := m.DB.Update(ctx, func(tx recovery.Tx) error {
-		generated = false
-		v, err := tx.Meta(adminTokenMeta)
+	token, generated, err := m.storedSecret(ctx, adminTokenMeta, func() []byte { return []byte(recovery.NewSecret(24)) })
+	if generated {
+		m.Logger.Warn("generated an admin token; it is shown only this once, set CARTBACK_ADMIN_TOKEN to choose your own", "admin_token", string(token))
+	}
+	return string(token), err
+}
+
+// storedSecret returns the secret kept in the database under name,
+// generating and storing one when there is none (generated says so). One
+// that exists is read without waiting for a write commit.
+func (m *Main) storedSecret(ctx context.Context, name string, generate func() []byte) (secret []byte, generated bool, err error) {
+	err = m.DB.View(ctx, func(tx recovery.Tx) (err error) {
+		secret, err = tx.Meta(name)
+		return err
+	})
+	if err != nil || secret != nil {
+		return secret, false, err
+	}
+	err = m.DB.Update(ctx, func(tx recovery.Tx) error {
+		v, err := tx.Meta(name)
 		if err != nil || v != nil {
-			token = string(v)
+			secret, generated = v, false
 			return err
 		}
-		token, generated = recovery.NewSecret(24), true
-		return tx.PutMeta(adminTokenMeta, []byte(token))
+		secret, generated = generate(), true
+		return tx.PutMeta(name, secret)
 	})
-	if generated {
-		m.Logger.Warn("generated an admin token; it is shown only this once, set CARTBACK_ADMIN_TOKEN to choose your own", "admin_token", token)
-	}
-	return token, err
+	return secret, generated, err
 }
 
 const signingKeyMeta = "signing_key"
@@ -310,6 +324,17 @@ const signingKeyMeta = "signing_key"
 // stored key keeps verifying once keys are configured, so links sent before
 // then keep working.
 func (m *Main) signer(ctx context.Context) (*recovery.Signer, error) {
+	if m.Config.SigningKey == "" {
+		key, _, err := m.storedSecret(ctx, signingKeyMeta, func() []byte { return []byte(recovery.NewSecret(32)) })
+		if err != nil {
+			return nil, err
+		}
+		return recovery.NewSigner(key)
+	}
+	keys := [][]byte{[]byte(m.Config.SigningKey)}
+	for _, k := range m.Config.previousSigningKeys() {
+		keys = append(keys, []byte(k))
+	}
 	var stored []byte
 	err := m.DB.View(ctx, func(tx recovery.Tx) (err error) {
 		stored, err = tx.Meta(signingKeyMeta)
@@ -318,31 +343,10 @@ func (m *Main) signer(ctx context.Context) (*recovery.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.Config.SigningKey != "" {
-		keys := [][]byte{[]byte(m.Config.SigningKey)}
-		for _, k := range m.Config.previousSigningKeys() {
-			keys = append(keys, []byte(k))
-		}
-		if stored != nil {
-			keys = append(keys, stored)
-		}
-		return recovery.NewSigner(keys...)
+	if stored != nil {
+		keys = append(keys, stored)
 	}
-	if stored == nil {
-		err = m.DB.Update(ctx, func(tx recovery.Tx) error {
-			v, err := tx.Meta(signingKeyMeta)
-			if err != nil || v != nil {
-				stored = v
-				return err
-			}
-			stored = []byte(recovery.NewSecret(32))
-			return tx.PutMeta(signingKeyMeta, stored)
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return recovery.NewSigner(stored)
+	return recovery.NewSigner(keys...)
 }
 
 // eraseCompactDelay is how long compactAfterErase waits for more

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"time"
 
 	"github.com/cartback/cartback/adapters/shopify/app"
-	"github.com/cartback/cartback/recovery"
 )
 
 const encryptionKeyMeta = "encryption_key"
@@ -45,18 +45,16 @@ func (m *Main) encryptionKey(ctx context.Context) ([]byte, error) {
 	if m.Config.EncryptionKey != "" {
 		return app.ParseKey(m.Config.EncryptionKey)
 	}
-	var key []byte
-	err := m.DB.Update(ctx, func(tx recovery.Tx) error {
-		v, err := tx.Meta(encryptionKeyMeta)
-		if err != nil || v != nil {
-			key = v
-			return err
-		}
-		key = []byte(recovery.NewSecret(32))[:32]
-		return tx.PutMeta(encryptionKeyMeta, key)
+	key, _, err := m.storedSecret(ctx, encryptionKeyMeta, func() []byte {
+		b := make([]byte, 32)
+		rand.Read(b) // never fails (crypto/rand)
+		return b
 	})
+	if err != nil {
+		return nil, err
+	}
 	m.Logger.Warn("DEVELOPMENT ONLY: Shopify tokens are sealed with a generated key stored in the database; set CARTBACK_ENCRYPTION_KEY before serving real shops")
-	return key, err
+	return key, nil
 }
 
 // runShopify keeps tokens fresh and subscriptions in place (every minute)
