@@ -249,8 +249,6 @@ func (s *Server) handleHealth(c *echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleNoop reads and discards a body: the ceiling the load generator
-// compares webhook intake against.
 // handleShopifyApp hands the install flow to the Shopify app.
 func (s *Server) handleShopifyApp(c *echo.Context) error {
 	if s.ShopifyApp == nil {
@@ -260,6 +258,8 @@ func (s *Server) handleShopifyApp(c *echo.Context) error {
 	return nil
 }
 
+// handleNoop reads and discards a body: the ceiling the load generator
+// compares webhook intake and restore redirects against.
 func (s *Server) handleNoop(c *echo.Context) error {
 	if _, err := readBody(c); err != nil {
 		return err

@@ -17,8 +17,7 @@ import (
 
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// readBody reads the whole request body, at most MaxBodyBytes. The caller
-// must not keep the slice after calling release.
+// readBody returns a copy of the whole request body, at most MaxBodyBytes.
 func readBody(c *echo.Context) (body []byte, err error) {
 	body, release, err := readPooledBody(c)
 	if err != nil {
@@ -29,6 +28,8 @@ func readBody(c *echo.Context) (body []byte, err error) {
 	return body, nil
 }
 
+// readPooledBody reads the whole request body, at most MaxBodyBytes, into
+// a pooled buffer; the caller must not keep body after calling release.
 func readPooledBody(c *echo.Context) (body []byte, release func(), err error) {
 	buf := bodyPool.Get().(*bytes.Buffer)
 	buf.Reset()
