@@ -144,7 +144,11 @@ func serve(t *testing.T, b *backend, cert *tls.Certificate, implicit bool) int {
 	srv.Domain = "localhost"
 	srv.ReadTimeout = 10 * time.Second
 	srv.WriteTimeout = 10 * time.Second
-	srv.ErrorLog = testLogger{t}
+	logger := &testLogger{t: t}
+	// Registered first, so it runs last: after Close, connection goroutines
+	// may still report, and must not log into a finished test.
+	t.Cleanup(logger.stop)
+	srv.ErrorLog = logger
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -162,11 +166,35 @@ func serve(t *testing.T, b *backend, cert *tls.Certificate, implicit bool) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// testLogger keeps go-smtp's connection errors in the test log.
-type testLogger struct{ t *testing.T }
+// testLogger keeps go-smtp's connection errors in the test log while the
+// test runs.
+type testLogger struct {
+	t       *testing.T
+	mu      sync.Mutex
+	stopped bool
+}
 
-func (l testLogger) Printf(format string, v ...any) { l.t.Logf("server: "+format, v...) }
-func (l testLogger) Println(v ...any)               { l.t.Log(append([]any{"server:"}, v...)...) }
+func (l *testLogger) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stopped = true
+}
+
+func (l *testLogger) Printf(format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.t.Logf("server: "+format, v...)
+	}
+}
+
+func (l *testLogger) Println(v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.t.Log(append([]any{"server:"}, v...)...)
+	}
+}
 
 // selfSigned makes a certificate for 127.0.0.1 and the pool that trusts it.
 func selfSigned(t *testing.T) (*tls.Certificate, *x509.CertPool) {
