@@ -73,17 +73,10 @@ func (s *Service) Carts(ctx context.Context, shopID, before uint64, limit int) (
 	var carts []*Cart
 	now := s.Now().UTC()
 	err := s.Store.View(ctx, func(tx Tx) (err error) {
-		if carts, err = tx.Carts(shopID, before, limit); err != nil || len(carts) == 0 {
+		if carts, err = tx.Carts(shopID, before, limit); err != nil {
 			return err
 		}
-		shop, err := tx.Shop(shopID)
-		if err != nil {
-			return err
-		}
-		for i, c := range carts {
-			carts[i] = settled(c, shop, now)
-		}
-		return nil
+		return settleAll(tx, shopID, carts, now)
 	})
 	return carts, err
 }
@@ -96,19 +89,28 @@ func (s *Service) SearchCarts(ctx context.Context, shopID uint64, q string, limi
 	var found []*Cart
 	now := s.Now().UTC()
 	err := s.Store.View(ctx, func(tx Tx) (err error) {
-		if found, err = searchCarts(tx, shopID, q, limit, scan); err != nil || len(found) == 0 {
+		if found, err = searchCarts(tx, shopID, q, limit, scan); err != nil {
 			return err
 		}
-		shop, err := tx.Shop(shopID)
-		if err != nil {
-			return err
-		}
-		for i, c := range found {
-			found[i] = settled(c, shop, now)
-		}
-		return nil
+		return settleAll(tx, shopID, found, now)
 	})
 	return found, err
+}
+
+// settleAll replaces each of a shop's carts with the cart as it stands at
+// now (see settled).
+func settleAll(tx Tx, shopID uint64, carts []*Cart, now time.Time) error {
+	if len(carts) == 0 {
+		return nil
+	}
+	shop, err := tx.Shop(shopID)
+	if err != nil {
+		return err
+	}
+	for i, c := range carts {
+		carts[i] = settled(c, shop, now)
+	}
+	return nil
 }
 
 func searchCarts(tx Tx, shopID uint64, q string, limit, scan int) ([]*Cart, error) {
