@@ -235,11 +235,12 @@ func (s *Service) EraseShop(ctx context.Context, shopID uint64) error {
 		}
 	}
 	now := s.Now().UTC()
-	_, err := s.updateShop(ctx, shopID, func(sh *Shop) {
+	_, err := s.updateShop(ctx, shopID, func(sh *Shop) error {
 		*sh = Shop{ID: sh.ID, Platform: sh.Platform, Domain: sh.Domain, Status: ShopRedacted,
 			WebhookSecret: sh.WebhookSecret, PreviousWebhookSecret: sh.PreviousWebhookSecret,
 			CreatedAt: sh.CreatedAt, UninstalledAt: sh.UninstalledAt}
 		sh.UpdatedAt = now
+		return nil
 	})
 	return err
 }

@@ -47,7 +47,8 @@ type Shop struct {
 	// WebhookSecret verifies webhook signatures. For a Shopify shop installed
 	// through the app it is empty and the app's secret is used instead.
 	WebhookSecret string `json:"webhook_secret,omitempty"`
-	// PreviousWebhookSecret keeps verifying during a secret rotation.
+	// PreviousWebhookSecret keeps verifying during a secret rotation (see
+	// Service.RotateWebhookSecret).
 	PreviousWebhookSecret string `json:"previous_webhook_secret,omitempty"`
 
 	Settings ShopSettings `json:"settings"`
@@ -170,6 +171,12 @@ func NormalizeDomain(s string) string {
 		s = s[:i]
 	}
 	return strings.TrimSuffix(s, ".")
+}
+
+// UsesShopifyAppSecret reports whether the shop's webhooks are verified
+// with the Shopify app's secret: a Shopify shop without a secret of its own.
+func (s *Shop) UsesShopifyAppSecret() bool {
+	return s.Platform == PlatformShopify && s.WebhookSecret == "" && s.PreviousWebhookSecret == ""
 }
 
 // Validate returns an EINVALID error naming the first bad field.

@@ -235,9 +235,10 @@ func (s *Service) UpdateSequence(ctx context.Context, shopID uint64, seq Sequenc
 // re-times the carts waiting for their first step.
 func (s *Service) updateSequenceWith(ctx context.Context, shopID uint64, change func(*Shop)) (*Shop, error) {
 	var before Sequence
-	shop, err := s.updateShop(ctx, shopID, func(sh *Shop) {
+	shop, err := s.updateShop(ctx, shopID, func(sh *Shop) error {
 		before = sh.Settings.SequenceOrDefault()
 		change(sh)
+		return nil
 	})
 	if err != nil || jsonEqual(before, shop.Settings.SequenceOrDefault()) {
 		return shop, err
@@ -348,10 +349,51 @@ func (s *Service) SetShopStatus(ctx context.Context, shopID uint64, status ShopS
 	if status != ShopActive && status != ShopPaused {
 		return nil, Errorf(EINVALID, "status: must be %q or %q", ShopActive, ShopPaused)
 	}
-	return s.updateShop(ctx, shopID, func(sh *Shop) { sh.Status = status })
+	return s.updateShop(ctx, shopID, func(sh *Shop) error {
+		sh.Status = status
+		return nil
+	})
 }
 
-func (s *Service) updateShop(ctx context.Context, shopID uint64, change func(*Shop)) (*Shop, error) {
+// RotateWebhookSecret gives a shop a new webhook secret: secret, or a
+// generated one when secret is empty. With keepPrevious the old secret
+// keeps verifying until EndWebhookSecretRotation, so that the store (and
+// deliveries it already signed and will retry) can move over without a
+// refused webhook; without it the old secret stops at once, as it should
+// when it leaked. EINVALID is returned for a Shopify shop installed
+// through the app, whose webhooks are signed with the app's secret
+// (rotated with SHOPIFY_API_SECRET_PREVIOUS), and for a secret that is
+// too short or the same as the current one.
+func (s *Service) RotateWebhookSecret(ctx context.Context, shopID uint64, secret string, keepPrevious bool) (*Shop, error) {
+	if secret == "" {
+		secret = NewSecret(32)
+	}
+	return s.updateShop(ctx, shopID, func(sh *Shop) error {
+		switch {
+		case sh.UsesShopifyAppSecret():
+			return Errorf(EINVALID, "webhook_secret: %s is verified with the Shopify app's secret; rotate that with SHOPIFY_API_SECRET and SHOPIFY_API_SECRET_PREVIOUS", sh.Domain)
+		case secret == sh.WebhookSecret:
+			return Errorf(EINVALID, "webhook_secret: same as the current secret")
+		}
+		sh.PreviousWebhookSecret = ""
+		if keepPrevious {
+			sh.PreviousWebhookSecret = sh.WebhookSecret
+		}
+		sh.WebhookSecret = secret
+		return sh.Validate()
+	})
+}
+
+// EndWebhookSecretRotation stops accepting a shop's previous webhook
+// secret. It does nothing when there is none.
+func (s *Service) EndWebhookSecretRotation(ctx context.Context, shopID uint64) (*Shop, error) {
+	return s.updateShop(ctx, shopID, func(sh *Shop) error {
+		sh.PreviousWebhookSecret = ""
+		return nil
+	})
+}
+
+func (s *Service) updateShop(ctx context.Context, shopID uint64, change func(*Shop) error) (*Shop, error) {
 	var shop *Shop
 	now := s.Now().UTC()
 	err := s.Store.Update(ctx, func(tx Tx) error {
@@ -359,7 +401,9 @@ func (s *Service) updateShop(ctx context.Context, shopID uint64, change func(*Sh
 		if err != nil {
 			return err
 		}
-		change(sh)
+		if err := change(sh); err != nil {
+			return err // nothing written
+		}
 		sh.UpdatedAt = now
 		shop = sh
 		return tx.PutShop(sh)
@@ -510,12 +554,13 @@ func (s *Service) InstallShopify(ctx context.Context, domain string, access Shop
 // transaction (a refreshed token pair must replace the old one at once:
 // refresh tokens are single use).
 func (s *Service) UpdateShopifyAccess(ctx context.Context, shopID uint64, change func(*ShopifyAccess)) (*Shop, error) {
-	return s.updateShop(ctx, shopID, func(sh *Shop) {
+	return s.updateShop(ctx, shopID, func(sh *Shop) error {
 		a := ShopifyAccess{}
 		if sh.Shopify != nil {
 			a = *sh.Shopify
 		}
 		change(&a)
 		sh.Shopify = &a
+		return nil
 	})
 }

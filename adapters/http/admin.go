@@ -19,18 +19,20 @@ import (
 // shopView is a shop as the admin API shows it. Secrets appear only in the
 // answer to the request that created the shop.
 type shopView struct {
-	ID                   uint64                `json:"id"`
-	Platform             recovery.Platform     `json:"platform"`
-	Domain               string                `json:"domain"`
-	Name                 string                `json:"name,omitempty"`
-	Status               recovery.ShopStatus   `json:"status"`
-	WebhookSecret        string                `json:"webhook_secret,omitempty"`
-	HasWebhookSecret     bool                  `json:"has_webhook_secret"`
-	UsesShopifyAppSecret bool                  `json:"uses_shopify_app_secret,omitempty"`
-	Settings             recovery.ShopSettings `json:"settings"`
-	CreatedAt            time.Time             `json:"created_at"`
-	UpdatedAt            time.Time             `json:"updated_at"`
-	UninstalledAt        time.Time             `json:"uninstalled_at,omitzero"`
+	ID               uint64              `json:"id"`
+	Platform         recovery.Platform   `json:"platform"`
+	Domain           string              `json:"domain"`
+	Name             string              `json:"name,omitempty"`
+	Status           recovery.ShopStatus `json:"status"`
+	WebhookSecret    string              `json:"webhook_secret,omitempty"`
+	HasWebhookSecret bool                `json:"has_webhook_secret"`
+	// AcceptsPreviousSecret is true during a secret rotation.
+	AcceptsPreviousSecret bool                  `json:"accepts_previous_webhook_secret"`
+	UsesShopifyAppSecret  bool                  `json:"uses_shopify_app_secret,omitempty"`
+	Settings              recovery.ShopSettings `json:"settings"`
+	CreatedAt             time.Time             `json:"created_at"`
+	UpdatedAt             time.Time             `json:"updated_at"`
+	UninstalledAt         time.Time             `json:"uninstalled_at,omitzero"`
 	// ShopifyApp describes an install through the Shopify app, without
 	// its token.
 	ShopifyApp *shopifyView `json:"shopify_app,omitempty"`
@@ -48,9 +50,10 @@ type shopifyView struct {
 func newShopView(s *recovery.Shop, withSecret bool) shopView {
 	v := shopView{
 		ID: s.ID, Platform: s.Platform, Domain: s.Domain, Name: s.Name, Status: s.Status,
-		HasWebhookSecret:     s.WebhookSecret != "",
-		UsesShopifyAppSecret: s.Platform == recovery.PlatformShopify && s.WebhookSecret == "",
-		Settings:             s.Settings, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, UninstalledAt: s.UninstalledAt,
+		HasWebhookSecret:      s.WebhookSecret != "",
+		AcceptsPreviousSecret: s.PreviousWebhookSecret != "",
+		UsesShopifyAppSecret:  s.UsesShopifyAppSecret(),
+		Settings:              s.Settings, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, UninstalledAt: s.UninstalledAt,
 	}
 	if withSecret {
 		v.WebhookSecret = s.WebhookSecret
@@ -257,6 +260,50 @@ func (s *Server) handlePutStatus(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, newShopView(shop, false))
+}
+
+// rotateSecretRequest is the body of POST
+// /admin/api/shops/{domain}/webhook-secret.
+type rotateSecretRequest struct {
+	// WebhookSecret is the new secret; empty: generate one.
+	WebhookSecret string `json:"webhook_secret"`
+	// KeepPrevious keeps the old secret verifying until the rotation is
+	// ended (default true); false stops it at once, for a leaked secret.
+	KeepPrevious *bool `json:"keep_previous"`
+}
+
+// handleRotateSecret gives a shop a new webhook secret and answers it,
+// the only time it is shown.
+func (s *Server) handleRotateSecret(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	var req rotateSecretRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	keep := req.KeepPrevious == nil || *req.KeepPrevious
+	shop, err = s.Service.RotateWebhookSecret(c.Request().Context(), shop.ID, req.WebhookSecret, keep)
+	if err != nil {
+		return err
+	}
+	s.Logger.Info("webhook secret rotated", "shop", shop.Domain, "previous_accepted", keep)
+	return c.JSON(http.StatusOK, newShopView(shop, true))
+}
+
+// handleEndRotation stops accepting a shop's previous webhook secret.
+func (s *Server) handleEndRotation(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	shop, err = s.Service.EndWebhookSecretRotation(c.Request().Context(), shop.ID)
+	if err != nil {
+		return err
+	}
+	s.Logger.Info("previous webhook secret retired", "shop", shop.Domain)
 	return c.JSON(http.StatusOK, newShopView(shop, false))
 }
 

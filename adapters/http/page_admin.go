@@ -106,6 +106,8 @@ func (s *Server) registerPages() {
 	e.GET("/admin/shops/:domain", s.page(s.pageShopSettings), closed...)
 	e.POST("/admin/shops/:domain/settings", s.page(s.pageShopSettingsPost), closed...)
 	e.POST("/admin/shops/:domain/status", s.page(s.pageShopStatusPost), closed...)
+	e.POST("/admin/shops/:domain/webhook-secret", s.page(s.pageRotateSecret), closed...)
+	e.POST("/admin/shops/:domain/webhook-secret/end", s.page(s.pageEndRotation), closed...)
 	e.GET("/admin/shops/:domain/dashboard", s.page(s.pageDashboard), closed...)
 	e.GET("/admin/shops/:domain/templates", s.page(s.pageTemplates), closed...)
 	e.POST("/admin/shops/:domain/templates", s.page(s.pageTemplatesPost), closed...)

@@ -106,6 +106,19 @@ type settingsPage struct {
 	Webhook   string
 	Paused    bool
 	Installed bool
+	Secret    secretView
+}
+
+// secretView is the settings page's webhook secret card.
+type secretView struct {
+	// AppSecret: the shop is verified with the Shopify app's secret.
+	AppSecret bool
+	// Rotating: the previous secret is still accepted.
+	Rotating bool
+	// CanRotate: the operator is signed in (a shop's own sign-in cannot).
+	CanRotate bool
+	// New is the secret just made, shown this once.
+	New string
 }
 
 // newSettingsForm fills the form from stored settings, with empty rows up
@@ -253,11 +266,18 @@ func (s *Server) pageShopSettings(c *echo.Context) error {
 		notice = "Paused: nothing is sent for this shop until you resume."
 	case "active":
 		notice = "Resumed."
+	case "secret-retired":
+		notice = "The previous webhook secret is no longer accepted."
 	}
 	return s.renderSettings(c, http.StatusOK, shop, newSettingsForm(shop.Settings), notice, "")
 }
 
 func (s *Server) renderSettings(c *echo.Context, status int, shop *recovery.Shop, form settingsForm, notice, problem string) error {
+	return s.renderSettingsWith(c, status, shop, form, notice, problem, "")
+}
+
+// renderSettingsWith is renderSettings that also shows newSecret, once.
+func (s *Server) renderSettingsWith(c *echo.Context, status int, shop *recovery.Shop, form settingsForm, notice, problem, newSecret string) error {
 	return s.renderPage(c, status, "settings", pageData{
 		Title: "Settings", Nav: "settings", Shop: shop, Notice: notice, Error: problem,
 		Body: settingsPage{
@@ -265,6 +285,10 @@ func (s *Server) renderSettings(c *echo.Context, status int, shop *recovery.Shop
 			Consents: []string{recovery.EmailConsentAll, recovery.EmailConsentMarketing},
 			Webhook:  s.publicURL(c) + "/webhooks/" + string(shop.Platform),
 			Paused:   shop.Status == recovery.ShopPaused, Installed: shop.Status == recovery.ShopActive || shop.Status == recovery.ShopPaused,
+			Secret: secretView{
+				AppSecret: shop.UsesShopifyAppSecret(), Rotating: shop.PreviousWebhookSecret != "",
+				CanRotate: scope(c) == "", New: newSecret,
+			},
 		},
 	})
 }
@@ -300,6 +324,47 @@ func (s *Server) pageShopStatusPost(c *echo.Context) error {
 	}
 	s.Logger.Info("shop status changed", "shop", shop.Domain, "status", status)
 	return seeOther(c, "/admin/shops/"+url.PathEscape(shop.Domain)+"?done="+url.QueryEscape(string(status)))
+}
+
+// pageRotateSecret gives the shop a new generated webhook secret and shows
+// it on the settings page, the only time it is shown.
+func (s *Server) pageRotateSecret(c *echo.Context) error {
+	shop, err := s.shopPage(c)
+	if err != nil {
+		return err
+	}
+	if scope(c) != "" {
+		return Error(http.StatusForbidden, "Only the operator's sign-in can change a webhook secret.")
+	}
+	keep := c.FormValue("keep_previous") == "on"
+	rotated, err := s.Service.RotateWebhookSecret(c.Request().Context(), shop.ID, "", keep)
+	if recovery.ErrorCode(err) == recovery.EINVALID {
+		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, newSettingsForm(shop.Settings), "", "Not changed: "+recovery.ErrorMessage(err))
+	} else if err != nil {
+		return err
+	}
+	s.Logger.Info("webhook secret rotated", "shop", shop.Domain, "previous_accepted", keep)
+	notice := "New webhook secret made. The previous one is no longer accepted."
+	if keep {
+		notice = "New webhook secret made. The previous one is still accepted until you stop it."
+	}
+	return s.renderSettingsWith(c, http.StatusOK, rotated, newSettingsForm(rotated.Settings), notice, "", rotated.WebhookSecret)
+}
+
+// pageEndRotation stops accepting the shop's previous webhook secret.
+func (s *Server) pageEndRotation(c *echo.Context) error {
+	shop, err := s.shopPage(c)
+	if err != nil {
+		return err
+	}
+	if scope(c) != "" {
+		return Error(http.StatusForbidden, "Only the operator's sign-in can change a webhook secret.")
+	}
+	if _, err := s.Service.EndWebhookSecretRotation(c.Request().Context(), shop.ID); err != nil {
+		return err
+	}
+	s.Logger.Info("previous webhook secret retired", "shop", shop.Domain)
+	return seeOther(c, "/admin/shops/"+url.PathEscape(shop.Domain)+"?done=secret-retired")
 }
 
 // variantsText writes a step's variants as the settings form shows them:

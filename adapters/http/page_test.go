@@ -506,3 +506,73 @@ func TestAdminSessionExpires(t *testing.T) {
 		t.Errorf("session after the token changed: %d", code)
 	}
 }
+
+func TestSettingsPageRotatesWebhookSecret(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.browser()
+	b.signIn()
+	settings := "/admin/shops/" + wooDomain
+	stored := func() *recovery.Shop {
+		t.Helper()
+		sh, err := e.svc.ShopByDomain(ctx, wooDomain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sh
+	}
+
+	if p := b.get(settings); p.status != 200 || !strings.Contains(p.body, "Make a new secret") || strings.Contains(p.body, wooSecret) {
+		t.Fatalf("settings page: %d %s", p.status, p.body)
+	}
+	if p := b.post(settings+"/webhook-secret", url.Values{"keep_previous": {"on"}}); p.status != http.StatusForbidden || stored().WebhookSecret != wooSecret {
+		t.Errorf("rotate without the CSRF token: %d", p.status)
+	}
+	p := b.post(settings+"/webhook-secret", b.withCSRF(url.Values{"keep_previous": {"on"}}))
+	sh := stored()
+	if p.status != 200 || sh.WebhookSecret == wooSecret || sh.PreviousWebhookSecret != wooSecret ||
+		!strings.Contains(p.body, `id="new-webhook-secret" type="text" readonly value="`+sh.WebhookSecret+`"`) {
+		t.Fatalf("rotate: %d, stored %q / %q\n%s", p.status, sh.WebhookSecret, sh.PreviousWebhookSecret, p.body)
+	}
+	fresh := sh.WebhookSecret
+	// Shown once: the page afterwards tells the rotation is on, not the secret.
+	p = b.get(settings)
+	if strings.Contains(p.body, fresh) || !strings.Contains(p.body, "Stop accepting the previous secret") {
+		t.Errorf("settings page during the rotation: %s", p.body)
+	}
+	p = b.post(settings+"/webhook-secret/end", b.withCSRF(nil))
+	if sh := stored(); p.status != http.StatusSeeOther || sh.PreviousWebhookSecret != "" || sh.WebhookSecret != fresh {
+		t.Fatalf("end rotation: %d, stored %q / %q", p.status, sh.WebhookSecret, sh.PreviousWebhookSecret)
+	}
+	if p := b.get(p.header.Get("Location")); !strings.Contains(p.body, "no longer accepted") || strings.Contains(p.body, "Stop accepting") {
+		t.Errorf("after ending the rotation: %s", p.body)
+	}
+	// Unticked: the current secret stops at once, for one that leaked.
+	b.post(settings+"/webhook-secret", b.withCSRF(nil))
+	if sh := stored(); sh.WebhookSecret == fresh || sh.PreviousWebhookSecret != "" {
+		t.Errorf("rotate without keeping: stored %q / %q", sh.WebhookSecret, sh.PreviousWebhookSecret)
+	}
+
+	// A shop installed through the Shopify app has nothing to rotate here.
+	if _, err := e.svc.CreateShop(ctx, &recovery.Shop{Platform: recovery.PlatformShopify, Domain: "app.myshopify.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/admin/shops/app.myshopify.com"); !strings.Contains(p.body, "Verified with the Shopify app's secret") || strings.Contains(p.body, "Make a new secret") {
+		t.Errorf("app-installed shop's settings: %s", p.body)
+	}
+	if p := b.post("/admin/shops/app.myshopify.com/webhook-secret", b.withCSRF(url.Values{"keep_previous": {"on"}})); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "Not changed") {
+		t.Errorf("rotate an app-installed shop: %d %s", p.status, p.body)
+	}
+
+	// A merchant signed in to their own shop cannot change its secret.
+	m := e.browser()
+	if p := m.get(e.server.ShopSignInPath("app.myshopify.com")); p.status != http.StatusSeeOther {
+		t.Fatalf("shop sign-in: %d %s", p.status, p.body)
+	}
+	if p := m.get("/admin/shops/app.myshopify.com"); p.status != 200 || strings.Contains(p.body, "Make a new secret") {
+		t.Errorf("merchant's settings page: %d", p.status)
+	}
+	if p := m.post("/admin/shops/app.myshopify.com/webhook-secret", m.withCSRF(nil)); p.status != http.StatusForbidden {
+		t.Errorf("merchant rotating: %d %s", p.status, p.body)
+	}
+}

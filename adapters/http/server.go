@@ -119,6 +119,8 @@ func NewServer(reg prometheus.Registerer) *Server {
 	admin.GET("/shops/:domain/carts/:id", s.handleGetCart)
 	admin.PUT("/shops/:domain/settings", s.handlePutSettings)
 	admin.PUT("/shops/:domain/status", s.handlePutStatus)
+	admin.POST("/shops/:domain/webhook-secret", s.handleRotateSecret)
+	admin.DELETE("/shops/:domain/webhook-secret/previous", s.handleEndRotation)
 	admin.GET("/shops/:domain/sequence", s.handleGetSequence)
 	admin.PUT("/shops/:domain/sequence", s.handlePutSequence)
 	admin.GET("/shops/:domain/outbox", s.handleOutbox)

@@ -39,6 +39,7 @@ type env struct {
 	db      *store.DB
 	svc     *recovery.Service
 	srv     *httptest.Server
+	server  *cbhttp.Server
 	shopify *recovery.Shop
 	woo     *recovery.Shop
 	// triggeredAt is the X-Shopify-Triggered-At of every Shopify event the
@@ -58,7 +59,7 @@ func newEnv(t *testing.T) *env {
 	s.Backup = db.WriteBackup
 	s.Signer = testSigner
 	s.DecodeShopify, s.DecodeWooCommerce = decodeShopify, decodeWooCommerce
-	e := &env{t: t, db: db, svc: svc, srv: httptest.NewServer(s.Handler()), triggeredAt: time.Now().UTC().Add(-time.Minute).Truncate(time.Microsecond)}
+	e := &env{t: t, db: db, svc: svc, srv: httptest.NewServer(s.Handler()), server: s, triggeredAt: time.Now().UTC().Add(-time.Minute).Truncate(time.Microsecond)}
 	t.Cleanup(func() {
 		e.srv.Close()
 		if err := db.CheckIndexes(); err != nil {
@@ -585,5 +586,91 @@ func TestHealthMetricsAndBackup(t *testing.T) {
 	defer cp.Close()
 	if err := cp.CheckIndexes(); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestWebhookSecretRotation(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	path := "/admin/api/shops/" + wooDomain + "/webhook-secret"
+	order := func(n int) []byte { return wooOrder(t, "pending", fmt.Sprintf("2017-03-22T19:%02d:00", n)) }
+	delivered := func(label, secret string, n int, want int) {
+		t.Helper()
+		if r := e.wooWebhook("order.updated", fmt.Sprint("rot", n), order(n), secret); r.status != want {
+			t.Errorf("%s: webhook %d %s, want %d", label, r.status, r.raw, want)
+		}
+	}
+
+	// A generated secret, shown once; the old one keeps verifying webhooks
+	// and the plugin's requests until the rotation ends.
+	r := e.admin(http.MethodPost, path, []byte(`{}`))
+	fresh, _ := r.body["webhook_secret"].(string)
+	if r.status != http.StatusOK || len(fresh) < 32 || fresh == wooSecret || r.body["accepts_previous_webhook_secret"] != true {
+		t.Fatalf("rotate: %d %s", r.status, r.raw)
+	}
+	delivered("old secret during the rotation", wooSecret, 1, http.StatusOK)
+	delivered("new secret", fresh, 2, http.StatusOK)
+	delivered("another secret", shopifySecret, 3, http.StatusUnauthorized)
+	if r := e.pluginGet("/api/woocommerce/ping", "https://"+wooDomain+"/", wooSecret, now); r.status != http.StatusOK {
+		t.Errorf("plugin with the old secret during the rotation: %d %s", r.status, r.raw)
+	}
+	r = e.admin(http.MethodGet, "/admin/api/shops/"+wooDomain, nil)
+	if strings.Contains(r.raw, fresh) || strings.Contains(r.raw, wooSecret) || r.body["accepts_previous_webhook_secret"] != true {
+		t.Errorf("shop during the rotation: %s", r.raw)
+	}
+
+	r = e.admin(http.MethodDelete, path+"/previous", nil)
+	if r.status != http.StatusOK || r.body["accepts_previous_webhook_secret"] != false || strings.Contains(r.raw, fresh) {
+		t.Fatalf("end rotation: %d %s", r.status, r.raw)
+	}
+	delivered("old secret after the rotation", wooSecret, 4, http.StatusUnauthorized)
+	delivered("new secret after the rotation", fresh, 5, http.StatusOK)
+	if r := e.pluginGet("/api/woocommerce/ping", "https://"+wooDomain+"/", wooSecret, now); r.status != http.StatusUnauthorized {
+		t.Errorf("plugin with the old secret after the rotation: %d %s", r.status, r.raw)
+	}
+
+	// A leaked secret: replaced by a chosen one, and refused at once.
+	chosen := "chosen-secret-0123456789"
+	r = e.admin(http.MethodPost, path, mustJSON(t, map[string]any{"webhook_secret": chosen, "keep_previous": false}))
+	if r.status != http.StatusOK || r.body["webhook_secret"] != chosen || r.body["accepts_previous_webhook_secret"] != false {
+		t.Fatalf("rotate without keeping: %d %s", r.status, r.raw)
+	}
+	delivered("leaked secret", fresh, 6, http.StatusUnauthorized)
+	delivered("chosen secret", chosen, 7, http.StatusOK)
+
+	// Refusals change nothing.
+	for _, tc := range []struct {
+		path, body string
+		status     int
+		reason     string
+	}{
+		{path, `{"webhook_secret":"short"}`, http.StatusBadRequest, "webhook_secret"},
+		{path, `{"webhook_secret":"` + chosen + `"}`, http.StatusBadRequest, "same as the current"},
+		{path, `{"keep":true}`, http.StatusBadRequest, "keep"},
+		{path, ``, http.StatusBadRequest, "empty body"},
+		{"/admin/api/shops/nope.example.com/webhook-secret", `{}`, http.StatusNotFound, ""},
+	} {
+		r := e.admin(http.MethodPost, tc.path, []byte(tc.body))
+		if reason, _ := r.body["error"].(string); r.status != tc.status || !strings.Contains(reason, tc.reason) {
+			t.Errorf("POST %s %s: %d %s; want %d naming %q", tc.path, tc.body, r.status, r.raw, tc.status, tc.reason)
+		}
+	}
+	delivered("chosen secret after refusals", chosen, 8, http.StatusOK)
+
+	// A shop installed through the Shopify app is verified with the app's
+	// secret: giving it one of its own would refuse Shopify's deliveries.
+	if _, err := e.svc.CreateShop(context.Background(), &recovery.Shop{Platform: recovery.PlatformShopify, Domain: "app.myshopify.com"}); err != nil {
+		t.Fatal(err)
+	}
+	r = e.admin(http.MethodPost, "/admin/api/shops/app.myshopify.com/webhook-secret", []byte(`{}`))
+	if reason, _ := r.body["error"].(string); r.status != http.StatusBadRequest || !strings.Contains(reason, "SHOPIFY_API_SECRET_PREVIOUS") {
+		t.Errorf("rotate an app-installed shop: %d %s", r.status, r.raw)
+	}
+	if sh, _ := e.svc.ShopByDomain(context.Background(), "app.myshopify.com"); !sh.UsesShopifyAppSecret() {
+		t.Errorf("app-installed shop now has a secret of its own")
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(`{}`))
+	if r := e.do(req); r.status != http.StatusUnauthorized {
+		t.Errorf("rotate without the admin token: %d", r.status)
 	}
 }

@@ -161,10 +161,10 @@ func (s *Server) handleShopifyWebhook(c *echo.Context) error {
 			return s.DecodeShopify(topic, body, "https://"+shop.Domain, shop.Settings.Country)
 		},
 		secrets: func(shop *recovery.Shop) []string {
-			if shop.WebhookSecret != "" || shop.PreviousWebhookSecret != "" {
-				return []string{shop.WebhookSecret, shop.PreviousWebhookSecret}
+			if shop.UsesShopifyAppSecret() {
+				return s.ShopifyAppSecrets
 			}
-			return s.ShopifyAppSecrets
+			return []string{shop.WebhookSecret, shop.PreviousWebhookSecret}
 		},
 	})
 }

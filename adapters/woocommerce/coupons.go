@@ -39,7 +39,9 @@ type couponRequest struct {
 }
 
 // IssueDiscount creates a coupon of percent for the cart's shopper that
-// expires at expires, and returns its code as the store knows it.
+// expires at expires, and returns its code as the store knows it. During a
+// secret rotation the plugin may still hold the previous secret, so a
+// request it refuses as unsigned is sent again signed with that one.
 func (c *Coupons) IssueDiscount(ctx context.Context, shop *recovery.Shop, cart *recovery.Cart, percent int, expires time.Time) (string, error) {
 	body, err := json.Marshal(couponRequest{
 		Code: newCouponCode(), Percent: percent, ExpiresAt: expires.UTC().Format(time.RFC3339),
@@ -49,15 +51,25 @@ func (c *Coupons) IssueDiscount(ctx context.Context, shop *recovery.Shop, cart *
 		return "", err
 	}
 	store := recovery.StoreURL(shop, cart)
+	code, status, err := c.createCoupon(ctx, store, body, shop.WebhookSecret)
+	if status == http.StatusUnauthorized && shop.PreviousWebhookSecret != "" {
+		code, _, err = c.createCoupon(ctx, store, body, shop.PreviousWebhookSecret)
+	}
+	return code, err
+}
+
+// createCoupon sends one signed coupon request and returns the code, or
+// the error with the plugin's HTTP status (0 when there was no answer).
+func (c *Coupons) createCoupon(ctx context.Context, store string, body []byte, secret string) (code string, status int, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(store, "/")+CouponPath, bytes.NewReader(body))
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
 	}
-	ts, sig := signature.SignRequest(http.MethodPost, CouponPath, now(), shop.WebhookSecret)
+	ts, sig := signature.SignRequest(http.MethodPost, CouponPath, now(), secret)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Cartback-Store", store)
 	req.Header.Set("X-Cartback-Timestamp", ts)
@@ -68,20 +80,20 @@ func (c *Coupons) IssueDiscount(ctx context.Context, shop *recovery.Shop, cart *
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("create coupon at %s: %w", store, err)
+		return "", 0, fmt.Errorf("create coupon at %s: %w", store, err)
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("create coupon at %s: %s: %s", store, resp.Status, bytes.TrimSpace(answer))
+		return "", resp.StatusCode, fmt.Errorf("create coupon at %s: %s: %s", store, resp.Status, bytes.TrimSpace(answer))
 	}
 	var out struct {
 		Code string `json:"code"`
 	}
 	if err := json.Unmarshal(answer, &out); err != nil || out.Code == "" {
-		return "", fmt.Errorf("create coupon at %s: unreadable answer", store)
+		return "", resp.StatusCode, fmt.Errorf("create coupon at %s: unreadable answer", store)
 	}
-	return out.Code, nil
+	return out.Code, resp.StatusCode, nil
 }
 
 // newCouponCode returns a code nobody can guess, easy to type: CB- and

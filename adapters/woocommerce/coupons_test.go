@@ -17,7 +17,9 @@ func TestIssueDiscountAsksThePlugin(t *testing.T) {
 	const secret = "woo-shop-secret-0123456789"
 	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	var got couponRequest
+	requests := 0
 	plugin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
 		h := r.Header
 		if r.Method != http.MethodPost || r.URL.Path != "/shop"+CouponPath ||
 			!signature.VerifyRequest(http.MethodPost, CouponPath, h.Get("X-Cartback-Timestamp"), h.Get("X-Cartback-Signature"), now, secret) {
@@ -46,7 +48,15 @@ func TestIssueDiscountAsksThePlugin(t *testing.T) {
 	}
 	// A refusal is an error, so the engine falls back to the shop's code.
 	shop.WebhookSecret = "another-secret-0123456789"
-	if _, err := c.IssueDiscount(t.Context(), shop, cart, 10, now.Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "401") {
-		t.Errorf("refused request: %v", err)
+	requests = 0
+	if _, err := c.IssueDiscount(t.Context(), shop, cart, 10, now.Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "401") || requests != 1 {
+		t.Errorf("refused request: %v after %d requests, want a 401 after one", err, requests)
+	}
+	// Mid-rotation the plugin still has the previous secret: the refused
+	// request goes again, signed with that one.
+	shop.PreviousWebhookSecret = secret
+	requests = 0
+	if code, err := c.IssueDiscount(t.Context(), shop, cart, 10, now.Add(time.Hour)); err != nil || code != strings.ToLower(got.Code) || requests != 2 {
+		t.Errorf("during a rotation: code %q, %v after %d requests", code, err, requests)
 	}
 }
