@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/mail"
@@ -112,7 +113,10 @@ type templateEditor struct {
 	Kinds, Channels, Locales, Variants []string
 	Custom                             templates.Custom
 	// Stored says the shop has its own template for the choice.
-	Stored  bool
+	Stored bool
+	// FromA says the choice is a variant without a template of its own
+	// that sends the shop's variant A, which Preview then shows.
+	FromA   bool
 	Preview templatePreview
 	// CanSendTest says a test message can be sent (Server.SendTest is
 	// set); TestTo is the address last typed into the test form.
@@ -150,14 +154,33 @@ func (s *Server) pageTemplates(c *echo.Context) error {
 }
 
 func (s *Server) renderTemplates(c *echo.Context, status int, shop *recovery.Shop, ch templateChoice, custom templates.Custom, stored bool, notice, problem, testTo string) error {
+	shown, fromA, err := s.sentTemplate(c.Request().Context(), shop.ID, ch, custom)
+	if err != nil {
+		return err
+	}
 	return s.renderPage(c, status, "templates", pageData{
 		Title: "Templates", Nav: "templates", Shop: shop, Notice: notice, Error: problem,
 		Body: templateEditor{
 			templateChoice: ch, Kinds: templates.Kinds, Channels: templateChannels, Locales: templates.Languages,
-			Variants: templateVariants, Custom: custom, Stored: stored, Preview: s.preview(ch, custom),
+			Variants: templateVariants, Custom: custom, Stored: stored, FromA: fromA, Preview: s.preview(ch, shown),
 			CanSendTest: s.SendTest != nil, TestTo: testTo,
 		},
 	})
+}
+
+// sentTemplate returns what a message of the choice would be rendered
+// from if custom were its template: custom itself, or, for variant B, C or
+// D left empty, the shop's variant A (fromA), as the renderer falls back
+// at send time.
+func (s *Server) sentTemplate(ctx context.Context, shopID uint64, ch templateChoice, custom templates.Custom) (shown templates.Custom, fromA bool, err error) {
+	if ch.Variant == "A" || custom != (templates.Custom{}) {
+		return custom, false, nil
+	}
+	a, err := s.templateStore().Template(ctx, shopID, ch.Kind, ch.Channel, ch.Locale, "")
+	if err != nil || a == nil || *a == (templates.Custom{}) {
+		return custom, false, err
+	}
+	return *a, true, nil
 }
 
 // pageTemplatesPost previews, saves or resets a template: action=preview
@@ -213,14 +236,19 @@ func (s *Server) pageTemplatesPost(c *echo.Context) error {
 // pageTemplatePreview answers the editor's live preview as JSON: the
 // rendered sample message, or why the template does not render.
 func (s *Server) pageTemplatePreview(c *echo.Context) error {
-	if _, err := s.shopPage(c); err != nil {
+	shop, err := s.shopPage(c)
+	if err != nil {
 		return err
 	}
 	ch, err := readTemplateChoice(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.preview(ch, customFromForm(c, ch.Channel)))
+	shown, _, err := s.sentTemplate(c.Request().Context(), shop.ID, ch, customFromForm(c, ch.Channel))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.preview(ch, shown))
 }
 
 // pageTemplateTest sends the saved template (the default when the shop has

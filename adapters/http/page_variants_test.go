@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -78,8 +79,20 @@ func TestAdminTemplateVariants(t *testing.T) {
 	if p := b.get(base + "?kind=reminder&channel=email&locale=en&variant=A"); !strings.Contains(p.body, `value="PLAIN-A"`) || strings.Contains(p.body, "VARIANT-B") {
 		t.Errorf("editor of A: %s", p.body)
 	}
-	if p := b.get(base + "?variant=C"); !strings.Contains(p.body, "Default template") {
+	// A variant without a template of its own sends A's, and the editor
+	// says so and previews it, live as well; where A has none either, C
+	// sends the default.
+	if p := b.get(base + "?variant=C"); !strings.Contains(p.body, "Sends variant A's template") || !strings.Contains(p.body, `id="preview-subject">PLAIN-A<`) ||
+		strings.Contains(p.body, `value="PLAIN-A"`) {
 		t.Errorf("C has no template yet: %s", p.body)
+	}
+	live := b.post(base+"/preview", with(url.Values{"variant": {"C"}}))
+	var preview map[string]any
+	if json.Unmarshal([]byte(live.body), &preview); preview["subject"] != "PLAIN-A" {
+		t.Errorf("live preview of C: %d %s", live.status, live.body)
+	}
+	if p := b.get(base + "?kind=reminder&channel=sms&locale=en&variant=C"); !strings.Contains(p.body, "Default template") || strings.Contains(p.body, "Sends variant A's") {
+		t.Errorf("C of a text message A has no template for: %s", p.body)
 	}
 
 	// Resetting B brings back the default for B only.
