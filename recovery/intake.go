@@ -99,6 +99,9 @@ type Service struct {
 	// OnErase, when set, is called after personal data was erased
 	// (redacts, retention), so the store can scrub it from disk.
 	OnErase func()
+	// ShopMetaNames, when set, names the service-wide values a shop owns
+	// (such as its own templates), which are erased with the shop.
+	ShopMetaNames func(shopID uint64) []string
 	// PhoneZone, when set, returns the IANA time zone of an E.164 number
 	// ("" when unknown); quiet hours are kept in the recipient's time.
 	PhoneZone func(e164 string) string
@@ -137,7 +140,6 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		if err := s.EraseShop(ctx, shopID); err != nil {
 			return Result{}, err
 		}
-		s.erased()
 		return Result{Outcome: OutcomeDeleted}, nil
 	}
 	now := s.Now().UTC()
@@ -152,6 +154,12 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		shop, err := tx.Shop(shopID)
 		if err != nil {
 			return err
+		}
+		if shop.Status == ShopRedacted {
+			// Erased: nothing may come back until the shop is connected
+			// again (a store that still sends is answered, not stored).
+			res.Outcome = OutcomeIgnored
+			return nil
 		}
 		if ev.DedupKey != "" {
 			seen, err := tx.EventSeen(shopID, ev.DedupKey, eventAt, now)

@@ -205,10 +205,20 @@ func (s *Service) Exports(ctx context.Context, shopID uint64) ([]*DataExport, er
 const eraseBatch = 500
 
 // EraseShop erases a shop's carts, messages, clicks, opt-outs, exports,
-// figures and webhook records, in bounded transactions, and keeps only a
-// tombstone of the shop (its id, domain and platform, status redacted) so
-// that the platform's redelivered requests are still recognised.
+// figures, webhook records and own values (ShopMetaNames), in bounded
+// transactions, and keeps only a tombstone of the shop (its id, domain,
+// platform and secrets, status redacted) so that the platform's
+// redelivered requests are still recognised. The shop is marked redacted
+// first, so that webhooks arriving meanwhile are not stored; it takes
+// events again once connected anew (CreateShop, InstallShopify).
 func (s *Service) EraseShop(ctx context.Context, shopID uint64) error {
+	now := s.Now().UTC()
+	if _, err := s.updateShop(ctx, shopID, func(sh *Shop) error {
+		sh.Status = ShopRedacted
+		return nil
+	}); err != nil {
+		return err
+	}
 	for {
 		var done bool
 		err := s.Store.Update(ctx, func(tx Tx) error {
@@ -234,13 +244,27 @@ func (s *Service) EraseShop(ctx context.Context, shopID uint64) error {
 			break
 		}
 	}
-	now := s.Now().UTC()
-	_, err := s.updateShop(ctx, shopID, func(sh *Shop) error {
-		*sh = Shop{ID: sh.ID, Platform: sh.Platform, Domain: sh.Domain, Status: ShopRedacted,
+	var owned []string
+	if s.ShopMetaNames != nil {
+		owned = s.ShopMetaNames(shopID)
+	}
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		sh, err := tx.Shop(shopID)
+		if err != nil {
+			return err
+		}
+		for _, name := range owned {
+			if err := tx.DeleteMeta(name); err != nil {
+				return err
+			}
+		}
+		return tx.PutShop(&Shop{ID: sh.ID, Platform: sh.Platform, Domain: sh.Domain, Status: ShopRedacted,
 			WebhookSecret: sh.WebhookSecret, PreviousWebhookSecret: sh.PreviousWebhookSecret,
-			CreatedAt: sh.CreatedAt, UninstalledAt: sh.UninstalledAt}
-		sh.UpdatedAt = now
-		return nil
+			CreatedAt: sh.CreatedAt, UpdatedAt: now, UninstalledAt: sh.UninstalledAt})
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	s.erased()
+	return nil
 }

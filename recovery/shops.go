@@ -9,7 +9,8 @@ import (
 
 // CreateShop validates and stores a new shop. A WooCommerce shop without a
 // webhook secret gets a generated one, returned in the stored shop.
-// ECONFLICT is returned when the domain is already connected.
+// ECONFLICT is returned when the domain is already connected; the domain
+// of an erased shop (EraseShop) can be connected again.
 func (s *Service) CreateShop(ctx context.Context, shop *Shop) (*Shop, error) {
 	sh := *shop
 	sh.ID = 0
@@ -27,8 +28,12 @@ func (s *Service) CreateShop(ctx context.Context, shop *Shop) (*Shop, error) {
 	sh.CreatedAt, sh.UpdatedAt = now, now
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		sh.ID = 0 // may run again inside a batch
-		if _, err := tx.ShopByDomain(sh.Domain); err == nil {
-			return Errorf(ECONFLICT, "domain: shop %q already exists", sh.Domain)
+		if old, err := tx.ShopByDomain(sh.Domain); err == nil {
+			if old.Status != ShopRedacted {
+				return Errorf(ECONFLICT, "domain: shop %q already exists", sh.Domain)
+			}
+			// An erased shop connected again starts afresh under its id.
+			sh.ID = old.ID
 		} else if ErrorCode(err) != ENOTFOUND {
 			return err
 		}

@@ -129,6 +129,8 @@ type Tx interface {
 	Meta(name string) ([]byte, error)
 	// PutMeta stores a service-wide value, such as a generated secret.
 	PutMeta(name string, value []byte) error
+	// DeleteMeta removes a service-wide value; none stored is no error.
+	DeleteMeta(name string) error
 }
 
 // Due is one entry of the time-ordered due index.

@@ -708,6 +708,11 @@ func (t *Tx) PutMeta(name string, value []byte) error {
 	return t.bucket(bucketMeta).Put([]byte(name), value)
 }
 
+// DeleteMeta implements recovery.Tx.
+func (t *Tx) DeleteMeta(name string) error {
+	return t.bucket(bucketMeta).Delete([]byte(name))
+}
+
 // deleteMessageIndexes removes the shop listing and the provider index
 // entry of a stored message.
 func (t *Tx) deleteMessageIndexes(mid []byte) error {

@@ -263,6 +263,24 @@ func (s *Server) handlePutStatus(c *echo.Context) error {
 	return c.JSON(http.StatusOK, newShopView(shop, false))
 }
 
+// handleEraseShop erases a shop's data and leaves its tombstone; the
+// domain can be connected again afterwards.
+func (s *Server) handleEraseShop(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	if err := s.Service.EraseShop(c.Request().Context(), shop.ID); err != nil {
+		return err
+	}
+	s.Logger.Info("shop erased", "shop", shop.Domain)
+	shop, err = s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newShopView(shop, false))
+}
+
 // rotateSecretRequest is the body of POST
 // /admin/api/shops/{domain}/webhook-secret.
 type rotateSecretRequest struct {

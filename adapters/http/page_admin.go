@@ -108,6 +108,7 @@ func (s *Server) registerPages() {
 	e.POST("/admin/shops/:domain/status", s.page(s.pageShopStatusPost), closed...)
 	e.POST("/admin/shops/:domain/webhook-secret", s.page(s.pageRotateSecret), closed...)
 	e.POST("/admin/shops/:domain/webhook-secret/end", s.page(s.pageEndRotation), closed...)
+	e.POST("/admin/shops/:domain/erase", s.page(s.pageEraseShop), closed...)
 	e.GET("/admin/shops/:domain/dashboard", s.page(s.pageDashboard), closed...)
 	e.GET("/admin/shops/:domain/templates", s.page(s.pageTemplates), closed...)
 	e.POST("/admin/shops/:domain/templates", s.page(s.pageTemplatesPost), closed...)

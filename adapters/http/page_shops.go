@@ -39,8 +39,12 @@ func (s *Server) renderShops(c *echo.Context, status int, created *recovery.Shop
 		return err
 	}
 	shops = visibleShops(c, shops)
+	notice := ""
+	if c.QueryParam("done") == "erased" {
+		notice = "The data of " + recovery.NormalizeDomain(c.QueryParam("shop")) + " was erased."
+	}
 	return s.renderPage(c, status, "shops", pageData{
-		Title: "Shops", Nav: "shops", Error: problem,
+		Title: "Shops", Nav: "shops", Error: problem, Notice: notice,
 		Body: shopsPage{Shops: shops, Created: created, Webhook: s.publicURL(c) + "/webhooks/woocommerce", Form: form},
 	})
 }
@@ -107,6 +111,8 @@ type settingsPage struct {
 	Paused    bool
 	Installed bool
 	Secret    secretView
+	// CanErase: the operator is signed in and the shop is not erased yet.
+	CanErase bool
 }
 
 // secretView is the settings page's webhook secret card.
@@ -289,6 +295,7 @@ func (s *Server) renderSettingsWith(c *echo.Context, status int, shop *recovery.
 				AppSecret: shop.UsesShopifyAppSecret(), Rotating: shop.PreviousWebhookSecret != "",
 				CanRotate: scope(c) == "", New: newSecret,
 			},
+			CanErase: scope(c) == "" && shop.Status != recovery.ShopRedacted,
 		},
 	})
 }
@@ -365,6 +372,27 @@ func (s *Server) pageEndRotation(c *echo.Context) error {
 	}
 	s.Logger.Info("previous webhook secret retired", "shop", shop.Domain)
 	return seeOther(c, "/admin/shops/"+url.PathEscape(shop.Domain)+"?done=secret-retired")
+}
+
+// pageEraseShop erases the shop's data once its domain was typed to
+// confirm, and goes back to the shop list.
+func (s *Server) pageEraseShop(c *echo.Context) error {
+	shop, err := s.shopPage(c)
+	if err != nil {
+		return err
+	}
+	if scope(c) != "" {
+		return Error(http.StatusForbidden, "Only the operator's sign-in can erase a shop.")
+	}
+	if recovery.NormalizeDomain(c.FormValue("confirm_domain")) != shop.Domain {
+		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, newSettingsForm(shop.Settings), "",
+			"Not erased: type the shop's domain, "+shop.Domain+", to confirm.")
+	}
+	if err := s.Service.EraseShop(c.Request().Context(), shop.ID); err != nil {
+		return err
+	}
+	s.Logger.Info("shop erased", "shop", shop.Domain)
+	return seeOther(c, "/admin/shops?"+url.Values{"done": {"erased"}, "shop": {shop.Domain}}.Encode())
 }
 
 // variantsText writes a step's variants as the settings form shows them:

@@ -32,6 +32,22 @@ func templateKey(shopID uint64, kind, channel, locale, variant string) string {
 	return fmt.Sprintf("template/%d/%s/%s/%s/%s", shopID, kind, channel, locale, variant)
 }
 
+// TemplateNames names every template a shop can have, stored or not, for
+// recovery.Service.ShopMetaNames: they are erased with the shop.
+func TemplateNames(shopID uint64) []string {
+	var names []string
+	for _, kind := range templates.Kinds {
+		for _, channel := range templateChannels {
+			for _, locale := range templates.Languages {
+				for _, variant := range templateVariants {
+					names = append(names, templateKey(shopID, kind, channel, locale, variant))
+				}
+			}
+		}
+	}
+	return names
+}
+
 // Template implements templates.Store: nil, nil when the shop has no
 // template of its own for the combination.
 func (s TemplateStore) Template(ctx context.Context, shopID uint64, kind, channel, locale, variant string) (*templates.Custom, error) {

@@ -576,3 +576,48 @@ func TestSettingsPageRotatesWebhookSecret(t *testing.T) {
 		t.Errorf("merchant rotating: %d %s", p.status, p.body)
 	}
 }
+
+func TestSettingsPageErasesShop(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn()
+	if r := e.wooWebhook("order.created", "p1", wooOrder(t, "pending", "2017-03-22T19:28:02"), wooSecret); r.status != 200 {
+		t.Fatalf("woo cart: %d %s", r.status, r.raw)
+	}
+	settings := "/admin/shops/" + wooDomain
+	if p := b.get(settings); !strings.Contains(p.body, "Erase all data of this shop") {
+		t.Fatalf("settings page lacks the erase form: %s", p.body)
+	}
+	// The domain must be typed to confirm; a wrong one erases nothing.
+	for _, typed := range []string{"", "other.example.com"} {
+		p := b.post(settings+"/erase", b.withCSRF(url.Values{"confirm_domain": {typed}}))
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "Not erased") || len(e.carts(e.woo)) != 1 {
+			t.Errorf("confirmed with %q: %d, %d carts", typed, p.status, len(e.carts(e.woo)))
+		}
+	}
+	p := b.post(settings+"/erase", b.withCSRF(url.Values{"confirm_domain": {" WOO.example.com "}}))
+	if p.status != http.StatusSeeOther || len(e.carts(e.woo)) != 0 {
+		t.Fatalf("erase: %d, %d carts left", p.status, len(e.carts(e.woo)))
+	}
+	if p := b.get(p.header.Get("Location")); !strings.Contains(p.body, "The data of "+wooDomain+" was erased.") || !strings.Contains(p.body, "redacted") {
+		t.Errorf("shop list after erasing: %s", p.body)
+	}
+	if p := b.get(settings); strings.Contains(p.body, "Erase all data of this shop") {
+		t.Errorf("an erased shop offers to be erased again")
+	}
+
+	// A merchant signed in to their own shop cannot erase it.
+	m := e.browser()
+	if p := m.get(e.server.ShopSignInPath(shopifyDomain)); p.status != http.StatusSeeOther {
+		t.Fatalf("shop sign-in: %d", p.status)
+	}
+	if p := m.get("/admin/shops/" + shopifyDomain); strings.Contains(p.body, "Erase all data of this shop") {
+		t.Errorf("the merchant's settings page offers erasing")
+	}
+	if p := m.post("/admin/shops/"+shopifyDomain+"/erase", m.withCSRF(url.Values{"confirm_domain": {shopifyDomain}})); p.status != http.StatusForbidden {
+		t.Errorf("merchant erasing: %d", p.status)
+	}
+	if sh, _ := e.svc.ShopByDomain(context.Background(), shopifyDomain); sh.Status == recovery.ShopRedacted {
+		t.Errorf("the merchant erased the shop")
+	}
+}

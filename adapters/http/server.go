@@ -115,6 +115,7 @@ func NewServer(reg prometheus.Registerer) *Server {
 	admin.GET("/shops", s.handleListShops)
 	admin.POST("/shops", s.handleCreateShop)
 	admin.GET("/shops/:domain", s.handleGetShop)
+	admin.DELETE("/shops/:domain", s.handleEraseShop)
 	admin.GET("/shops/:domain/carts", s.handleListCarts)
 	admin.GET("/shops/:domain/carts/:id", s.handleGetCart)
 	admin.PUT("/shops/:domain/settings", s.handlePutSettings)

@@ -20,6 +20,7 @@ import (
 	"github.com/cartback/cartback/internal/signature"
 	"github.com/cartback/cartback/recovery"
 	"github.com/cartback/cartback/store"
+	tmpl "github.com/cartback/cartback/templates"
 )
 
 const (
@@ -672,5 +673,74 @@ func TestWebhookSecretRotation(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(`{}`))
 	if r := e.do(req); r.status != http.StatusUnauthorized {
 		t.Errorf("rotate without the admin token: %d", r.status)
+	}
+}
+
+func TestEraseShopAndReconnect(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.svc.ShopMetaNames = cbhttp.TemplateNames
+	templates := cbhttp.TemplateStore{Store: e.db}
+	if r := e.wooWebhook("order.created", "before", wooOrder(t, "pending", "2017-03-22T19:28:02"), wooSecret); r.status != 200 || r.body["outcome"] != "created" {
+		t.Fatalf("woo cart: %d %s", r.status, r.raw)
+	}
+	if r := e.shopifyWebhook("checkouts/create", "keep", mustJSON(t, fixture(t, "shopify_checkout.json")), shopifySecret); r.status != 200 {
+		t.Fatalf("shopify cart: %d %s", r.status, r.raw)
+	}
+	own := tmpl.Custom{Subject: "WOO-OWN"}
+	if err := templates.PutTemplate(ctx, e.woo.ID, "reminder", "email", "en", "B", own); err != nil {
+		t.Fatal(err)
+	}
+	if err := templates.PutTemplate(ctx, e.shopify.ID, "reminder", "email", "en", "", own); err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.admin(http.MethodDelete, "/admin/api/shops/"+wooDomain, nil)
+	if r.status != http.StatusOK || r.body["status"] != string(recovery.ShopRedacted) {
+		t.Fatalf("erase: %d %s", r.status, r.raw)
+	}
+	if n := len(e.carts(e.woo)); n != 0 {
+		t.Errorf("%d carts left after the erasure", n)
+	}
+	if c, _ := templates.Template(ctx, e.woo.ID, "reminder", "email", "en", "B"); c != nil {
+		t.Errorf("the erased shop's template is left: %+v", c)
+	}
+	// Another shop keeps everything.
+	if n := len(e.carts(e.shopify)); n != 1 {
+		t.Errorf("the other shop has %d carts, want 1", n)
+	}
+	if c, _ := templates.Template(ctx, e.shopify.ID, "reminder", "email", "en", ""); c == nil || *c != own {
+		t.Errorf("the other shop's template: %+v", c)
+	}
+	// A store that still sends is answered, and nothing comes back.
+	if r := e.wooWebhook("order.updated", "after", wooOrder(t, "pending", "2017-03-22T19:40:00"), wooSecret); r.status != 200 || r.body["outcome"] != "ignored" {
+		t.Errorf("webhook for the erased shop: %d %s", r.status, r.raw)
+	}
+	if n := len(e.carts(e.woo)); n != 0 {
+		t.Errorf("%d carts stored for the erased shop", n)
+	}
+
+	// Connected again: a fresh shop under the same domain.
+	r = e.admin(http.MethodPost, "/admin/api/shops", []byte(`{"platform":"woocommerce","domain":"`+wooDomain+`"}`))
+	fresh, _ := r.body["webhook_secret"].(string)
+	if r.status != http.StatusCreated || r.body["status"] != string(recovery.ShopActive) || fresh == "" || fresh == wooSecret {
+		t.Fatalf("reconnect: %d %s", r.status, r.raw)
+	}
+	if r := e.wooWebhook("order.updated", "again", wooOrder(t, "pending", "2017-03-22T19:50:00"), fresh); r.status != 200 || r.body["outcome"] != "created" {
+		t.Errorf("webhook after reconnecting: %d %s", r.status, r.raw)
+	}
+	if r := e.wooWebhook("order.updated", "old-secret", wooOrder(t, "pending", "2017-03-22T19:55:00"), wooSecret); r.status != http.StatusUnauthorized {
+		t.Errorf("the erased shop's secret after reconnecting: %d", r.status)
+	}
+	if r := e.admin(http.MethodPost, "/admin/api/shops", []byte(`{"platform":"woocommerce","domain":"`+wooDomain+`"}`)); r.status != http.StatusConflict {
+		t.Errorf("connecting a connected shop again: %d", r.status)
+	}
+
+	if r := e.admin(http.MethodDelete, "/admin/api/shops/nope.example.com", nil); r.status != http.StatusNotFound {
+		t.Errorf("erase an unknown shop: %d", r.status)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, e.srv.URL+"/admin/api/shops/"+shopifyDomain, nil)
+	if r := e.do(req); r.status != http.StatusUnauthorized || len(e.carts(e.shopify)) != 1 {
+		t.Errorf("erase without the admin token: %d", r.status)
 	}
 }

@@ -149,6 +149,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	m.Service.PhoneZone = phone.TimeZone
 	m.Service.Clicks = recovery.NewClickRecorder(db, 8192, m.Logger)
+	m.Service.ShopMetaNames = cbhttp.TemplateNames
 	compact := make(chan struct{}, 1)
 	m.Service.OnErase = func() {
 		select {
