@@ -58,11 +58,20 @@ func (s *Server) publicURL(c *echo.Context) string {
 	return c.Scheme() + "://" + c.Request().Host
 }
 
+// operatorOnly refuses a shop's own sign-in (a merchant's) what only the
+// operator may do.
+func operatorOnly(c *echo.Context, what string) error {
+	if scope(c) != "" {
+		return Error(http.StatusForbidden, "Only the operator's sign-in can "+what+".")
+	}
+	return nil
+}
+
 // pageCreateShop adds a WooCommerce store with a generated webhook secret
 // and shows the secret, once, with the webhook address to paste.
 func (s *Server) pageCreateShop(c *echo.Context) error {
-	if scope(c) != "" {
-		return Error(http.StatusForbidden, "Only the operator's sign-in can add stores.")
+	if err := operatorOnly(c, "add stores"); err != nil {
+		return err
 	}
 	form := createShopForm{
 		Domain: strings.TrimSpace(c.FormValue("domain")), Name: strings.TrimSpace(c.FormValue("name")),
@@ -340,8 +349,8 @@ func (s *Server) pageRotateSecret(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if scope(c) != "" {
-		return Error(http.StatusForbidden, "Only the operator's sign-in can change a webhook secret.")
+	if err := operatorOnly(c, "change a webhook secret"); err != nil {
+		return err
 	}
 	keep := c.FormValue("keep_previous") == "on"
 	rotated, err := s.Service.RotateWebhookSecret(c.Request().Context(), shop.ID, "", keep)
@@ -364,8 +373,8 @@ func (s *Server) pageEndRotation(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if scope(c) != "" {
-		return Error(http.StatusForbidden, "Only the operator's sign-in can change a webhook secret.")
+	if err := operatorOnly(c, "change a webhook secret"); err != nil {
+		return err
 	}
 	if _, err := s.Service.EndWebhookSecretRotation(c.Request().Context(), shop.ID); err != nil {
 		return err
@@ -381,8 +390,8 @@ func (s *Server) pageEraseShop(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if scope(c) != "" {
-		return Error(http.StatusForbidden, "Only the operator's sign-in can erase a shop.")
+	if err := operatorOnly(c, "erase a shop"); err != nil {
+		return err
 	}
 	if recovery.NormalizeDomain(c.FormValue("confirm_domain")) != shop.Domain {
 		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, newSettingsForm(shop.Settings), "",
