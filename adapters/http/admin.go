@@ -17,7 +17,7 @@ import (
 )
 
 // shopView is a shop as the admin API shows it. Secrets appear only in the
-// answer to the request that created the shop.
+// answers to the requests that created the shop or gave it a new secret.
 type shopView struct {
 	ID               uint64              `json:"id"`
 	Platform         recovery.Platform   `json:"platform"`
