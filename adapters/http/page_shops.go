@@ -119,7 +119,8 @@ type settingsPage struct {
 	Webhook   string
 	Paused    bool
 	Installed bool
-	Secret    secretView
+	// Secret is the webhook secret card; nil for an erased shop.
+	Secret *secretView
 	// CanErase: the operator is signed in and the shop is not erased yet.
 	CanErase bool
 }
@@ -284,6 +285,9 @@ func (s *Server) pageShopSettings(c *echo.Context) error {
 	case "secret-retired":
 		notice = "The previous webhook secret is no longer accepted."
 	}
+	if shop.Status == recovery.ShopRedacted {
+		notice = "This shop was erased: its data is gone, and what its store still sends is not stored. Add it again on the Shops page to connect it afresh."
+	}
 	return s.renderSettings(c, http.StatusOK, shop, newSettingsForm(shop.Settings), notice, "")
 }
 
@@ -293,6 +297,13 @@ func (s *Server) renderSettings(c *echo.Context, status int, shop *recovery.Shop
 
 // renderSettingsWith is renderSettings that also shows newSecret, once.
 func (s *Server) renderSettingsWith(c *echo.Context, status int, shop *recovery.Shop, form settingsForm, notice, problem, newSecret string) error {
+	var secret *secretView
+	if shop.Status != recovery.ShopRedacted {
+		secret = &secretView{
+			AppSecret: shop.UsesShopifyAppSecret(), Rotating: shop.PreviousWebhookSecret != "",
+			CanRotate: scope(c) == "", New: newSecret,
+		}
+	}
 	return s.renderPage(c, status, "settings", pageData{
 		Title: "Settings", Nav: "settings", Shop: shop, Notice: notice, Error: problem,
 		Body: settingsPage{
@@ -300,10 +311,7 @@ func (s *Server) renderSettingsWith(c *echo.Context, status int, shop *recovery.
 			Consents: []string{recovery.EmailConsentAll, recovery.EmailConsentMarketing},
 			Webhook:  s.publicURL(c) + "/webhooks/" + string(shop.Platform),
 			Paused:   shop.Status == recovery.ShopPaused, Installed: shop.Status == recovery.ShopActive || shop.Status == recovery.ShopPaused,
-			Secret: secretView{
-				AppSecret: shop.UsesShopifyAppSecret(), Rotating: shop.PreviousWebhookSecret != "",
-				CanRotate: scope(c) == "", New: newSecret,
-			},
+			Secret:   secret,
 			CanErase: scope(c) == "" && shop.Status != recovery.ShopRedacted,
 		},
 	})
