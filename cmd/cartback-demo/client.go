@@ -191,31 +191,39 @@ func (c *client) sendOrder(ctx context.Context, co checkout) error {
 	return c.webhook(ctx, "orders/create", body, nil)
 }
 
-// outboxMessage is the part of an outbox message the demo shows.
-type outboxMessage struct {
-	CartID     uint64 `json:"cart_id"`
+// message is the part of a cart's message the demo shows.
+type message struct {
 	Step       int    `json:"step"`
 	To         string `json:"to"`
 	Subject    string `json:"subject"`
 	RestoreURL string `json:"restore_url"`
+	Status     string `json:"status"`
 }
 
-// waitForReminder polls the outbox until the cart's first message is in.
-func (c *client) waitForReminder(ctx context.Context, cartID uint64) (outboxMessage, error) {
+// waitForReminder polls the cart until its first step is handled and
+// returns that step's message: in the outbox when no mail provider is
+// configured, else sent. A step that was skipped or failed is an error
+// saying why.
+func (c *client) waitForReminder(ctx context.Context, cartID uint64) (message, error) {
 	for {
-		var page struct {
-			Messages []outboxMessage `json:"messages"`
+		v, err := c.cart(ctx, cartID)
+		if err != nil {
+			return message{}, err
 		}
-		if _, err := c.do(ctx, http.MethodGet, "/admin/api/shops/"+url.PathEscape(c.shop)+"/outbox?limit=50", nil, nil, &page); err != nil {
-			return outboxMessage{}, err
-		}
-		for _, m := range page.Messages {
-			if m.CartID == cartID && m.Step == 0 {
-				return m, nil
+		if len(v.Steps) > 0 {
+			switch st := v.Steps[0]; st.State {
+			case "outbox", "sent":
+				for _, m := range v.Messages {
+					if m.Step == 0 {
+						return m, nil
+					}
+				}
+			case "skipped", "failed", "unknown":
+				return message{}, fmt.Errorf("the reminder was %s (%s)", st.State, st.Reason)
 			}
 		}
-		if err := pause(ctx, "the reminder in the outbox"); err != nil {
-			return outboxMessage{}, err
+		if err := pause(ctx, "the reminder"); err != nil {
+			return message{}, err
 		}
 	}
 }
@@ -255,7 +263,8 @@ type cartView struct {
 		State    string `json:"state"`
 		Reason   string `json:"reason"`
 	} `json:"steps"`
-	Clicks []json.RawMessage `json:"clicks"`
+	Messages []message         `json:"messages"`
+	Clicks   []json.RawMessage `json:"clicks"`
 }
 
 func (c *client) cart(ctx context.Context, cartID uint64) (cartView, error) {

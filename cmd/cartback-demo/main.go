@@ -9,7 +9,9 @@
 //	go run ./cmd/cartback-demo -token "$TOKEN"     # in another
 //
 // Running it again reuses the demo shop (its webhook secret is replaced by
-// a new one) and makes a new cart with a new shopper.
+// a new one) and makes a new cart with a new shopper. It is meant for a
+// service in outbox mode (no SMTP configured); with a mail provider the
+// reminder goes to an example.com address, which takes no mail.
 package main
 
 import (
@@ -100,7 +102,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	say("   In the outbox (not sent: no mail provider is configured): %q to %s.", msg.Subject, msg.To)
+	if msg.Status == "outbox" {
+		say("   In the outbox (not sent: no mail provider is configured): %q to %s.", msg.Subject, msg.To)
+	} else {
+		say("   Sent through the configured mail provider (%s): %q to %s, an example.com address that takes no mail.", msg.Status, msg.Subject, msg.To)
+	}
 	say("   Its restore link: %s", msg.RestoreURL)
 
 	status, location, err := c.click(ctx, msg.RestoreURL)
