@@ -72,22 +72,33 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, heade
 	return resp.StatusCode, nil
 }
 
-// connectShop creates the demo shop, or gives the existing one a new
-// secret (and resumes it), and returns the secret its webhooks are
+// demoShopName marks the shops this command made: it only ever changes
+// those, never a real shop that happens to have the domain asked for.
+const demoShopName = "cartback demo"
+
+// connectShop creates the demo shop, or gives the one it made before a
+// new secret (and resumes it), and returns the secret its webhooks are
 // signed with.
 func (c *client) connectShop(ctx context.Context) (secret string, created bool, err error) {
 	secret = randomHex(16)
 	shopPath := "/admin/api/shops/" + url.PathEscape(c.shop)
 	var shop struct {
+		Name   string `json:"name"`
 		Status string `json:"status"`
 	}
 	status, err := c.do(ctx, http.MethodGet, shopPath, nil, nil, &shop)
-	if status == http.StatusNotFound || shop.Status == "redacted" {
-		body, _ := json.Marshal(map[string]any{"platform": "shopify", "domain": c.shop, "name": "Demo Shop", "webhook_secret": secret})
+	if status == http.StatusNotFound || (err == nil && shop.Status == "redacted") {
+		body, _ := json.Marshal(map[string]any{"platform": "shopify", "domain": c.shop, "name": demoShopName, "webhook_secret": secret})
 		_, err = c.do(ctx, http.MethodPost, "/admin/api/shops", body, nil, nil)
 		return secret, true, err
 	} else if err != nil {
 		return "", false, err
+	}
+	switch {
+	case shop.Name != demoShopName:
+		return "", false, fmt.Errorf("the shop %s was not made by this demo, which would replace its webhook secret; choose another domain with -shop", c.shop)
+	case shop.Status != "active" && shop.Status != "paused":
+		return "", false, fmt.Errorf("the shop %s is %s; choose another domain with -shop", c.shop, shop.Status)
 	}
 	body, _ := json.Marshal(map[string]any{"webhook_secret": secret, "keep_previous": false})
 	if _, err := c.do(ctx, http.MethodPost, shopPath+"/webhook-secret", body, nil, nil); err != nil {
@@ -97,8 +108,6 @@ func (c *client) connectShop(ctx context.Context) (secret string, created bool, 
 		if _, err := c.do(ctx, http.MethodPut, shopPath+"/status", []byte(`{"status":"active"}`), nil, nil); err != nil {
 			return "", false, err
 		}
-	} else if shop.Status != "active" {
-		return "", false, fmt.Errorf("the shop %s is %s; choose another with -shop", c.shop, shop.Status)
 	}
 	return secret, false, nil
 }

@@ -30,7 +30,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.URL, "url", "http://localhost:8080", "base URL of the running cartback")
 	flag.StringVar(&o.Token, "token", os.Getenv("CARTBACK_ADMIN_TOKEN"), "admin token (default $CARTBACK_ADMIN_TOKEN; the first start logs a generated one)")
-	flag.StringVar(&o.Shop, "shop", "demo.myshopify.com", "domain of the demo shop (its webhook secret is replaced)")
+	flag.StringVar(&o.Shop, "shop", "demo.myshopify.com", "domain of the demo shop; a shop of that domain not made by the demo is left alone")
 	flag.DurationVar(&o.After, "after", 10*time.Second, "first reminder this long after the checkout; the incentive comes after twice as long")
 	flag.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up after this long")
 	flag.Parse()

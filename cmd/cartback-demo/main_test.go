@@ -79,6 +79,12 @@ func TestDemoWalksOneCartThrough(t *testing.T) {
 
 func TestDemoRefusesBadSettings(t *testing.T) {
 	base := startCartback(t)
+	// A real shop under the domain asked for is left alone.
+	c := &client{base: base, token: testToken}
+	realShop := []byte(`{"platform":"shopify","domain":"real.myshopify.com","name":"Real Shop","webhook_secret":"real-shop-secret-0123456789"}`)
+	if _, err := c.do(context.Background(), "POST", "/admin/api/shops", realShop, nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		o    options
 		want string
@@ -87,11 +93,20 @@ func TestDemoRefusesBadSettings(t *testing.T) {
 		{options{URL: base, Token: "wrong-token-0123456789", Shop: "demo.myshopify.com", After: 5 * time.Second}, "admin token was refused"},
 		{options{URL: base, Token: testToken, Shop: "demo.example.com", After: 5 * time.Second}, "myshopify.com"},
 		{options{URL: base, Token: testToken, Shop: "demo.myshopify.com", After: time.Second}, "at least 2s"},
+		{options{URL: base, Token: testToken, Shop: "real.myshopify.com", After: 5 * time.Second}, "not made by this demo"},
 	} {
 		tc.o.Timeout = 10 * time.Second
 		err := run(context.Background(), tc.o, &strings.Builder{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want an error saying %q", tc.o, err, tc.want)
 		}
+	}
+	var shop struct {
+		HasPrevious bool      `json:"accepts_previous_webhook_secret"`
+		UpdatedAt   time.Time `json:"updated_at"`
+		CreatedAt   time.Time `json:"created_at"`
+	}
+	if _, err := c.do(context.Background(), "GET", "/admin/api/shops/real.myshopify.com", nil, nil, &shop); err != nil || shop.HasPrevious || shop.CreatedAt.IsZero() || !shop.UpdatedAt.Equal(shop.CreatedAt) {
+		t.Errorf("the real shop was changed: %+v %v", shop, err)
 	}
 }
