@@ -212,6 +212,36 @@ func TestDefaultSequenceWithoutSMSConsent(t *testing.T) {
 	}
 }
 
+// TestOverdueShowsLateReminders: what the due index holds past its time
+// is reported until the scheduler has handled it.
+func TestOverdueShowsLateReminders(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	overdue := func() time.Duration {
+		t.Helper()
+		d, err := e.svc.Overdue(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := overdue(); d != 0 {
+		t.Errorf("empty due index: %v overdue", d)
+	}
+	e.checkout("a", 0)
+	if d := overdue(); d != 0 {
+		t.Errorf("first step an hour away: %v overdue", d)
+	}
+	// The scheduler does not run: the first step, due at 1 h, is late.
+	e.now = start.Add(90 * time.Minute)
+	if d := overdue(); d != 30*time.Minute {
+		t.Errorf("a step due 30 minutes ago and not handled: %v overdue, want 30m", d)
+	}
+	e.at(90 * time.Minute)
+	if d := overdue(); d != 0 {
+		t.Errorf("after the scheduler ran: %v overdue", d)
+	}
+}
+
 func TestDefaultSequenceWithSMSConsent(t *testing.T) {
 	e := newEngine(t, recovery.ShopSettings{})
 	id := e.checkout("a", 0, withSMSConsent)

@@ -200,6 +200,22 @@ func (s *Scheduler) loop(ctx context.Context, jobs chan<- uint64) {
 	}
 }
 
+// Overdue returns how long the earliest entry of the due index has been
+// due, zero when nothing is: reminders that should have gone out and have
+// not, because the scheduler is behind, stopped, or waiting on a provider.
+// Within a second or so of zero is normal; more is worth an alert.
+func (s *Service) Overdue(ctx context.Context) (time.Duration, error) {
+	var first []Due
+	err := s.Store.View(ctx, func(tx Tx) (err error) {
+		first, err = tx.DueCarts(farFuture, 1)
+		return err
+	})
+	if err != nil || len(first) == 0 {
+		return 0, err
+	}
+	return max(s.Now().Sub(first[0].At), 0), nil
+}
+
 func (s *Scheduler) inflightCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -245,11 +245,14 @@ func (s *Server) handleError(c *echo.Context, err error) {
 func Error(status int, message string) error { return echo.NewHTTPError(status, message) }
 
 func (s *Server) handleHealth(c *echo.Context) error {
-	// A read transaction proves the database is open and readable.
-	if _, err := s.Service.Shops(c.Request().Context()); err != nil {
+	// A read transaction proves the database is open and readable. How late
+	// reminders are is shown, not judged: a backlog behind a provider's
+	// rate limit is late without being broken (alert on the metric).
+	overdue, err := s.Service.Overdue(c.Request().Context())
+	if err != nil {
 		return recovery.Errorf(recovery.EUNAVAILABLE, "database unavailable")
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "reminders_overdue_seconds": overdue.Seconds()})
 }
 
 // handleShopifyApp hands the install flow to the Shopify app.

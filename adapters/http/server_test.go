@@ -551,7 +551,9 @@ func TestHealthMetricsAndBackup(t *testing.T) {
 	e.shopifyWebhook("checkouts/create", "m2", []byte(`{}`), "bad-secret-0123456789")
 
 	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/healthz", nil)
-	if r := e.do(req); r.status != 200 || r.body["status"] != "ok" {
+	// No scheduler runs here, so the stored checkout (last active in 2012)
+	// shows as overdue; health is about the database, not the backlog.
+	if r := e.do(req); r.status != 200 || r.body["status"] != "ok" || r.body["reminders_overdue_seconds"] == nil || r.body["reminders_overdue_seconds"].(float64) < 3600*24*365 {
 		t.Errorf("healthz: %d %s", r.status, r.raw)
 	}
 	req, _ = http.NewRequest(http.MethodGet, e.srv.URL+"/metrics", nil)

@@ -267,6 +267,7 @@ func TestDeliveryEndToEnd(t *testing.T) {
 		`cartback_steps_total{channel="email",state="sent"} 2`,
 		`cartback_steps_total{channel="sms",state="sent"} 1`,
 		`cartback_delivery_reports_total{channel="sms",status="delivered"} 1`,
+		"\ncartback_reminders_overdue_seconds ",
 	} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s", want)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -146,6 +147,18 @@ func (m *Main) Run(ctx context.Context) error {
 		Help: "Reminder steps handled, by channel and final state (sent, outbox, skipped, failed, unknown).",
 	}, []string{"channel", "state"})
 	reg.MustRegister(steps)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cartback_reminders_overdue_seconds",
+		Help: "How long the earliest due reminder has been waiting past its time (0 when none is): the scheduler is behind, stopped or waiting on a provider.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		d, err := m.Service.Overdue(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return d.Seconds()
+	}))
 
 	m.Service.PhoneZone = phone.TimeZone
 	m.Service.Clicks = recovery.NewClickRecorder(db, 8192, m.Logger)
