@@ -55,7 +55,9 @@ func (q QuietHours) Next(t time.Time, loc *time.Location) time.Time {
 	}
 	local := t.In(loc)
 	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
-	clock := local.Sub(midnight)
+	// The time on the clock, not the time since midnight: on the day the
+	// clocks change the two differ by an hour.
+	clock := time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute + time.Duration(local.Second())*time.Second
 	at := func(day time.Time, d time.Duration) time.Time {
 		// Wall-clock time of that day, so a DST change does not shift it.
 		return time.Date(day.Year(), day.Month(), day.Day(), int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, loc)

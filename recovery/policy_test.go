@@ -1,0 +1,42 @@
+package recovery_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cartback/cartback/recovery"
+)
+
+func TestQuietHoursNext(t *testing.T) {
+	oslo, _ := time.LoadLocation("Europe/Oslo")
+	newYork, _ := time.LoadLocation("America/New_York")
+	night := recovery.DefaultQuietHours // 21:00–09:00
+	lunch := recovery.QuietHours{Start: "12:00", End: "13:00"}
+	for _, tc := range []struct {
+		name      string
+		q         recovery.QuietHours
+		loc       *time.Location
+		at, wants string // local wall-clock times, "2006-01-02 15:04"
+	}{
+		{"daytime", night, oslo, "2025-06-10 14:00", "2025-06-10 14:00"},
+		{"evening waits for morning", night, oslo, "2025-06-10 21:30", "2025-06-11 09:00"},
+		{"early morning waits", night, oslo, "2025-06-10 06:00", "2025-06-10 09:00"},
+		{"end of the window is outside it", night, oslo, "2025-06-10 09:00", "2025-06-10 09:00"},
+		{"start of the window is inside it", night, oslo, "2025-06-10 21:00", "2025-06-11 09:00"},
+		{"window within a day", lunch, oslo, "2025-06-10 12:30", "2025-06-10 13:00"},
+		// The days the clocks change: the time since midnight is an hour
+		// off the time on the clock.
+		{"spring forward, evening", night, oslo, "2025-03-30 21:30", "2025-03-31 09:00"},
+		{"fall back, morning", night, oslo, "2025-10-26 08:30", "2025-10-26 09:00"},
+		{"spring forward, New York", night, newYork, "2025-03-09 21:30", "2025-03-10 09:00"},
+		{"fall back, New York", night, newYork, "2025-11-02 08:15", "2025-11-02 09:00"},
+		{"fall back, just before the window", night, newYork, "2025-11-02 20:45", "2025-11-02 20:45"},
+		{"switched off", recovery.QuietHours{Start: "22:00", End: "22:00"}, oslo, "2025-06-10 23:00", "2025-06-10 23:00"},
+	} {
+		at, _ := time.ParseInLocation("2006-01-02 15:04", tc.at, tc.loc)
+		want, _ := time.ParseInLocation("2006-01-02 15:04", tc.wants, tc.loc)
+		if got := tc.q.Next(at, tc.loc); !got.Equal(want) {
+			t.Errorf("%s: Next(%s) = %s, want %s", tc.name, tc.at, got.In(tc.loc).Format("2006-01-02 15:04 MST"), want.Format("2006-01-02 15:04 MST"))
+		}
+	}
+}
