@@ -116,12 +116,15 @@ type Inbound struct {
 	OptIn  bool
 }
 
-// Twilio's default opt-out and opt-in keywords, matched against the whole
-// trimmed body regardless of case.
+// Twilio's default opt-out and opt-in keywords, and the word the
+// Norwegian and Swedish stop lines ask for (STOPP, which Twilio does not
+// know), matched against the whole trimmed body regardless of case and of
+// a closing full stop or exclamation mark.
 var (
 	optOutWords = map[string]bool{
 		"STOP": true, "UNSUBSCRIBE": true, "END": true, "QUIT": true,
 		"STOPALL": true, "REVOKE": true, "OPTOUT": true, "CANCEL": true,
+		"STOPP": true,
 	}
 	optInWords = map[string]bool{"START": true, "UNSTOP": true, "YES": true}
 )
@@ -145,7 +148,7 @@ func ParseInbound(form url.Values) (Inbound, error) {
 	case "START":
 		in.OptIn = true
 	default:
-		word := strings.ToUpper(strings.TrimSpace(in.Body))
+		word := strings.ToUpper(strings.TrimRight(strings.TrimSpace(in.Body), ".!"))
 		in.OptOut = optOutWords[word]
 		in.OptIn = optInWords[word]
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -272,7 +273,9 @@ func TestParseInbound(t *testing.T) {
 		{name: "unstop", form: base + "Body=unstop", optIn: true},
 		{name: "yes", form: base + "Body=Yes", optIn: true},
 		{name: "sentence with stop", form: base + "Body=please+stop+texting", optOut: false},
-		{name: "stop with punctuation", form: base + "Body=STOP!", optOut: false},
+		{name: "stop with punctuation", form: base + "Body=STOP!", optOut: true},
+		{name: "Stopp, as the Norwegian and Swedish lines ask", form: base + "Body=Stopp.", optOut: true},
+		{name: "punctuation only", form: base + "Body=.!"},
 		{name: "help", form: base + "Body=HELP"},
 		{name: "question", form: base + "Body=Is+the+blue+one+back+in+stock%3F"},
 		{name: "OptOutType STOP", form: base + "Body=Stopp&OptOutType=STOP", optOut: true},
@@ -304,5 +307,24 @@ func TestParseInbound(t *testing.T) {
 				t.Errorf("Body = %q, want %q as sent", got.Body, form.Get("Body"))
 			}
 		})
+	}
+}
+
+// TestEveryStopLineKeywordOptsOut replies with the keyword each language's
+// stop line tells the shopper to send.
+func TestEveryStopLineKeywordOptsOut(t *testing.T) {
+	t.Parallel()
+	keyword := regexp.MustCompile(`\b[A-ZÄÖÅ]{3,}\b`)
+	for _, locale := range []string{"en", "nb", "no", "nn", "sv", "da", "fi", "de", "fr", "es"} {
+		line := recovery.SMSStopLine(locale)
+		word := keyword.FindString(line)
+		if word == "" {
+			t.Errorf("%s: no keyword in %q", locale, line)
+			continue
+		}
+		in, err := ParseInbound(url.Values{"From": {"+4798765432"}, "Body": {strings.ToLower(word)}})
+		if err != nil || !in.OptOut {
+			t.Errorf("%s: replying %q as %q asks does not opt out (%v)", locale, word, line, err)
+		}
 	}
 }
