@@ -99,9 +99,10 @@ type Service struct {
 	// OnErase, when set, is called after personal data was erased
 	// (redacts, retention), so the store can scrub it from disk.
 	OnErase func()
-	// ShopMetaNames, when set, names the service-wide values a shop owns
-	// (such as its own templates), which are erased with the shop.
-	ShopMetaNames func(shopID uint64) []string
+	// ShopMetaPrefixes, when set, names the prefixes of the service-wide
+	// values a shop owns (such as its own templates), which are erased
+	// with the shop.
+	ShopMetaPrefixes func(shopID uint64) []string
 	// PhoneZone, when set, returns the IANA time zone of an E.164 number
 	// ("" when unknown); quiet hours are kept in the recipient's time.
 	PhoneZone func(e164 string) string

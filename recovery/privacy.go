@@ -3,6 +3,7 @@ package recovery
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -201,22 +202,45 @@ func (s *Service) Exports(ctx context.Context, shopID uint64) ([]*DataExport, er
 	return out, err
 }
 
+// ResumeErasures finishes the shop erasures a previous run left cut short.
+func (s *Service) ResumeErasures(ctx context.Context) error {
+	shops, err := s.Shops(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sh := range shops {
+		if sh.Erasing {
+			if err := s.EraseShop(ctx, sh.ID); err != nil {
+				return fmt.Errorf("erase shop %s: %w", sh.Domain, err)
+			}
+		}
+	}
+	return nil
+}
+
 // eraseBatch bounds one transaction of a shop erasure.
 const eraseBatch = 500
 
 // EraseShop erases a shop's carts, messages, clicks, opt-outs, exports,
-// figures, webhook records and own values (ShopMetaNames), in bounded
+// figures, webhook records and own values (ShopMetaPrefixes), in bounded
 // transactions, and keeps only a tombstone of the shop (its id, domain,
 // platform and secrets, status redacted) so that the platform's
 // redelivered requests are still recognised. The shop is marked redacted
-// first, so that webhooks arriving meanwhile are not stored; it takes
-// events again once connected anew (CreateShop, InstallShopify).
+// and Erasing first, so that webhooks arriving meanwhile are not stored
+// and nothing reconnects it half-erased; it takes events again once
+// connected anew (CreateShop, InstallShopify). Running it again finishes
+// an erasure that was cut short (ResumeErasures does at start).
 func (s *Service) EraseShop(ctx context.Context, shopID uint64) error {
 	now := s.Now().UTC()
-	if _, err := s.updateShop(ctx, shopID, func(sh *Shop) error {
-		sh.Status = ShopRedacted
-		return nil
-	}); err != nil {
+	err := s.Store.Update(ctx, func(tx Tx) error {
+		sh, err := tx.Shop(shopID)
+		if err != nil {
+			return err
+		}
+		sh.Status, sh.Erasing, sh.UpdatedAt = ShopRedacted, true, now
+		return tx.PutShop(sh)
+	})
+	if err != nil {
 		return err
 	}
 	for {
@@ -245,16 +269,16 @@ func (s *Service) EraseShop(ctx context.Context, shopID uint64) error {
 		}
 	}
 	var owned []string
-	if s.ShopMetaNames != nil {
-		owned = s.ShopMetaNames(shopID)
+	if s.ShopMetaPrefixes != nil {
+		owned = s.ShopMetaPrefixes(shopID)
 	}
-	err := s.Store.Update(ctx, func(tx Tx) error {
+	err = s.Store.Update(ctx, func(tx Tx) error {
 		sh, err := tx.Shop(shopID)
 		if err != nil {
 			return err
 		}
-		for _, name := range owned {
-			if err := tx.DeleteMeta(name); err != nil {
+		for _, prefix := range owned {
+			if err := tx.DeleteMetaPrefix(prefix); err != nil {
 				return err
 			}
 		}

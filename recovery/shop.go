@@ -59,6 +59,10 @@ type Shop struct {
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 	UninstalledAt time.Time `json:"uninstalled_at,omitzero"`
+	// Erasing is set while EraseShop runs (status redacted already) and
+	// cleared when only the tombstone is left; a shop found with it set
+	// after a crash is erased again at start.
+	Erasing bool `json:"erasing,omitempty"`
 }
 
 // ShopifyAccess is what cartback keeps to call a shop's Shopify Admin API.

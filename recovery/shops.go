@@ -31,6 +31,8 @@ func (s *Service) CreateShop(ctx context.Context, shop *Shop) (*Shop, error) {
 		if old, err := tx.ShopByDomain(sh.Domain); err == nil {
 			if old.Status != ShopRedacted {
 				return Errorf(ECONFLICT, "domain: shop %q already exists", sh.Domain)
+			} else if old.Erasing {
+				return Errorf(ECONFLICT, "domain: shop %q is being erased; connect it again once that is done", sh.Domain)
 			}
 			// An erased shop connected again starts afresh under its id.
 			sh.ID = old.ID
@@ -365,7 +367,9 @@ func (s *Service) SetShopStatus(ctx context.Context, shopID uint64, status ShopS
 // keeps verifying until EndWebhookSecretRotation, so that the store (and
 // deliveries it already signed and will retry) can move over without a
 // refused webhook; without it the old secret stops at once, as it should
-// when it leaked. EINVALID is returned for a Shopify shop installed
+// when it leaked. Asked again before the rotation is ended, it replaces
+// the new secret and keeps the previous one. EINVALID is returned for a
+// Shopify shop installed
 // through the app, whose webhooks are signed with the app's secret
 // (rotated with SHOPIFY_API_SECRET_PREVIOUS), and for a secret that is
 // too short or the same as the current one.
@@ -380,9 +384,15 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, shopID uint64, secret
 		case secret == sh.WebhookSecret:
 			return Errorf(EINVALID, "webhook_secret: same as the current secret")
 		}
-		sh.PreviousWebhookSecret = ""
-		if keepPrevious {
+		switch {
+		case !keepPrevious:
+			sh.PreviousWebhookSecret = ""
+		case sh.PreviousWebhookSecret == "":
 			sh.PreviousWebhookSecret = sh.WebhookSecret
+		default:
+			// A rotation is under way: the store still signs with the
+			// previous secret, and the new one it has not taken up yet is
+			// what this replaces (a form sent twice, a secret lost).
 		}
 		sh.WebhookSecret = secret
 		return sh.Validate()
@@ -405,6 +415,11 @@ func (s *Service) updateShop(ctx context.Context, shopID uint64, change func(*Sh
 		sh, err := tx.Shop(shopID)
 		if err != nil {
 			return err
+		}
+		if sh.Status == ShopRedacted {
+			// Only connecting it again (CreateShop, InstallShopify) may
+			// bring an erased shop back; nothing may land on its tombstone.
+			return Errorf(ECONFLICT, "shop %q was erased; connect it again first", sh.Domain)
 		}
 		if err := change(sh); err != nil {
 			return err // nothing written
@@ -541,8 +556,15 @@ func (s *Service) InstallShopify(ctx context.Context, domain string, access Shop
 			}
 		} else if err != nil {
 			return err
-		} else if sh.Platform != PlatformShopify {
+		} else if sh.Platform != PlatformShopify && sh.Status != ShopRedacted {
 			return Errorf(ECONFLICT, "domain: %q is connected as a %s shop", domain, sh.Platform)
+		} else if sh.Status == ShopRedacted {
+			if sh.Erasing {
+				return Errorf(ECONFLICT, "domain: %q is being erased; install again once that is done", domain)
+			}
+			// An erased shop installed again starts afresh under its id,
+			// verified with the app's secret.
+			sh = &Shop{ID: sh.ID, Platform: PlatformShopify, Domain: domain, CreatedAt: now}
 		}
 		a := access
 		if sh.Shopify != nil {

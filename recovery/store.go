@@ -129,8 +129,9 @@ type Tx interface {
 	Meta(name string) ([]byte, error)
 	// PutMeta stores a service-wide value, such as a generated secret.
 	PutMeta(name string, value []byte) error
-	// DeleteMeta removes a service-wide value; none stored is no error.
-	DeleteMeta(name string) error
+	// DeleteMetaPrefix removes every service-wide value whose name starts
+	// with prefix.
+	DeleteMetaPrefix(prefix string) error
 }
 
 // Due is one entry of the time-ordered due index.

@@ -708,9 +708,21 @@ func (t *Tx) PutMeta(name string, value []byte) error {
 	return t.bucket(bucketMeta).Put([]byte(name), value)
 }
 
-// DeleteMeta implements recovery.Tx.
-func (t *Tx) DeleteMeta(name string) error {
-	return t.bucket(bucketMeta).Delete([]byte(name))
+// DeleteMetaPrefix implements recovery.Tx.
+func (t *Tx) DeleteMetaPrefix(prefix string) error {
+	if prefix == "" {
+		return recovery.Errorf(recovery.EINVALID, "an empty prefix would delete every service-wide value")
+	}
+	keys, err := t.prefixKeys(bucketMeta, []byte(prefix))
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := t.bucket(bucketMeta).Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // deleteMessageIndexes removes the shop listing and the provider index

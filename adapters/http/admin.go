@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -270,7 +271,9 @@ func (s *Server) handleEraseShop(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Service.EraseShop(c.Request().Context(), shop.ID); err != nil {
+	// Several transactions: a client that goes away must not leave it half
+	// done (a crash does; the next start finishes it).
+	if err := s.Service.EraseShop(context.WithoutCancel(c.Request().Context()), shop.ID); err != nil {
 		return err
 	}
 	s.Logger.Info("shop erased", "shop", shop.Domain)

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -285,7 +286,10 @@ func (s *Server) pageShopSettings(c *echo.Context) error {
 	case "secret-retired":
 		notice = "The previous webhook secret is no longer accepted."
 	}
-	if shop.Status == recovery.ShopRedacted {
+	switch {
+	case shop.Erasing:
+		notice = "Erasing this shop did not finish (it is resumed at the next start): erase it again below to finish it now."
+	case shop.Status == recovery.ShopRedacted:
 		notice = "This shop was erased: its data is gone, and what its store still sends is not stored. Add it again on the Shops page to connect it afresh."
 	}
 	return s.renderSettings(c, http.StatusOK, shop, newSettingsForm(shop.Settings), notice, "")
@@ -312,7 +316,7 @@ func (s *Server) renderSettingsWith(c *echo.Context, status int, shop *recovery.
 			Webhook:  s.publicURL(c) + "/webhooks/" + string(shop.Platform),
 			Paused:   shop.Status == recovery.ShopPaused, Installed: shop.Status == recovery.ShopActive || shop.Status == recovery.ShopPaused,
 			Secret:   secret,
-			CanErase: scope(c) == "" && shop.Status != recovery.ShopRedacted,
+			CanErase: scope(c) == "" && (shop.Status != recovery.ShopRedacted || shop.Erasing),
 		},
 	})
 }
@@ -405,7 +409,7 @@ func (s *Server) pageEraseShop(c *echo.Context) error {
 		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, newSettingsForm(shop.Settings), "",
 			"Not erased: type the shop's domain, "+shop.Domain+", to confirm.")
 	}
-	if err := s.Service.EraseShop(c.Request().Context(), shop.ID); err != nil {
+	if err := s.Service.EraseShop(context.WithoutCancel(c.Request().Context()), shop.ID); err != nil {
 		return err
 	}
 	s.Logger.Info("shop erased", "shop", shop.Domain)

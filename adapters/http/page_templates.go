@@ -195,6 +195,9 @@ func (s *Server) pageTemplatesPost(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if shop.Status == recovery.ShopRedacted {
+		return Error(http.StatusConflict, "This shop was erased; connect it again first.")
+	}
 	custom := customFromForm(c, ch.Channel)
 	ctx := c.Request().Context()
 	back := "/admin/shops/" + url.PathEscape(shop.Domain) + "/templates?" + ch.query()

@@ -29,23 +29,14 @@ func templateKey(shopID uint64, kind, channel, locale, variant string) string {
 	if variant == "A" {
 		variant = ""
 	}
-	return fmt.Sprintf("template/%d/%s/%s/%s/%s", shopID, kind, channel, locale, variant)
+	return TemplatePrefix(shopID) + kind + "/" + channel + "/" + locale + "/" + variant
 }
 
-// TemplateNames names every template a shop can have, stored or not, for
-// recovery.Service.ShopMetaNames: they are erased with the shop.
-func TemplateNames(shopID uint64) []string {
-	var names []string
-	for _, kind := range templates.Kinds {
-		for _, channel := range templateChannels {
-			for _, locale := range templates.Languages {
-				for _, variant := range templateVariants {
-					names = append(names, templateKey(shopID, kind, channel, locale, variant))
-				}
-			}
-		}
-	}
-	return names
+// TemplatePrefix is the start of the meta names of every template of a
+// shop, for recovery.Service.ShopMetaPrefixes: they are erased with the
+// shop.
+func TemplatePrefix(shopID uint64) string {
+	return fmt.Sprintf("template/%d/", shopID)
 }
 
 // Template implements templates.Store: nil, nil when the shop has no

@@ -564,16 +564,20 @@ func TestSettingsPageRotatesWebhookSecret(t *testing.T) {
 		t.Errorf("rotate an app-installed shop: %d %s", p.status, p.body)
 	}
 
-	// A merchant signed in to their own shop cannot change its secret.
+	// A merchant signed in to their own shop (one with a secret of its
+	// own, which the operator could rotate) cannot change its secret.
 	m := e.browser()
-	if p := m.get(e.server.ShopSignInPath("app.myshopify.com")); p.status != http.StatusSeeOther {
+	if p := m.get(e.server.ShopSignInPath(shopifyDomain)); p.status != http.StatusSeeOther {
 		t.Fatalf("shop sign-in: %d %s", p.status, p.body)
 	}
-	if p := m.get("/admin/shops/app.myshopify.com"); p.status != 200 || strings.Contains(p.body, "Make a new secret") {
+	if p := m.get("/admin/shops/" + shopifyDomain); p.status != 200 || strings.Contains(p.body, "Make a new secret") || !strings.Contains(p.body, `id="webhook-secret"`) {
 		t.Errorf("merchant's settings page: %d", p.status)
 	}
-	if p := m.post("/admin/shops/app.myshopify.com/webhook-secret", m.withCSRF(nil)); p.status != http.StatusForbidden {
+	if p := m.post("/admin/shops/"+shopifyDomain+"/webhook-secret", m.withCSRF(nil)); p.status != http.StatusForbidden {
 		t.Errorf("merchant rotating: %d %s", p.status, p.body)
+	}
+	if sh, _ := e.svc.ShopByDomain(ctx, shopifyDomain); sh.WebhookSecret != shopifySecret {
+		t.Errorf("the merchant changed the secret")
 	}
 }
 
@@ -604,6 +608,13 @@ func TestSettingsPageErasesShop(t *testing.T) {
 	}
 	if p := b.get(settings); strings.Contains(p.body, "Erase all data of this shop") || strings.Contains(p.body, "Make a new secret") || !strings.Contains(p.body, "This shop was erased") {
 		t.Errorf("an erased shop's settings page: %s", p.body)
+	}
+	// Nothing is saved on it: not settings, not templates.
+	if p := b.post(settings+"/settings", b.withCSRF(url.Values{"abandon_after": {"15m"}})); p.status != http.StatusConflict {
+		t.Errorf("settings saved on an erased shop: %d", p.status)
+	}
+	if p := b.post(settings+"/templates", b.withCSRF(url.Values{"action": {"save"}, "kind": {"reminder"}, "channel": {"email"}, "locale": {"en"}, "subject": {"X"}})); p.status != http.StatusConflict {
+		t.Errorf("template saved on an erased shop: %d", p.status)
 	}
 
 	// A merchant signed in to their own shop cannot erase it.

@@ -622,6 +622,18 @@ func TestWebhookSecretRotation(t *testing.T) {
 		t.Errorf("shop during the rotation: %s", r.raw)
 	}
 
+	// Asked again during the rotation (a form sent twice, a secret lost):
+	// the store's secret still verifies, the unused new one is replaced.
+	r = e.admin(http.MethodPost, path, []byte(`{}`))
+	again, _ := r.body["webhook_secret"].(string)
+	if r.status != http.StatusOK || again == "" || again == fresh {
+		t.Fatalf("rotate during the rotation: %d %s", r.status, r.raw)
+	}
+	delivered("old secret after a second rotation", wooSecret, 11, http.StatusOK)
+	delivered("replaced new secret", fresh, 12, http.StatusUnauthorized)
+	fresh = again
+	delivered("newest secret", fresh, 13, http.StatusOK)
+
 	r = e.admin(http.MethodDelete, path+"/previous", nil)
 	if r.status != http.StatusOK || r.body["accepts_previous_webhook_secret"] != false || strings.Contains(r.raw, fresh) {
 		t.Fatalf("end rotation: %d %s", r.status, r.raw)
@@ -681,7 +693,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 func TestEraseShopAndReconnect(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.svc.ShopMetaNames = cbhttp.TemplateNames
+	e.svc.ShopMetaPrefixes = func(id uint64) []string { return []string{cbhttp.TemplatePrefix(id)} }
 	templates := cbhttp.TemplateStore{Store: e.db}
 	if r := e.wooWebhook("order.created", "before", wooOrder(t, "pending", "2017-03-22T19:28:02"), wooSecret); r.status != 200 || r.body["outcome"] != "created" {
 		t.Fatalf("woo cart: %d %s", r.status, r.raw)
@@ -722,6 +734,20 @@ func TestEraseShopAndReconnect(t *testing.T) {
 		t.Errorf("%d carts stored for the erased shop", n)
 	}
 
+	// Nothing lands on the tombstone but connecting it again.
+	if r := e.admin(http.MethodPut, "/admin/api/shops/"+wooDomain+"/status", []byte(`{"status":"active"}`)); r.status != http.StatusConflict {
+		t.Errorf("resume an erased shop: %d %s", r.status, r.raw)
+	}
+	if r := e.admin(http.MethodPut, "/admin/api/shops/"+wooDomain+"/settings", []byte(`{"country":"NO"}`)); r.status != http.StatusConflict {
+		t.Errorf("settings of an erased shop: %d %s", r.status, r.raw)
+	}
+	if r := e.admin(http.MethodPost, "/admin/api/shops/"+wooDomain+"/webhook-secret", []byte(`{}`)); r.status != http.StatusConflict {
+		t.Errorf("new secret for an erased shop: %d %s", r.status, r.raw)
+	}
+	if r := e.wooWebhook("order.updated", "after-2", wooOrder(t, "pending", "2017-03-22T19:45:00"), wooSecret); r.body["outcome"] != "ignored" {
+		t.Errorf("webhook for the erased shop after the refusals: %d %s", r.status, r.raw)
+	}
+
 	// Connected again: a fresh shop under the same domain.
 	r = e.admin(http.MethodPost, "/admin/api/shops", []byte(`{"platform":"woocommerce","domain":"`+wooDomain+`"}`))
 	fresh, _ := r.body["webhook_secret"].(string)
@@ -744,5 +770,44 @@ func TestEraseShopAndReconnect(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodDelete, e.srv.URL+"/admin/api/shops/"+shopifyDomain, nil)
 	if r := e.do(req); r.status != http.StatusUnauthorized || len(e.carts(e.shopify)) != 1 {
 		t.Errorf("erase without the admin token: %d", r.status)
+	}
+}
+
+// TestInterruptedErasureFinishes: an erasure cut short (a crash between
+// its transactions) keeps the shop closed to webhooks and to reconnecting
+// until it is finished, at the next start or by erasing again.
+func TestInterruptedErasureFinishes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if r := e.wooWebhook("order.created", "before", wooOrder(t, "pending", "2017-03-22T19:28:02"), wooSecret); r.status != 200 {
+		t.Fatalf("woo cart: %d %s", r.status, r.raw)
+	}
+	// What the first of the erasure's transactions leaves.
+	err := e.db.Update(ctx, func(tx recovery.Tx) error {
+		sh, err := tx.Shop(e.woo.ID)
+		if err != nil {
+			return err
+		}
+		sh.Status, sh.Erasing = recovery.ShopRedacted, true
+		return tx.PutShop(sh)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.wooWebhook("order.updated", "during", wooOrder(t, "pending", "2017-03-22T19:40:00"), wooSecret); r.body["outcome"] != "ignored" {
+		t.Errorf("webhook during the erasure: %d %s", r.status, r.raw)
+	}
+	if r := e.admin(http.MethodPost, "/admin/api/shops", []byte(`{"platform":"woocommerce","domain":"`+wooDomain+`"}`)); r.status != http.StatusConflict {
+		t.Errorf("reconnect during the erasure: %d %s", r.status, r.raw)
+	}
+	if err := e.svc.ResumeErasures(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := e.svc.ShopByDomain(ctx, wooDomain)
+	if err != nil || sh.Erasing || sh.Status != recovery.ShopRedacted || len(e.carts(e.woo)) != 0 {
+		t.Fatalf("after resuming: %+v %v, %d carts", sh, err, len(e.carts(e.woo)))
+	}
+	if r := e.admin(http.MethodPost, "/admin/api/shops", []byte(`{"platform":"woocommerce","domain":"`+wooDomain+`"}`)); r.status != http.StatusCreated {
+		t.Errorf("reconnect after the erasure: %d %s", r.status, r.raw)
 	}
 }

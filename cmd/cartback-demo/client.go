@@ -87,7 +87,7 @@ func (c *client) connectShop(ctx context.Context) (secret string, created bool, 
 		Status string `json:"status"`
 	}
 	status, err := c.do(ctx, http.MethodGet, shopPath, nil, nil, &shop)
-	if status == http.StatusNotFound || (err == nil && shop.Status == "redacted") {
+	if status == http.StatusNotFound {
 		body, _ := json.Marshal(map[string]any{"platform": "shopify", "domain": c.shop, "name": demoShopName, "webhook_secret": secret})
 		_, err = c.do(ctx, http.MethodPost, "/admin/api/shops", body, nil, nil)
 		return secret, true, err
@@ -95,6 +95,8 @@ func (c *client) connectShop(ctx context.Context) (secret string, created bool, 
 		return "", false, err
 	}
 	switch {
+	case shop.Status == "redacted":
+		return "", false, fmt.Errorf("the shop %s was erased, and nothing tells whether the demo made it; choose another domain with -shop", c.shop)
 	case shop.Name != demoShopName:
 		return "", false, fmt.Errorf("the shop %s was not made by this demo, which would replace its webhook secret; choose another domain with -shop", c.shop)
 	case shop.Status != "active" && shop.Status != "paused":

@@ -162,7 +162,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	m.Service.PhoneZone = phone.TimeZone
 	m.Service.Clicks = recovery.NewClickRecorder(db, 8192, m.Logger)
-	m.Service.ShopMetaNames = cbhttp.TemplateNames
+	m.Service.ShopMetaPrefixes = func(shopID uint64) []string { return []string{cbhttp.TemplatePrefix(shopID)} }
 	compact := make(chan struct{}, 1)
 	m.Service.OnErase = func() {
 		select {
@@ -251,7 +251,14 @@ func (m *Main) Run(ctx context.Context) error {
 			m.runShopify(jobCtx, shopifyApp)
 		}()
 	}
-	m.jobs.Add(3)
+	m.jobs.Add(4)
+	go func() {
+		defer m.jobs.Done()
+		// A shop erasure cut short (a crash, a shutdown) is finished.
+		if err := m.Service.ResumeErasures(jobCtx); err != nil && jobCtx.Err() == nil {
+			m.Logger.Error("resume shop erasures", "error", err)
+		}
+	}()
 	go func() {
 		defer m.jobs.Done()
 		m.compactAfterErase(jobCtx, compact)
