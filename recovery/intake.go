@@ -47,6 +47,12 @@ type Event struct {
 	Customer *Contact
 	// RequestID is the platform's id of a data request.
 	RequestID string
+	// Backfill marks a cart read back from the platform's list rather
+	// than pushed by a webhook: it only creates a cart that is not stored
+	// yet. A stored one came from webhooks, which carry more than the list
+	// (the checkout's marketing consent, shipping, every item), so the
+	// list's thinner copy must not overwrite it.
+	Backfill bool
 }
 
 // Outcome says what applying an event did.
@@ -173,7 +179,7 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		}
 		switch ev.Kind {
 		case EventCartUpdated:
-			res, err = s.applyCart(tx, shop, ev.Cart, now)
+			res, err = s.applyCart(tx, shop, ev.Cart, now, ev.Backfill)
 		case EventCartDeleted:
 			res, err = s.applyDelete(tx, shop, ev.Cart.Keys, now)
 		case EventOrder:
@@ -263,10 +269,13 @@ func findCart(tx Tx, shopID uint64, keys CartKeys) (*Cart, error) {
 }
 
 // applyCart merges a cart snapshot into the stored cart, or creates it.
-func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time) (Result, error) {
+func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time, backfill bool) (Result, error) {
 	existing, err := findCart(tx, shop.ID, in.Keys)
 	if err != nil {
 		return Result{}, err
+	}
+	if existing != nil && backfill {
+		return Result{Outcome: OutcomeUnchanged, CartIDs: []uint64{existing.ID}}, nil
 	}
 	if existing == nil {
 		c := in.clone()

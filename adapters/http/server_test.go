@@ -811,3 +811,30 @@ func TestInterruptedErasureFinishes(t *testing.T) {
 		t.Errorf("reconnect after the erasure: %d %s", r.status, r.raw)
 	}
 }
+
+// TestOwnSecretThenAppInstall: a shop connected with a secret of its own
+// and then installed through the app takes webhooks signed either way
+// (the app's carry the app's secret), compliance topics included.
+func TestOwnSecretThenAppInstall(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	body := mustJSON(t, fixture(t, "shopify_checkout.json"))
+	if r := e.shopifyWebhook("checkouts/create", "own-1", body, appSecret); r.status != http.StatusUnauthorized {
+		t.Fatalf("app-signed webhook before the install: %d", r.status)
+	}
+	if _, err := e.svc.InstallShopify(ctx, shopifyDomain, recovery.ShopifyAccess{SealedToken: []byte("sealed")}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.shopifyWebhook("checkouts/create", "own-2", body, appSecret); r.status != http.StatusOK {
+		t.Errorf("app-signed webhook after the install: %d %s", r.status, r.raw)
+	}
+	if r := e.shopifyWebhook("customers/redact", "own-3", []byte(`{"shop_domain":"`+shopifyDomain+`","customer":{"email":"x@example.com"}}`), appSecret); r.status != http.StatusOK {
+		t.Errorf("app-signed compliance webhook after the install: %d %s", r.status, r.raw)
+	}
+	if r := e.shopifyWebhook("checkouts/update", "own-4", body, shopifySecret); r.status != http.StatusOK {
+		t.Errorf("webhook signed with the shop's own secret: %d %s", r.status, r.raw)
+	}
+	if r := e.shopifyWebhook("checkouts/update", "own-5", body, "another-secret-0123456789"); r.status != http.StatusUnauthorized {
+		t.Errorf("webhook signed with another secret: %d", r.status)
+	}
+}

@@ -164,7 +164,13 @@ func (s *Server) handleShopifyWebhook(c *echo.Context) error {
 			if shop.UsesShopifyAppSecret() {
 				return s.ShopifyAppSecrets
 			}
-			return []string{shop.WebhookSecret, shop.PreviousWebhookSecret}
+			secrets := []string{shop.WebhookSecret, shop.PreviousWebhookSecret}
+			if shop.Shopify != nil {
+				// Connected with a secret of its own first, then installed
+				// through the app: the app's webhooks carry its secret.
+				secrets = append(secrets, s.ShopifyAppSecrets...)
+			}
+			return secrets
 		},
 	})
 }

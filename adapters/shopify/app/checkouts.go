@@ -387,7 +387,7 @@ func (c *Client) CheckoutCompleted(ctx context.Context, shop, accessToken, check
 		return false, fmt.Errorf("looking up the order of checkout %s: %w", checkoutToken, err)
 	}
 	for _, o := range data.Orders.Nodes {
-		if o.CheckoutToken == "" || o.CheckoutToken == checkoutToken {
+		if o.CheckoutToken == checkoutToken {
 			return true, nil
 		}
 	}

@@ -1,11 +1,13 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/cartback/cartback/recovery"
@@ -32,6 +34,10 @@ type App struct {
 	// merchant into the admin page for their shop only; it replaces
 	// AfterInstall.
 	SignInPath func(shop string) string
+
+	// refreshing holds one *sync.Mutex per shop id: one refresh at a time,
+	// since each spends the refresh token the next one would need.
+	refreshing sync.Map
 }
 
 var (
@@ -147,12 +153,31 @@ func (a *App) token(ctx context.Context, shop *recovery.Shop) (Token, error) {
 }
 
 // refresh renews a token and stores the new pair before anything uses it:
-// the old refresh token stops working once the new one is used.
+// the old refresh token stops working once the new one is used. Callers
+// hold copies of the shop loaded at different times, so refreshes of one
+// shop take turns, and each first looks at the stored pair: when another
+// caller has renewed tok meanwhile, that pair is the answer, and only a
+// refusal of the stored refresh token marks the shop for a re-install.
 func (a *App) refresh(ctx context.Context, shop *recovery.Shop, tok Token) (Token, error) {
+	mu, _ := a.refreshing.LoadOrStore(shop.ID, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	var sealedBefore []byte
+	if stored, err := a.Service.ShopByDomain(ctx, shop.Domain); err != nil {
+		return Token{}, err
+	} else if stored.Shopify != nil && len(stored.Shopify.SealedToken) > 0 {
+		sealedBefore = stored.Shopify.SealedToken
+		if cur, err := a.Sealer.OpenToken(sealedBefore, shop.Domain); err == nil && cur.RefreshToken != tok.RefreshToken {
+			return cur, nil // renewed by another caller (or a new install)
+		}
+	}
 	fresh, err := a.Client.Refresh(ctx, shop.Domain, tok.RefreshToken)
 	if errors.Is(err, ErrInvalidGrant) || (err == nil && fresh.AccessToken == "") || (err != nil && tok.RefreshExpired(a.now())) {
 		a.Logger.Error("shopify token cannot be refreshed; the merchant must open the app again", "shop", shop.Domain, "error", err)
 		_, uerr := a.Service.UpdateShopifyAccess(ctx, shop.ID, func(s *recovery.ShopifyAccess) {
+			if !bytes.Equal(s.SealedToken, sealedBefore) {
+				return // a new install meanwhile: its token is not the one refused
+			}
 			s.NeedsReinstall, s.Problem = true, "the access token expired and could not be renewed: open the app in Shopify to reconnect"
 		})
 		return Token{}, errors.Join(errNoAccess, uerr)
@@ -229,7 +254,10 @@ func (a *App) Maintain(ctx context.Context) {
 
 // Reconcile imports, for every installed shop, the abandoned checkouts
 // updated since the last run: those whose webhooks never arrived become
-// carts like any other. Re-reading one already known changes nothing.
+// carts like any other. One already stored is left as its webhooks made
+// it (the list carries less than they do), and each run reads again the
+// last reconcileOverlap before the newest it saw, since Shopify's search
+// index trails its writes.
 func (a *App) Reconcile(ctx context.Context) {
 	shops, err := a.installedShops(ctx)
 	if err != nil {
@@ -247,7 +275,7 @@ func (a *App) Reconcile(ctx context.Context) {
 					a.Logger.Warn("shopify reconciliation: checkout skipped", "shop", s.Domain, "error", err)
 					return nil
 				}
-				res, err := a.Service.Apply(ctx, s.ID, recovery.Event{Kind: recovery.EventCartUpdated, Cart: cart})
+				res, err := a.Service.Apply(ctx, s.ID, recovery.Event{Kind: recovery.EventCartUpdated, Cart: cart, Backfill: true})
 				if err == nil && res.Outcome == recovery.OutcomeCreated {
 					imported++
 				}
@@ -264,11 +292,16 @@ func (a *App) Reconcile(ctx context.Context) {
 		if imported > 0 {
 			a.Logger.Info("shopify reconciliation imported checkouts no webhook brought", "shop", s.Domain, "carts", imported)
 		}
-		if !cursor.IsZero() {
+		if cursor = cursor.Add(-reconcileOverlap); cursor.After(s.Shopify.SyncedUntil) {
 			a.Service.UpdateShopifyAccess(ctx, s.ID, func(acc *recovery.ShopifyAccess) { acc.SyncedUntil = cursor })
 		}
 	}
 }
+
+// reconcileOverlap is how far before the newest checkout it saw a
+// reconciliation starts the next one: a checkout updated just before that
+// one may not have been in Shopify's search index yet.
+const reconcileOverlap = 5 * time.Minute
 
 // Purchased asks Shopify whether the cart's checkout became an order.
 func (a *App) Purchased(ctx context.Context, shop *recovery.Shop, cart *recovery.Cart) (bool, error) {
@@ -280,9 +313,11 @@ func (a *App) Purchased(ctx context.Context, shop *recovery.Shop, cart *recovery
 		done, err = a.Client.CheckoutCompleted(ctx, shop.Domain, tok, cart.Keys.CheckoutToken)
 		return err
 	})
-	if errors.Is(err, errNoAccess) {
+	if errors.Is(err, errNoAccess) && shop.Shopify == nil {
 		return false, nil // a shop connected without the app: webhooks only
 	}
+	// An installed shop that cannot be asked (its access lost) is an
+	// error, so that a shop holding unverified reminders holds them.
 	return done, err
 }
 
