@@ -1086,3 +1086,64 @@ func TestSettingsWithoutSequenceKeepIt(t *testing.T) {
 		t.Errorf("settings %+v, sequence %+v", shop.Settings, got)
 	}
 }
+
+// pacingSender is a text provider with a rate limit: Wait runs during,
+// as the time the queue takes, whatever the test says happens meanwhile.
+type pacingSender struct {
+	recordingSender
+	during func()
+}
+
+func (p *pacingSender) Wait(context.Context) error {
+	if p.during != nil {
+		p.during()
+	}
+	return nil
+}
+
+// TestTextLooksAgainAfterItsTurn: a text that queued for the provider's
+// rate limit is judged again when its turn comes: consent withdrawn
+// meanwhile stops it, and a wait that ran into the recipient's night moves
+// it to the morning instead of sending it then.
+func TestTextLooksAgainAfterItsTurn(t *testing.T) {
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), Steps: []recovery.Step{
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(11 * time.Hour), Template: "reminder"},
+	}}
+	setup := func(t *testing.T) (*engine, *pacingSender) {
+		e := newEngine(t, recovery.ShopSettings{Sequence: seq, TimeZone: "Europe/Oslo"})
+		p := &pacingSender{}
+		e.sched.Senders[recovery.ChannelSMS] = p
+		return e, p
+	}
+	// start is 09:00 in Oslo: the text falls due at 20:00 there.
+	t.Run("night fell in the queue", func(t *testing.T) {
+		e, p := setup(t)
+		id := e.checkout("a", 0, withSMSConsent)
+		p.during = func() { e.now = e.now.Add(90 * time.Minute) } // 21:30 in Oslo
+		e.at(11 * time.Hour)
+		if n := len(p.messages()); n != 0 {
+			t.Fatalf("%d texts sent at 21:30", n)
+		}
+		c := e.cart(id)
+		oslo, _ := time.LoadLocation("Europe/Oslo")
+		morning := time.Date(2026, 11, 3, 9, 0, 0, 0, oslo)
+		if st := c.Steps[0]; st.State != recovery.StepScheduled || st.Reason != recovery.ReasonQuietHours || !st.NotBefore.Equal(morning) {
+			t.Fatalf("after the queue: %+v, want scheduled until %v", st, morning)
+		}
+		p.during = nil
+		e.at(morning.Sub(start))
+		if n := len(p.messages()); n != 1 {
+			t.Errorf("%d texts in the morning, want 1", n)
+		}
+	})
+	t.Run("consent withdrawn in the queue", func(t *testing.T) {
+		e, p := setup(t)
+		id := e.checkout("a", 0, withSMSConsent)
+		p.during = func() { e.checkout("a", 0) } // the same checkout, now without SMS consent
+		e.at(11 * time.Hour)
+		if n := len(p.messages()); n != 0 {
+			t.Fatalf("%d texts sent after consent was withdrawn", n)
+		}
+		e.wantSteps(id, "skipped/no_sms_consent")
+	})
+}

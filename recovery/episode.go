@@ -460,9 +460,11 @@ func optOutContact(channel Channel, contact string) string {
 
 // lateStop looks at a claimed step's cart once more, just before the send:
 // what may have happened since the claim (an order, a delete, an emptied
-// cart, an opt-out, the shop paused or removed) still stops it. It returns
-// the skip reason, or "".
-func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, err error) {
+// cart, an opt-out, consent to texts withdrawn, the shop paused or
+// removed) still stops it, and it returns the skip reason, or "". A text
+// whose wait for the provider ran into the recipient's quiet hours gets
+// the end of them as wait instead: it goes out in the morning.
+func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, wait time.Time, err error) {
 	err = s.Store.View(ctx, func(tx Tx) error {
 		shop, err := tx.Shop(cl.Shop.ID)
 		if ErrorCode(err) == ENOTFOUND {
@@ -487,17 +489,24 @@ func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, err e
 			reason = shopStop(shop)
 		case c.Empty():
 			reason = ReasonEmpty
+		case cl.Step.Channel == ChannelSMS && !c.Consent.SMS.Granted:
+			reason = ReasonNoSMSConsent
 		default:
 			out, err := tx.OptOut(shop.ID, cl.Step.Channel, c.address(cl.Step.Channel))
 			if err != nil {
 				return err
 			} else if out != nil {
 				reason = ReasonOptedOut
+			} else if cl.Step.Channel == ChannelSMS {
+				now := s.Now()
+				if w := shop.Settings.QuietHoursOrDefault().Next(now, s.recipientZone(shop, c.Contact.Phone)); w.After(now) {
+					wait = w
+				}
 			}
 		}
 		return nil
 	})
-	return reason, err
+	return reason, wait, err
 }
 
 // recipientZone is the time zone of a phone number's owner: the number's
@@ -580,6 +589,9 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 		st.State, st.Reason, st.FinishedAt = state, reason, now
 		if state == StepScheduled {
 			st.NotBefore, st.FinishedAt, st.ClaimedAt = retryAt, time.Time{}, time.Time{}
+			if reason == ReasonQuietHours {
+				st.Deadline = retryAt.Add(StepDeadline) // moved to the morning, never dropped
+			}
 		}
 		c.schedule(cl.Shop)
 		return tx.PutCart(c)

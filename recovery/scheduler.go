@@ -333,11 +333,14 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 			s.finish(ctx, cl, nil, StepScheduled, "waiting for the provider: "+err.Error(), s.Service.Now().UTC(), false)
 			return
 		}
-		reason, err := s.Service.lateStop(ctx, cl)
+		reason, wait, err := s.Service.lateStop(ctx, cl)
 		if err != nil {
 			s.Logger.Error("scheduler: look at the cart before sending", "cart", cl.Cart.ID, "error", err)
 		} else if reason != "" {
 			s.finish(ctx, cl, nil, StepSkipped, reason, time.Time{}, false)
+			return
+		} else if !wait.IsZero() {
+			s.finish(ctx, cl, nil, StepScheduled, ReasonQuietHours, wait, false)
 			return
 		}
 	}
