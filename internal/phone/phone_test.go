@@ -62,3 +62,25 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+func TestTimeZone(t *testing.T) {
+	for number, want := range map[string]string{
+		"+4791234567":    "Europe/Oslo",         // mobile, one zone in the country
+		"+4915112345678": "Europe/Berlin",       // mobile, one zone
+		"+13105550123":   "America/Los_Angeles", // US numbers carry an area code
+		"+12125550123":   "America/New_York",
+		"+61291234567":   "Australia/Sydney",  // a Sydney landline
+		"+5511912345678": "America/Sao_Paulo", // Brazilian mobiles carry an area code
+		"+34612345678":   "Europe/Madrid",     // the Canaries are an hour off: close enough
+		"+79141234567":   "",                  // a Russian mobile: Kaliningrad to Kamchatka
+		"+61412345678":   "",                  // an Australian mobile: Perth or Sydney
+		"+6281234567890": "",                  // an Indonesian mobile: three zones
+		"+18005551234":   "",                  // toll free, anywhere in North America
+		"+61891234567":   "",                  // a landline area spanning Perth and Adelaide
+		"not a number":   "",
+	} {
+		if got := TimeZone(number); got != want {
+			t.Errorf("TimeZone(%s) = %q, want %q", number, got, want)
+		}
+	}
+}
