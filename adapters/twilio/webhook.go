@@ -1,11 +1,14 @@
 package twilio
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
-
-	"github.com/twilio/twilio-go/client"
 
 	"github.com/cartback/cartback/recovery"
 )
@@ -14,22 +17,70 @@ import (
 const SignatureHeader = "X-Twilio-Signature"
 
 // ValidateRequest reports whether signature (the X-Twilio-Signature
-// header) signs a form-encoded webhook POST: url is the full URL Twilio
+// header) signs a form-encoded webhook POST: rawURL is the full URL Twilio
 // was configured to call, query string included, and params the form
-// fields. Twilio signs the first value of each field, as twilio-go reads
-// them. A URL with or without its default port both match.
-func ValidateRequest(authToken, url string, params url.Values, signature string) bool {
+// fields. Twilio signs the URL followed by each field's name and value,
+// fields sorted by name and a repeated field's values sorted too (the SDKs
+// that sign only a field's first value refuse such requests). A URL with
+// or without its default port both match.
+func ValidateRequest(authToken, rawURL string, params url.Values, signature string) bool {
 	if authToken == "" || signature == "" {
 		return false
 	}
-	fields := make(map[string]string, len(params))
-	for k, v := range params {
-		if len(v) > 0 {
-			fields[k] = v[0]
+	for _, u := range urlVariants(rawURL) {
+		for _, dedupe := range []bool{false, true} {
+			if hmac.Equal([]byte(sign(authToken, u, params, dedupe)), []byte(signature)) {
+				return true
+			}
 		}
 	}
-	v := client.NewRequestValidator(authToken)
-	return v.Validate(url, fields, signature)
+	return false
+}
+
+// sign computes Twilio's signature of a form post to u. With dedupe a
+// repeated field's equal values count once (as some of Twilio's own
+// libraries compute it).
+func sign(authToken, u string, params url.Values, dedupe bool) string {
+	var b strings.Builder
+	b.WriteString(u)
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		values := slices.Sorted(slices.Values(params[k]))
+		if dedupe {
+			values = slices.Compact(values)
+		}
+		for _, v := range values {
+			b.WriteString(k)
+			b.WriteString(v)
+		}
+	}
+	mac := hmac.New(sha1.New, []byte(authToken))
+	mac.Write([]byte(b.String()))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// urlVariants returns u, u without its port, and u with its scheme's
+// default port when it names none: Twilio signs the URL as configured,
+// which behind a proxy may or may not name a port; its libraries accept
+// all three.
+func urlVariants(u string) []string {
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Host == "" {
+		return []string{u}
+	}
+	out := []string{u}
+	if parsed.Port() != "" {
+		without := *parsed
+		without.Host = parsed.Hostname()
+		if strings.Contains(without.Host, ":") {
+			without.Host = "[" + without.Host + "]" // IPv6
+		}
+		out = append(out, without.String())
+	} else if port := map[string]string{"https": "443", "http": "80"}[parsed.Scheme]; port != "" {
+		with := *parsed
+		with.Host = parsed.Host + ":" + port
+		out = append(out, with.String())
+	}
+	return out
 }
 
 // Status is a delivery status callback for a message we sent.

@@ -2,6 +2,9 @@ package twilio
 
 import (
 	"bufio"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
 	"net/url"
 	"os"
 	"regexp"
@@ -326,5 +329,29 @@ func TestEveryStopLineKeywordOptsOut(t *testing.T) {
 		if err != nil || !in.OptOut {
 			t.Errorf("%s: replying %q as %q asks does not opt out (%v)", locale, word, line, err)
 		}
+	}
+}
+
+// TestValidateRequestRepeatedField: Twilio signs every value of a field
+// sent more than once (MediaUrl in some callbacks), values sorted; the
+// string signed is written out here as Twilio's libraries build it.
+func TestValidateRequestRepeatedField(t *testing.T) {
+	t.Parallel()
+	const token, u = "12345", "https://mycompany.com/webhooks/twilio/inbound"
+	signed := u + "BodySTOP" + "From+4798765432" + "MediaUrlhttps://a.example/1" + "MediaUrlhttps://b.example/2"
+	mac := hmac.New(sha1.New, []byte(token))
+	mac.Write([]byte(signed))
+	signature := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	// The form as it arrives, the repeated field's values in another order.
+	form, _ := url.ParseQuery("MediaUrl=https%3A%2F%2Fb.example%2F2&From=%2B4798765432&Body=STOP&MediaUrl=https%3A%2F%2Fa.example%2F1")
+	if !ValidateRequest(token, u, form, signature) {
+		t.Error("a request with a repeated field is refused")
+	}
+	if !ValidateRequest(token, strings.Replace(u, ".com/", ".com:443/", 1), form, signature) {
+		t.Error("the same with the default port named is refused")
+	}
+	form.Add("MediaUrl", "https://c.example/3")
+	if ValidateRequest(token, u, form, signature) {
+		t.Error("a value added to the repeated field still verifies")
 	}
 }
