@@ -357,6 +357,11 @@ func (s *Service) SetShopStatus(ctx context.Context, shopID uint64, status ShopS
 		return nil, Errorf(EINVALID, "status: must be %q or %q", ShopActive, ShopPaused)
 	}
 	return s.updateShop(ctx, shopID, func(sh *Shop) error {
+		if sh.Status == ShopUninstalled {
+			// The platform no longer tells cartback of orders: resuming
+			// would remind shoppers who already bought.
+			return Errorf(ECONFLICT, "status: %s was uninstalled; it is resumed by installing it again", sh.Domain)
+		}
 		sh.Status = status
 		return nil
 	})

@@ -296,6 +296,14 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return c.Redirect(http.StatusSeeOther, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()))
 		}
+		if sess.shop != "" {
+			// A merchant's sign-in lasts only while the shop is installed.
+			shop, err := s.Service.ShopByDomain(r.Context(), sess.shop)
+			if err != nil || (shop.Status != recovery.ShopActive && shop.Status != recovery.ShopPaused) {
+				s.setCookie(c, sessionCookie, "", "/admin", -1)
+				return Error(http.StatusUnauthorized, "This shop is no longer installed. Open the app from your Shopify admin again.")
+			}
+		}
 		token := s.csrfToken(sess)
 		if r.Method == http.MethodPost {
 			got := r.Header.Get(csrfHeader)

@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	cbhttp "github.com/cartback/cartback/adapters/http"
+	"github.com/cartback/cartback/internal/signature"
 	"github.com/cartback/cartback/recovery"
 	"github.com/cartback/cartback/templates"
 )
@@ -630,5 +632,46 @@ func TestSettingsPageErasesShop(t *testing.T) {
 	}
 	if sh, _ := e.svc.ShopByDomain(context.Background(), shopifyDomain); sh.Status == recovery.ShopRedacted {
 		t.Errorf("the merchant erased the shop")
+	}
+}
+
+// TestUninstalledShopStaysClosed: once the app is uninstalled, neither the
+// operator nor the merchant's old sign-in can set the shop sending again
+// (the platform no longer tells of orders), and the sign-in ends.
+func TestUninstalledShopStaysClosed(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const domain = "app.myshopify.com"
+	if _, err := e.svc.InstallShopify(ctx, domain, recovery.ShopifyAccess{SealedToken: []byte("sealed")}); err != nil {
+		t.Fatal(err)
+	}
+	m := e.browser()
+	if p := m.get(e.server.ShopSignInPath(domain)); p.status != http.StatusSeeOther {
+		t.Fatalf("shop sign-in: %d", p.status)
+	}
+	if p := m.get("/admin/shops/" + domain); p.status != 200 {
+		t.Fatalf("merchant's settings page while installed: %d", p.status)
+	}
+	csrf := m.csrf
+	body := []byte(`{"id":1,"domain":"` + domain + `"}`)
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/webhooks/shopify", bytes.NewReader(body))
+	req.Header.Set("X-Shopify-Topic", "app/uninstalled")
+	req.Header.Set("X-Shopify-Shop-Domain", domain)
+	req.Header.Set("X-Shopify-Hmac-Sha256", signature.Sign(body, appSecret))
+	if r := e.do(req); r.status != http.StatusOK {
+		t.Fatalf("app/uninstalled: %d %s", r.status, r.raw)
+	}
+	if p := m.post("/admin/shops/"+domain+"/status", url.Values{"_csrf": {csrf}, "status": {"active"}}); p.status != http.StatusUnauthorized {
+		t.Errorf("merchant resuming an uninstalled shop: %d", p.status)
+	}
+	// The refused request ended the sign-in too.
+	if p := m.get("/admin/shops/" + domain + "/dashboard"); p.status != http.StatusSeeOther || !strings.Contains(p.header.Get("Location"), "/admin/login") {
+		t.Errorf("merchant's sign-in after the uninstall: %d %s", p.status, p.header.Get("Location"))
+	}
+	if r := e.admin(http.MethodPut, "/admin/api/shops/"+domain+"/status", []byte(`{"status":"active"}`)); r.status != http.StatusConflict {
+		t.Errorf("operator resuming an uninstalled shop: %d %s", r.status, r.raw)
+	}
+	if sh, _ := e.svc.ShopByDomain(ctx, domain); sh.Status != recovery.ShopUninstalled {
+		t.Errorf("status %s, want uninstalled", sh.Status)
 	}
 }
