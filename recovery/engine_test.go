@@ -1147,3 +1147,24 @@ func TestTextLooksAgainAfterItsTurn(t *testing.T) {
 		e.wantSteps(id, "skipped/no_sms_consent")
 	})
 }
+
+// TestUnsubscribeOptsOutTheAddressItWentTo: the cart's email changed after
+// the reminder went out; the unsubscribe link of that reminder opts out the
+// address that received it, which then gets nothing from a new cart.
+func TestUnsubscribeOptsOutTheAddressItWentTo(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	e.checkout("a", 0, withContact("first@example.com", ""))
+	e.at(time.Hour)
+	msgs := e.email.messages()
+	if len(msgs) != 1 || msgs[0].To != "first@example.com" {
+		t.Fatalf("first reminder: %+v", msgs)
+	}
+	e.checkout("a", 2*time.Hour, withContact("second@example.com", "")) // the same checkout, another address
+	token := strings.TrimPrefix(msgs[0].UnsubscribeURL, "https://cb.example.com/u/")
+	if _, err := e.svc.Unsubscribe(context.Background(), e.sched.Signer, token, true); err != nil {
+		t.Fatal(err)
+	}
+	b := e.checkout("b", 30*time.Hour, withContact("first@example.com", ""))
+	e.at(31 * time.Hour)
+	e.wantSteps(b, "skipped/opted_out", "scheduled", "scheduled", "scheduled")
+}

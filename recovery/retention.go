@@ -66,8 +66,9 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// Unsubscribe honours a signed unsubscribe link: the contact of the cart
-// it names is opted out of the shop's email, for every cart, at once.
+// Unsubscribe honours a signed unsubscribe link: the address the linked
+// email went to (and the cart's current one) is opted out of the shop's
+// email, for every cart, at once.
 func (s *Service) Unsubscribe(ctx context.Context, signer *Signer, token string, apply bool) (*Shop, error) {
 	t, err := signer.Verify(token, PurposeUnsubscribe, s.Now())
 	if err != nil && !errors.Is(err, ErrTokenExpired) {
@@ -90,11 +91,32 @@ func (s *Service) Unsubscribe(ctx context.Context, signer *Signer, token string,
 		if err != nil {
 			return err
 		}
-		email := c.address(ChannelEmail)
-		if !apply || email == "" {
+		if !apply {
 			return nil
 		}
-		return tx.PutOptOut(&OptOut{ShopID: shop.ID, Channel: ChannelEmail, Contact: email, At: s.Now().UTC(), Source: "unsubscribe_link"})
+		// The address the email went to, which the cart may since have
+		// replaced; the cart's current one too, since it is the same
+		// shopper's cart.
+		addresses := []string{c.address(ChannelEmail)}
+		if t.Step < len(c.Steps) && c.Steps[t.Step].MessageID != 0 {
+			m, err := tx.Message(c.Steps[t.Step].MessageID)
+			if err != nil && ErrorCode(err) != ENOTFOUND {
+				return err
+			} else if err == nil && m.Channel == ChannelEmail {
+				addresses = append(addresses, optOutContact(ChannelEmail, m.To))
+			}
+		}
+		seen := map[string]bool{}
+		for _, email := range addresses {
+			if email == "" || seen[email] {
+				continue
+			}
+			seen[email] = true
+			if err := tx.PutOptOut(&OptOut{ShopID: shop.ID, Channel: ChannelEmail, Contact: email, At: s.Now().UTC(), Source: "unsubscribe_link"}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, Errorf(ENOTFOUND, "unknown link")
