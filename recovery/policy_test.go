@@ -40,3 +40,19 @@ func TestQuietHoursNext(t *testing.T) {
 		}
 	}
 }
+
+func TestReplyToMustBeOneAddress(t *testing.T) {
+	for value, ok := range map[string]bool{
+		"help@shop.example":              true,
+		"":                               true,
+		"Help Desk help@shop.example":    false,
+		"a@shop.example, b@shop.example": false,
+		"Support <help@shop.example>":    false,
+		"nope":                           false,
+	} {
+		err := recovery.ShopSettings{EmailReplyTo: value}.Validate()
+		if (err == nil) != ok {
+			t.Errorf("reply-to %q: %v, want ok %v", value, err, ok)
+		}
+	}
+}

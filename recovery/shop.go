@@ -3,6 +3,7 @@ package recovery
 import (
 	"encoding/json"
 	"fmt"
+	"net/mail"
 	"reflect"
 	"regexp"
 	"strings"
@@ -225,7 +226,7 @@ func (s ShopSettings) Validate() error {
 			return Errorf(EINVALID, "settings.quiet_hours.%s", ErrorMessage(err))
 		}
 	}
-	if s.EmailReplyTo != "" && !strings.Contains(s.EmailReplyTo, "@") {
+	if a, err := mail.ParseAddress(s.EmailReplyTo); s.EmailReplyTo != "" && (err != nil || a.Name != "" || a.Address != strings.TrimSpace(s.EmailReplyTo)) {
 		return Errorf(EINVALID, "settings.email_reply_to: %q is not an email address", s.EmailReplyTo)
 	}
 	if len(s.DiscountCode) > 64 {

@@ -3,6 +3,7 @@ package smtp
 import (
 	"fmt"
 	"html/template"
+	netmail "net/mail"
 	"net/url"
 	"strings"
 
@@ -32,9 +33,13 @@ func (s *Sender) compose(m *recovery.Message) (*mail.Msg, string, error) {
 	if name == "" {
 		name = s.from.name
 	}
-	if err := msg.FromFormat(name, s.from.address); err != nil {
+	// From an address value, not a formatted string: the library quotes a
+	// display name it is given as a value, but parses a formatted one, and
+	// a shop called 12" Vinyl does not parse.
+	if _, err := netmail.ParseAddress(s.from.address); err != nil {
 		return nil, "", invalid("from: %v", err)
 	}
+	msg.FromMailAddress(&netmail.Address{Name: name, Address: s.from.address})
 	if err := msg.To(strings.TrimSpace(m.To)); err != nil || m.To == "" {
 		return nil, "", invalid("recipient %q is not an email address", m.To)
 	}

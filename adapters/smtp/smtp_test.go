@@ -460,3 +460,29 @@ func TestTextToHTMLAddsMissingRestoreLink(t *testing.T) {
 		t.Errorf("html:\n%s", html)
 	}
 }
+
+// TestSenderNamesAreQuoted: a shop's name with quotes, a backslash or
+// non-ASCII letters goes out as the From name, not as a refusal of every
+// email of the shop.
+func TestSenderNamesAreQuoted(t *testing.T) {
+	b := &backend{}
+	s := newSender(t, plainURL(serve(t, b, nil, false)), nil)
+	names := []string{`12" Vinyl`, `Kari's "Best" Socks`, `Back\slash`, "Blåbær & Co", "Müller, Söhne"}
+	for _, name := range names {
+		m := testMessage()
+		m.FromName = name
+		if _, err := s.Send(t.Context(), m); err != nil {
+			t.Errorf("from %q: %v", name, err)
+		}
+	}
+	got := b.received()
+	if len(got) != len(names) {
+		t.Fatalf("%d messages arrived, want %d", len(got), len(names))
+	}
+	for i, r := range got {
+		from, err := mail.ParseAddress(parse(t, r.data).header.Get("From"))
+		if err != nil || from.Name != names[i] {
+			t.Errorf("From of %q arrived as %v (%v)", names[i], from, err)
+		}
+	}
+}
