@@ -1168,3 +1168,29 @@ func TestUnsubscribeOptsOutTheAddressItWentTo(t *testing.T) {
 	e.at(31 * time.Hour)
 	e.wantSteps(b, "skipped/opted_out", "scheduled", "scheduled", "scheduled")
 }
+
+// TestForeignRestoreURLIsNotKept: a store's cart whose restore URL leads
+// off the store is kept without it, so its reminders link to the store.
+func TestForeignRestoreURLIsNotKept(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	ctx := context.Background()
+	woo, err := e.svc.CreateShop(ctx, &recovery.Shop{Platform: recovery.PlatformWooCommerce, Domain: "shop.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for url, want := range map[string]string{
+		"https://evil.example/login":               "",
+		"https://shop.example/?cartback_restore=t": "https://shop.example/?cartback_restore=t",
+	} {
+		c := &recovery.Cart{Keys: recovery.CartKeys{CartKey: "k-" + want}, Contact: recovery.Contact{Email: "kari@example.com"},
+			Currency: "NOK", Items: []recovery.LineItem{{Title: "Lamp", Quantity: 1, UnitPrice: 100, LinePrice: 100}},
+			Totals: recovery.Totals{Total: 100}, RestoreURL: url, LastActivityAt: start}
+		res, err := e.svc.Apply(ctx, woo.ID, recovery.Event{Kind: recovery.EventCartUpdated, Cart: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.svc.Cart(ctx, woo.ID, res.CartIDs[0]); got.RestoreURL != want {
+			t.Errorf("restore URL %q stored as %q, want %q", url, got.RestoreURL, want)
+		}
+	}
+}

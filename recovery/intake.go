@@ -277,6 +277,11 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time, backfill
 	if existing != nil && backfill {
 		return Result{Outcome: OutcomeUnchanged, CartIDs: []uint64{existing.ID}}, nil
 	}
+	if in.RestoreURL != "" && !shop.RestoreURLAllowed(in.RestoreURL) {
+		// Not the shop's: reminders link to the shop instead.
+		in = in.clone()
+		in.RestoreURL = ""
+	}
 	if existing == nil {
 		c := in.clone()
 		c.ID, c.ShopID, c.Platform = 0, shop.ID, shop.Platform

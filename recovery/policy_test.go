@@ -56,3 +56,31 @@ func TestReplyToMustBeOneAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestRestoreURLAllowed(t *testing.T) {
+	woo := &recovery.Shop{Platform: recovery.PlatformWooCommerce, Domain: "www.shop.example"}
+	shopify := &recovery.Shop{Platform: recovery.PlatformShopify, Domain: "demo.myshopify.com"}
+	for _, tc := range []struct {
+		shop *recovery.Shop
+		url  string
+		ok   bool
+	}{
+		{woo, "https://www.shop.example/checkout/order-pay/7/?pay_for_order=true&key=k", true},
+		{woo, "https://shop.example/?cartback_restore=t", true},
+		{woo, "https://eu.shop.example/cart/", true},
+		{woo, "https://evil.example/login", false},
+		{woo, "https://shop.example.evil.example/", false},
+		{woo, "https://notshop.example/", false},
+		{woo, "http://www.shop.example/", false}, // plain http off loopback
+		{woo, "javascript:alert(1)", false},
+		{woo, "https://user@www.shop.example/", false},
+		{woo, "//www.shop.example/", false},
+		{shopify, "https://checkout.mystore.com/123/checkouts/abc/recover", true}, // a custom domain
+		{shopify, "http://evil.example/", false},
+		{&recovery.Shop{Platform: recovery.PlatformWooCommerce, Domain: "127.0.0.1:8080"}, "http://127.0.0.1:8080/?cartback_restore=t", true},
+	} {
+		if got := tc.shop.RestoreURLAllowed(tc.url); got != tc.ok {
+			t.Errorf("%s %s: %v, want %v", tc.shop.Domain, tc.url, got, tc.ok)
+		}
+	}
+}

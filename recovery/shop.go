@@ -3,7 +3,9 @@ package recovery
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/mail"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
@@ -176,6 +178,40 @@ func NormalizeDomain(s string) string {
 		s = s[:i]
 	}
 	return strings.TrimSuffix(s, ".")
+}
+
+// RestoreURLAllowed reports whether a restore URL that came with a cart
+// may be where cartback sends a shopper, so that no store can turn
+// cartback's links into a redirect to someone else's site: https (http
+// only for a loopback or .localhost/.test host), and for a WooCommerce
+// store its own host, a host under it, or its www. twin. A Shopify
+// checkout URL may be on the shop's own custom domain, which cartback does
+// not know, so for Shopify any https address is taken.
+func (s *Shop) RestoreURLAllowed(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if ip := net.ParseIP(host); !(ip != nil && ip.IsLoopback()) && host != "localhost" &&
+			!strings.HasSuffix(host, ".localhost") && !strings.HasSuffix(host, ".test") {
+			return false
+		}
+	default:
+		return false
+	}
+	if s.Platform == PlatformShopify {
+		return true
+	}
+	own := strings.ToLower(s.Domain)
+	if h, _, err := net.SplitHostPort(own); err == nil {
+		own = h
+	}
+	own = strings.TrimPrefix(own, "www.")
+	return host == own || strings.HasSuffix(host, "."+own)
 }
 
 // UsesShopifyAppSecret reports whether the shop's webhooks are verified
