@@ -541,6 +541,14 @@ func TestRetentionKeepsAnonymousFigures(t *testing.T) {
 	if n, _ := e.svc.Expire(context.Background()); n != 0 {
 		t.Errorf("second run erased %d", n)
 	}
+	// The day before the old cart's, up to its midnight, still has none:
+	// the erased cart's day is not read into a period that ends where it
+	// begins.
+	midnight := time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC)
+	dayBefore, err := e.svc.Stats(context.Background(), e.shop.ID, midnight.Add(-24*time.Hour), midnight)
+	if err != nil || dayBefore.Captured != 0 || len(dayBefore.RecoveredRevenue) != 0 {
+		t.Errorf("the day before the erased cart's: captured %d, revenue %v, %v", dayBefore.Captured, dayBefore.RecoveredRevenue, err)
+	}
 }
 
 func TestClickCreditsLinkAndAppliesDiscount(t *testing.T) {

@@ -347,7 +347,10 @@ func (s *Service) Stats(ctx context.Context, shopID uint64, from, to time.Time) 
 		if err != nil {
 			return err
 		}
-		aggs, err := tx.DailyFigures(shopID, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
+		// The period is [from, to); the figures of erased carts are kept by
+		// whole UTC days, so the last day read is the one before to when to
+		// is a midnight (a day that ends the period is not in it).
+		aggs, err := tx.DailyFigures(shopID, from.UTC().Format(time.DateOnly), to.UTC().Add(-time.Nanosecond).Format(time.DateOnly))
 		if err != nil {
 			return err
 		}
