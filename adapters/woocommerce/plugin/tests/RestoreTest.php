@@ -103,6 +103,42 @@ class RestoreTest extends CartbackTestCase {
 		$this->assertSame( array(), CB_Stub::$notices );
 	}
 
+	public function test_signed_in_customer_keeps_own_cart_and_email() {
+		$this->answer( 200, $this->cart_answer() );
+		WC_Cart::$valid_coupons = array( 'back10' );
+		CB_Stub::$logged_in     = true;
+		WC()->customer->set_billing_email( 'owner@example.no' );
+		WC()->cart->add_to_cart( 93, 5 );
+		WC()->session->set( Cartback_Capture::S_CART_KEY, 't_owncart0001' );
+		$_GET['cartback_restore'] = 'AbC-123_xyz';
+		$this->now = time();
+
+		$this->restore()->maybe_restore();
+
+		// A link someone forwarded adds its items; it takes nothing over.
+		$this->assertSame( 'owner@example.no', WC()->customer->get_billing_email() );
+		$this->assertSame( 't_owncart0001', WC()->session->get( Cartback_Capture::S_CART_KEY ) );
+		$quantities = array();
+		foreach ( WC()->cart->get_cart() as $line ) {
+			$quantities[ $line['product_id'] ] = ( isset( $quantities[ $line['product_id'] ] ) ? $quantities[ $line['product_id'] ] : 0 ) + $line['quantity'];
+		}
+		// (WooCommerce adds the link's quantity to the line; the stub cart
+		// replaces it: either way the line is still there.)
+		$this->assertArrayHasKey( 93, $quantities, 'the customer\'s own line stays' );
+		$this->assertSame( 2, $quantities[22] );
+	}
+
+	public function test_guest_keeps_an_email_already_given() {
+		$this->answer( 200, $this->cart_answer() );
+		WC()->customer->set_billing_email( 'typed@example.no' );
+		$_GET['cartback_restore'] = 'AbC-123_xyz';
+		$this->now = time();
+
+		$this->restore()->maybe_restore();
+
+		$this->assertSame( 'typed@example.no', WC()->customer->get_billing_email() );
+	}
+
 	public function test_restoring_sends_no_cart_events() {
 		$this->answer( 200, $this->cart_answer() );
 		WC_Cart::$valid_coupons = array( 'back10' );

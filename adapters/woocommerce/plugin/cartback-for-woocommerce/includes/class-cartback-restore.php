@@ -116,16 +116,23 @@ class Cartback_Restore {
 	}
 
 	/**
-	 * Empties the cart and fills it from cartback's answer.
+	 * Fills the cart from cartback's answer. A guest's cart is replaced by
+	 * the link's (it is the shopper's own cart, back in this browser). A
+	 * signed-in customer's cart is only added to, and keeps its key and
+	 * the account's email: a link someone else forwarded must not take over
+	 * their cart or the address their order confirmation goes to.
 	 *
 	 * @param array $cart cartback's answer: cart_key, email, coupon, items.
 	 * @return int How many lines were added.
 	 */
 	public function rebuild( array $cart ) {
-		$wc = WC();
-		$wc->cart->empty_cart();
-		if ( ! empty( $cart['cart_key'] ) && is_string( $cart['cart_key'] ) ) {
-			$this->capture->adopt_cart_key( $cart['cart_key'] );
+		$wc        = WC();
+		$signed_in = is_user_logged_in();
+		if ( ! $signed_in ) {
+			$wc->cart->empty_cart();
+			if ( ! empty( $cart['cart_key'] ) && is_string( $cart['cart_key'] ) ) {
+				$this->capture->adopt_cart_key( $cart['cart_key'] );
+			}
 		}
 
 		$added = 0;
@@ -141,7 +148,7 @@ class Cartback_Restore {
 		}
 
 		$email = isset( $cart['email'] ) ? sanitize_email( (string) $cart['email'] ) : '';
-		if ( '' !== $email && is_email( $email ) && is_object( $wc->customer ) ) {
+		if ( ! $signed_in && '' !== $email && is_email( $email ) && is_object( $wc->customer ) && '' === (string) $wc->customer->get_billing_email() ) {
 			$wc->customer->set_billing_email( $email );
 			$wc->customer->save();
 		}
