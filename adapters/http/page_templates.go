@@ -3,11 +3,13 @@ package http
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v5"
@@ -286,6 +288,9 @@ func (s *Server) pageTemplateTest(c *echo.Context) error {
 	if err != nil {
 		return show(http.StatusUnprocessableEntity, "", "Not sent: "+recovery.ErrorMessage(err))
 	}
+	if scope(c) != "" && !s.takeMerchantTest(shop.ID) {
+		return show(http.StatusTooManyRequests, "", fmt.Sprintf("Not sent: a shop can send %d tests a day; more tomorrow.", MerchantTestsPerDay))
+	}
 	if err := s.SendTest(ctx, shop, ch.Kind, ch.Channel, ch.Locale, ch.Variant, to); err != nil {
 		s.Logger.Warn("test message not sent", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "variant", ch.Variant, "to", maskContact(to), "error", err)
 		return show(http.StatusBadGateway, "", "The test was not sent: "+err.Error())
@@ -313,4 +318,37 @@ func testRecipient(channel, to, country string) (string, error) {
 		return "", recovery.Errorf(recovery.EINVALID, "to: %q is not an email address", to)
 	}
 	return to, nil
+}
+
+// MerchantTestsPerDay bounds the test messages a merchant's own sign-in
+// may send per shop and UTC day: the tests go through the operator's
+// provider to any address typed, so without a bound a shop could use it
+// to send mail or texts of its own. The operator's sign-in is not bound.
+const MerchantTestsPerDay = 10
+
+// dayCount is a count within one UTC day.
+type dayCount struct {
+	day string
+	n   int
+}
+
+// takeMerchantTest counts one test of the shop today and reports whether
+// it is within MerchantTestsPerDay.
+func (s *Server) takeMerchantTest(shopID uint64) bool {
+	today := s.now().UTC().Format(time.DateOnly)
+	s.merchantTestsMu.Lock()
+	defer s.merchantTestsMu.Unlock()
+	if s.merchantTests == nil {
+		s.merchantTests = map[uint64]dayCount{}
+	}
+	dc := s.merchantTests[shopID]
+	if dc.day != today {
+		dc = dayCount{day: today}
+	}
+	if dc.n >= MerchantTestsPerDay {
+		return false
+	}
+	dc.n++
+	s.merchantTests[shopID] = dc
+	return true
 }

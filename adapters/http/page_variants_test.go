@@ -268,6 +268,30 @@ func TestAdminSendTest(t *testing.T) {
 	if want := (call{wooDomain, "reminder", "email", "en", "A", "kari@example.com"}); len(calls) != 2 || calls[1] != want {
 		t.Errorf("calls: %+v, want %+v", calls, want)
 	}
+
+	// A merchant's own sign-in sends a bounded number a day (the operator's
+	// is not bounded): tests go through the operator's provider to any
+	// address typed.
+	fail = nil
+	m := e.browser()
+	if p := m.get(e.server.ShopSignInPath(shopifyDomain)); p.status != http.StatusSeeOther {
+		t.Fatalf("shop sign-in: %d", p.status)
+	}
+	m.get("/admin/shops/" + shopifyDomain + "/templates")
+	merchantPath := "/admin/shops/" + shopifyDomain + "/templates/test"
+	before := len(calls)
+	for i := range cbhttp.MerchantTestsPerDay + 2 {
+		p := m.post(merchantPath, m.withCSRF(url.Values{"to": {fmt.Sprintf("owner%d@example.com", i)}}))
+		if want := i < cbhttp.MerchantTestsPerDay; (p.status == http.StatusOK) != want {
+			t.Errorf("merchant test %d: %d, want sent %v", i+1, p.status, want)
+		}
+	}
+	if n := len(calls) - before; n != cbhttp.MerchantTestsPerDay {
+		t.Errorf("%d merchant tests sent, want %d", n, cbhttp.MerchantTestsPerDay)
+	}
+	if p := b.post(path, b.withCSRF(url.Values{"to": {"kari@example.com"}})); p.status != http.StatusOK {
+		t.Errorf("operator test after the merchant's limit: %d", p.status)
+	}
 }
 
 func TestAdminSendTestNeedsProvider(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -71,6 +72,11 @@ type Server struct {
 	listener net.Listener
 	metrics  *metrics
 	done     chan error
+
+	// merchantTests counts, per shop and UTC day, the test messages sent
+	// from merchants' own sign-ins (see MerchantTestsPerDay).
+	merchantTestsMu sync.Mutex
+	merchantTests   map[uint64]dayCount
 
 	// Templates previews and validates merchants' templates on the admin
 	// pages; give it the renderer that sends, so both agree. Nil uses a

@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"crypto/rand"
 	"fmt"
 	"html/template"
 	netmail "net/mail"
@@ -14,8 +15,16 @@ import (
 
 // messageID is the Message-ID of a reminder, without angle brackets. It
 // depends only on the step, so a retry of a send whose outcome was lost
-// carries the same id and receivers that deduplicate drop the copy.
+// carries the same id and receivers that deduplicate drop the copy; a
+// test (no cart) gets a random one.
 func (s *Sender) messageID(m *recovery.Message) string {
+	if m.CartID == 0 {
+		// A test from the template editor: each is a message of its own
+		// (mail services drop a Message-ID they have seen).
+		b := make([]byte, 8)
+		rand.Read(b)
+		return fmt.Sprintf("cb.%d.test.%x@%s", m.ShopID, b, s.from.domain)
+	}
 	return fmt.Sprintf("cb.%d.%d.%d@%s", m.ShopID, m.CartID, m.Step, s.from.domain)
 }
 

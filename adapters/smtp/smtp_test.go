@@ -207,11 +207,26 @@ func TestMessageIDIsStablePerStep(t *testing.T) {
 	if ids[0] == ids[2] {
 		t.Errorf("different steps share the id %q", ids[0])
 	}
-	got := b.received()
-	if len(got) != 3 {
-		t.Fatalf("server received %d messages, want 3", len(got))
+	// Tests from the template editor (no cart) are each a message of
+	// their own.
+	var tests []string
+	for range 2 {
+		m := testMessage()
+		m.CartID, m.Step = 0, 0
+		id, err := s.Send(t.Context(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests = append(tests, id)
 	}
-	for i, r := range got {
+	if tests[0] == tests[1] {
+		t.Errorf("two tests share the id %q", tests[0])
+	}
+	got := b.received()
+	if len(got) != 5 {
+		t.Fatalf("server received %d messages, want 5", len(got))
+	}
+	for i, r := range got[:3] {
 		if h := parse(t, r.data).header.Get("Message-Id"); h != "<"+ids[i]+">" {
 			t.Errorf("message %d: Message-ID %q, want <%s>", i, h, ids[i])
 		}
