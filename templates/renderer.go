@@ -405,6 +405,12 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 // The error is a *ValidationError carrying the template package's message,
 // e.g. `html: template: html:3: unexpected "}" in operand`.
 func (r *Renderer) Validate(kind, channel string, c Custom) error {
+	return r.validate(kind, channel, c, true)
+}
+
+// validate is Validate; without needUnsubscribe a text or HTML part that
+// leaves out the unsubscribe link passes (a preview of a draft).
+func (r *Renderer) validate(kind, channel string, c Custom, needUnsubscribe bool) error {
 	invalid := func(field, format string, args ...any) error {
 		return &ValidationError{Field: field, Err: fmt.Errorf(format, args...)}
 	}
@@ -443,8 +449,19 @@ func (r *Renderer) Validate(kind, channel string, c Custom) error {
 			if full && f.Expiry == "" {
 				f.Expiry = formatDate(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), matchLocale(lang))
 			}
-			if _, err := r.execute(def, &c, f, channel); err != nil {
+			out, err := r.execute(def, &c, f, channel)
+			if err != nil {
 				return err
+			}
+			// Every email carries a way out (the README and the law ask
+			// for it in the message, not only in a header).
+			if needUnsubscribe && f.UnsubscribeURL != "" && channel == string(recovery.ChannelEmail) {
+				if c.Text != "" && !strings.Contains(out.Text, f.UnsubscribeURL) {
+					return invalid("text", "must contain the unsubscribe link, {{.UnsubscribeURL}}")
+				}
+				if c.HTML != "" && !strings.Contains(out.HTML, f.UnsubscribeURL) {
+					return invalid("html", "must contain the unsubscribe link, {{.UnsubscribeURL}}")
+				}
 			}
 		}
 	}
@@ -457,7 +474,7 @@ func (r *Renderer) Validate(kind, channel string, c Custom) error {
 // template is an error.
 func (r *Renderer) Preview(kind, channel, locale string, c *Custom) (recovery.Rendered, error) {
 	if c != nil {
-		if err := r.Validate(kind, channel, *c); err != nil {
+		if err := r.validate(kind, channel, *c, false); err != nil {
 			return recovery.Rendered{}, err
 		}
 	}

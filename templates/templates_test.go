@@ -305,7 +305,10 @@ func TestValidate(t *testing.T) {
 		field   string
 		wantErr string
 	}{
-		{"good email", "email", Custom{Subject: "{{.ShopName}}: {{len .Items}} items", HTML: `<p>Hi {{or .FirstName "there"}}</p>{{range .Items}}<img src="{{.ImageURL}}">{{end}}<a href="{{.RestoreURL}}">Go</a>`}, "", ""},
+		{"good email", "email", Custom{Subject: "{{.ShopName}}: {{len .Items}} items", HTML: `<p>Hi {{or .FirstName "there"}}</p>{{range .Items}}<img src="{{.ImageURL}}">{{end}}<a href="{{.RestoreURL}}">Go</a> <a href="{{.UnsubscribeURL}}">Unsubscribe</a>`}, "", ""},
+		{"text without the unsubscribe link", "email", Custom{Text: "Hi {{.FirstName}}: {{.RestoreURL}}"}, "text", "must contain the unsubscribe link"},
+		{"html without the unsubscribe link", "email", Custom{HTML: `<a href="{{.RestoreURL}}">Go</a>`}, "html", "must contain the unsubscribe link"},
+		{"unsubscribe link only when there is a discount", "email", Custom{Text: "{{.RestoreURL}} {{if .DiscountCode}}{{.UnsubscribeURL}}{{end}}"}, "text", "must contain the unsubscribe link"},
 		{"good sms", "sms", Custom{SMS: "{{.ShopName}}: {{if .DiscountCode}}Code {{.DiscountCode}} {{end}}{{.RestoreURL}} {{.StopLine}}"}, "", ""},
 		{"html parse error", "email", Custom{HTML: "<p>{{.ShopName}</p>"}, "html", `bad character U+007D '}'`},
 		{"subject parse error", "email", Custom{Subject: "{{if .FirstName}}Hi"}, "subject", "unexpected EOF"},

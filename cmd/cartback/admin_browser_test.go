@@ -118,7 +118,7 @@ func TestAdminBrowser(t *testing.T) {
 		chromedp.Navigate(shop+"/templates?kind=reminder&channel=email&locale=en"),
 		chromedp.WaitVisible(chromedp.ID("subject")),
 		chromedp.SendKeys(chromedp.ID("subject"), "Your cart "+marker+" at {{.ShopName}}"),
-		chromedp.SendKeys(chromedp.ID("text"), "Hi {{.FirstName}}, "+marker+" is waiting: {{.RestoreURL}}"),
+		chromedp.SendKeys(chromedp.ID("text"), "Hi {{.FirstName}}, "+marker+" is waiting: {{.RestoreURL}} (unsubscribe: {{.UnsubscribeURL}})"),
 	)
 	if err != nil {
 		t.Fatalf("edit: %v", err)
