@@ -194,10 +194,25 @@ func (s *Server) pageCart(c *echo.Context) error {
 	for _, cl := range clicks {
 		clicksByStep[cl.Step]++
 	}
+	// Providers name the recipient in their errors ("550 … kari@…"): the
+	// page shows contacts masked everywhere, those included.
+	var contacts []string
+	for _, m := range msgs {
+		contacts = append(contacts, m.To)
+	}
+	contacts = append(contacts, cart.Contact.Email, cart.Contact.Phone, cart.Contact.PhoneRaw)
+	mask := func(s string) string {
+		for _, c := range contacts {
+			if c != "" && strings.Contains(s, c) {
+				s = strings.ReplaceAll(s, c, maskContact(c))
+			}
+		}
+		return s
+	}
 	for _, st := range cart.Steps {
 		p.Steps = append(p.Steps, stepRow{
 			Index: st.Index + 1, Channel: st.Channel, Template: st.Template, Due: when(st.ReadyAt()), Finished: when(st.FinishedAt),
-			State: st.State, Reason: st.Reason, Clicks: clicksByStep[st.Index], Class: stepClass(st.State),
+			State: st.State, Reason: mask(st.Reason), Clicks: clicksByStep[st.Index], Class: stepClass(st.State),
 		})
 	}
 	tl := []timelineEntry{{t: cart.CapturedAt, At: when(cart.CapturedAt), What: "captured", Detail: p.Row.Total}}
@@ -210,7 +225,7 @@ func (s *Server) pageCart(c *echo.Context) error {
 			paths = append(paths, string(ev.Status))
 			detail := "step " + strconv.Itoa(m.Step+1) + " " + string(m.Channel) + " " + m.Template
 			if ev.Detail != "" {
-				detail += " (" + ev.Detail + ")"
+				detail += " (" + mask(ev.Detail) + ")"
 			}
 			class := "ok"
 			switch ev.Status {
@@ -229,7 +244,7 @@ func (s *Server) pageCart(c *echo.Context) error {
 	for _, st := range cart.Steps {
 		if st.State == recovery.StepSkipped || st.State == recovery.StepFailed || st.State == recovery.StepUnknown {
 			tl = append(tl, timelineEntry{t: st.FinishedAt, At: when(st.FinishedAt), What: "step " + string(st.State),
-				Detail: "step " + strconv.Itoa(st.Index+1) + " " + string(st.Channel) + ": " + st.Reason, Class: stepClass(st.State)})
+				Detail: "step " + strconv.Itoa(st.Index+1) + " " + string(st.Channel) + ": " + mask(st.Reason), Class: stepClass(st.State)})
 		}
 	}
 	for _, cl := range clicks {

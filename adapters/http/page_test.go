@@ -355,7 +355,9 @@ func TestAdminPagesShowShopData(t *testing.T) {
 		}
 		m := &recovery.Message{ShopID: c.ShopID, CartID: c.ID, Channel: recovery.ChannelEmail, Template: "reminder", To: c.Contact.Email,
 			Subject: "You left something behind", Text: "OUTBOX-TEXT", Status: recovery.MessageOutbox, CreatedAt: time.Now(),
-			History: []recovery.MessageEvent{{At: time.Now(), Status: recovery.MessageClaimed}, {At: time.Now(), Status: recovery.MessageOutbox}}}
+			History: []recovery.MessageEvent{{At: time.Now(), Status: recovery.MessageClaimed}, {At: time.Now(), Status: recovery.MessageOutbox},
+				// As a provider words a refusal, naming the recipient.
+				{At: time.Now(), Status: recovery.MessageFailed, Detail: "550 5.1.1 affected recipient(s): " + c.Contact.Email}}}
 		if err := tx.PutMessage(m); err != nil {
 			return err
 		}
@@ -364,6 +366,7 @@ func TestAdminPagesShowShopData(t *testing.T) {
 		c.Steps = []recovery.StepRun{
 			{Index: 0, Channel: recovery.ChannelEmail, Template: "reminder", DueAt: time.Now(), State: recovery.StepOutbox, MessageID: m.ID, FinishedAt: time.Now()},
 			{Index: 1, Channel: recovery.ChannelSMS, Template: "reminder", DueAt: time.Now(), State: recovery.StepSkipped, Reason: "no_sms_consent", FinishedAt: time.Now()},
+			{Index: 2, Channel: recovery.ChannelEmail, Template: "follow-up", DueAt: time.Now(), State: recovery.StepFailed, Reason: "smtp: 550 mailbox " + c.Contact.Email + " unknown", FinishedAt: time.Now()},
 		}
 		return tx.PutCart(c)
 	})
@@ -386,7 +389,7 @@ func TestAdminPagesShowShopData(t *testing.T) {
 		t.Errorf("search for a stranger: %s", p.body)
 	}
 	p = b.get(shop + "/carts/" + itoa(id))
-	for _, want := range []string{"no_sms_consent", "NOT SENT", "claimed → outbox", "captured", "abandoned"} {
+	for _, want := range []string{"no_sms_consent", "NOT SENT", "claimed → outbox", "captured", "abandoned", "affected recipient(s): b***@mail.example.com", "mailbox b***@mail.example.com unknown"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("cart page lacks %q", want)
 		}
