@@ -1202,3 +1202,29 @@ func TestForeignRestoreURLIsNotKept(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewsAndScannersAreNoClicks: link previews, crawlers and mail
+// scanners are redirected like anyone, but do not count as clicks, so an
+// order after them is credited to the reminder, not to the link.
+func TestPreviewsAndScannersAreNoClicks(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	id := e.checkout("a", 0)
+	e.at(time.Hour)
+	token := strings.TrimPrefix(e.email.messages()[0].RestoreURL, "https://cb.example.com/r/")
+	for _, ua := range []string{
+		"", "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)", "facebookexternalhit/1.1",
+		"Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)", "WhatsApp/2.23.20.0",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36",
+		"python-requests/2.31",
+	} {
+		v, err := e.svc.Visit(context.Background(), e.sched.Signer, token, ua)
+		if err != nil || v.Outcome != recovery.VisitRestored || v.Redirect == "" {
+			t.Errorf("%q: %+v %v", ua, v, err)
+		}
+	}
+	e.order("a", 2*time.Hour)
+	c := e.cart(id)
+	if c.Conversion == nil || c.Conversion.Attribution != recovery.AttributionReminder {
+		t.Errorf("attribution after machine fetches only: %+v", c.Conversion)
+	}
+}

@@ -82,6 +82,9 @@ func (s *Service) Visit(ctx context.Context, signer *Signer, token, userAgent st
 				v.Redirect = withDiscount(shop, c.RestoreURL, c.DiscountCodes[t.Step])
 			}
 		}
+		if isBot(userAgent) {
+			return nil // redirected all the same, but a preview or a scanner is no click
+		}
 		click = &Click{ShopID: shop.ID, CartID: c.ID, Step: t.Step, Channel: t.Channel, At: now, Mobile: isMobile(userAgent)}
 		return nil
 	})
@@ -204,6 +207,32 @@ func withDiscount(shop *Shop, restoreURL, code string) string {
 func isMobile(ua string) bool {
 	for _, marker := range []string{"Mobi", "Android", "iPhone", "iPad", "iPod"} {
 		if strings.Contains(ua, marker) {
+			return true
+		}
+	}
+	return false
+}
+
+// botMarkers are parts of the user agents of link previews (chat apps,
+// social sites) and of the crawlers and mail scanners that fetch every
+// link they see; lower case.
+var botMarkers = []string{
+	"bot", "crawler", "spider", "preview", "facebookexternalhit", "slack", "whatsapp",
+	"telegram", "discord", "skypeuripreview", "embedly", "proofpoint", "mimecast",
+	"barracuda", "python-requests", "go-http-client", "curl/", "wget/", "headlesschrome",
+}
+
+// isBot reports whether a user agent is a machine's rather than a
+// shopper's, so that its fetch of a restore link is not counted as a
+// click (it would credit recoveries to links nobody clicked). An empty
+// user agent is a machine's too: every browser sends one.
+func isBot(ua string) bool {
+	if strings.TrimSpace(ua) == "" {
+		return true
+	}
+	lower := strings.ToLower(ua)
+	for _, m := range botMarkers {
+		if strings.Contains(lower, m) {
 			return true
 		}
 	}

@@ -30,7 +30,7 @@ func TestComplianceWebhooks(t *testing.T) {
 	other["phone"], other["customer"], other["billing_address"], other["shipping_address"] = nil, nil, nil, nil
 	otherID := cartID(t, e.shopifyWebhook("checkouts/create", "c2", mustJSON(t, other), shopifySecret))
 	token := testSigner.Sign(recovery.LinkToken{Purpose: recovery.PurposeRestore, ShopID: e.shopify.ID, CartID: id, Expires: time.Now().Add(time.Hour)})
-	e.get("/r/"+token, "")
+	e.get("/r/"+token, "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148")
 
 	// A bad signature is 401, as the app review requires.
 	body := []byte(`{"shop_id":1,"shop_domain":"demo.myshopify.com","customer":{"id":207119551,"email":"bob.norman@mail.example.com","phone":"+16136120707"},"data_request":{"id":9999}}`)

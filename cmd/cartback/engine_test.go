@@ -115,7 +115,9 @@ func TestReminderFlowEndToEnd(t *testing.T) {
 	}
 
 	// The link answers 303 to the checkout and counts as a click.
-	resp, err := noRedirect.Get(p.url + link.Path)
+	click, _ := http.NewRequest(http.MethodGet, p.url+link.Path, nil)
+	click.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/140.0")
+	resp, err := noRedirect.Do(click)
 	if err != nil {
 		t.Fatal(err)
 	}
