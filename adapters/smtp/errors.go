@@ -58,6 +58,16 @@ func sendError(ctx context.Context, err error) error {
 		// reply means it did not take the message.
 		se.Code = strconv.Itoa(code)
 		se.Temporary = ms.IsTemp()
+		// The mailbox does not exist (bad destination mailbox or system
+		// address): mail to it would bounce again on every cart, which
+		// costs the sender its reputation. Policy refusals (5.7.x) can
+		// hit any address and stop nothing.
+		if ms.Reason == mail.ErrSMTPRcptTo && code >= 500 && code < 600 {
+			switch ms.EnhancedStatusCode() {
+			case "5.1.1", "5.1.2", "5.1.10":
+				se.StopContact = true
+			}
+		}
 		return se
 	}
 	switch ms.Reason {

@@ -46,6 +46,9 @@ type backend struct {
 	refuseAt    string
 	refuseCode  int
 	refuseTimes int
+	// refuseEnhanced is the enhanced status code of the refusal, such as
+	// {5, 1, 1}; zero sends none.
+	refuseEnhanced gosmtp.EnhancedCode
 }
 
 func (b *backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
@@ -60,7 +63,7 @@ func (b *backend) refuse(cmd string) error {
 		return nil
 	}
 	b.refuseTimes--
-	return &gosmtp.SMTPError{Code: b.refuseCode, Message: "refused by test at " + cmd}
+	return &gosmtp.SMTPError{Code: b.refuseCode, EnhancedCode: b.refuseEnhanced, Message: "refused by test at " + cmd}
 }
 
 func (b *backend) received() []received {

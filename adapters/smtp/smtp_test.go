@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	gosmtp "github.com/emersion/go-smtp"
 	"io"
 	"log/slog"
 	"mime"
@@ -272,6 +273,28 @@ func TestPermanentRefusal(t *testing.T) {
 				t.Errorf("server kept %d messages", n)
 			}
 		})
+	}
+}
+
+// TestUnknownMailboxStopsTheAddress: a mailbox the server says does not
+// exist is not mailed again (it would bounce on every cart); a policy
+// refusal, which can hit any address, stops nothing.
+func TestUnknownMailboxStopsTheAddress(t *testing.T) {
+	for _, tc := range []struct {
+		enhanced gosmtp.EnhancedCode
+		stop     bool
+	}{
+		{gosmtp.EnhancedCode{5, 1, 1}, true},
+		{gosmtp.EnhancedCode{5, 1, 10}, true},
+		{gosmtp.EnhancedCode{5, 7, 1}, false},
+		{gosmtp.EnhancedCode{5, 2, 2}, false}, // mailbox full
+	} {
+		b := &backend{refuseAt: "RCPT", refuseCode: 550, refuseTimes: 1, refuseEnhanced: tc.enhanced}
+		s := newSender(t, plainURL(serve(t, b, nil, false)), nil)
+		_, err := s.Send(t.Context(), testMessage())
+		if se := asSendError(t, err); se.StopContact != tc.stop || se.Temporary {
+			t.Errorf("550 %v: %+v, want stop %v", tc.enhanced, se, tc.stop)
+		}
 	}
 }
 
