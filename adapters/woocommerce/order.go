@@ -60,14 +60,26 @@ func decodeOrder(body []byte, storeURL, region string) (recovery.Event, error) {
 		rawStatus = head.Status
 	}
 	status := strings.TrimSpace(rawStatus)
-	if !cartStatuses[status] && !orderStatuses[status] && !deletedStatuses[status] {
+	known := cartStatuses[status] || orderStatuses[status] || deletedStatuses[status]
+	if !known && (status == "refunded" || status == "") {
 		return recovery.Event{Kind: recovery.EventIgnored}, nil
 	}
 	if !fast {
 		p = orderPayload{}
 		if err := payload.Decode(body, &p); err != nil {
+			if !known {
+				return recovery.Event{Kind: recovery.EventIgnored}, nil
+			}
 			return recovery.Event{}, err
 		}
+	}
+	if !known {
+		// A status of a plugin's own (a deposit's "partially-paid", a
+		// gateway's choice) on an order that was paid still means bought.
+		if strings.TrimSpace(p.DatePaidGMT) == "" {
+			return recovery.Event{Kind: recovery.EventIgnored}, nil
+		}
+		status = "processing"
 	}
 	if p.ID == "" {
 		return recovery.Event{}, recovery.Errorf(recovery.EINVALID, "order has no id")

@@ -228,7 +228,6 @@ func TestDecodeOrderStatuses(t *testing.T) {
 		{"cancelled", recovery.EventCartDeleted},
 		{"trash", recovery.EventCartDeleted},
 		{"refunded", recovery.EventIgnored},
-		{"wc-shipped", recovery.EventIgnored},
 		{"", recovery.EventIgnored},
 	}
 	for _, tt := range tests {
@@ -246,6 +245,17 @@ func TestDecodeOrderStatuses(t *testing.T) {
 	// A status cartback ignores is not rejected over fields it never reads.
 	body := []byte(`{"id":727,"status":"refunded","total":{"amount":"29.35"}}`)
 	decode(t, TopicOrderUpdated, body, recovery.EventIgnored)
+	decode(t, TopicOrderUpdated, []byte(`{"id":727,"status":"wc-shipped","total":{"amount":"29.35"}}`), recovery.EventIgnored)
+
+	// A status of a plugin's own on a paid order means bought; unpaid, it
+	// means nothing cartback knows.
+	for _, status := range []string{"partially-paid", "wc-shipped"} {
+		paid := patched(t, "order.json", map[string]any{"status": status, "date_paid_gmt": "2017-03-22T19:30:08"})
+		if ev := decode(t, TopicOrderUpdated, paid, recovery.EventOrder); ev.Order == nil || ev.Order.ID != "727" {
+			t.Errorf("%s, paid: %+v", status, ev.Order)
+		}
+		decode(t, TopicOrderUpdated, patched(t, "order.json", map[string]any{"status": status, "date_paid_gmt": nil}), recovery.EventIgnored)
+	}
 }
 
 func TestDecodeCartUpdated(t *testing.T) {
