@@ -46,6 +46,10 @@ type Cart struct {
 	// arrived yet; it exists so that a late checkout webhook finds the cart
 	// already converted and no reminder goes out.
 	OrderOnly bool `json:"order_only,omitempty"`
+	// CreditedTo names the cart an order of this checkout was credited to
+	// (the same shopper's, matched by email before this checkout was
+	// seen): this one stays out of the figures, so the order counts once.
+	CreditedTo uint64 `json:"credited_to,omitempty"`
 
 	// LastActivityAt is the platform's own updated_at: the last time the
 	// shopper changed the cart. It orders updates and times reminders.

@@ -1228,3 +1228,33 @@ func TestPreviewsAndScannersAreNoClicks(t *testing.T) {
 		t.Errorf("attribution after machine fetches only: %+v", c.Conversion)
 	}
 }
+
+// TestOrderBeforeItsCheckoutCountsOnce: an order names a checkout not seen
+// yet and is credited, by email, to the shopper's earlier cart; when that
+// checkout arrives it is found bought and kept out of the figures, so the
+// order is counted once.
+func TestOrderBeforeItsCheckoutCountsOnce(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	ctx := context.Background()
+	a := e.checkout("a", 0)
+	e.at(time.Hour) // reminded
+	o := &recovery.Order{ID: "o-b", Keys: recovery.CartKeys{CheckoutToken: "b"}, Email: "kari@example.com", Currency: "NOK", Total: 52900, At: start.Add(2 * time.Hour)}
+	if _, err := e.svc.Apply(ctx, e.shop.ID, recovery.Event{Kind: recovery.EventOrder, Order: o}); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.cart(a); c.State != recovery.CartConverted || c.Conversion.Attribution != recovery.AttributionReminder {
+		t.Fatalf("the earlier cart: %s %+v", c.State, c.Conversion)
+	}
+	b := e.checkout("b", 90*time.Minute) // the late checkout of the order
+	if c := e.cart(b); c.State != recovery.CartConverted || len(c.Steps) != 0 {
+		t.Errorf("the late checkout: %s, %d steps", c.State, len(c.Steps))
+	}
+	e.at(3 * time.Hour)
+	stats, err := e.svc.Stats(ctx, e.shop.ID, start.Add(-time.Hour), start.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Captured != 1 || stats.Converted != 1 || stats.OrderRevenue["NOK"] != 52900 || stats.RecoveredRevenue["NOK"] != 52900 {
+		t.Errorf("figures: captured %d, converted %d, order revenue %v, recovered %v", stats.Captured, stats.Converted, stats.OrderRevenue, stats.RecoveredRevenue)
+	}
+}

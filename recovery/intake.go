@@ -454,6 +454,7 @@ func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result
 			matched = append(matched, c)
 		}
 	}
+	byEmail := false
 	if len(matched) == 0 && o.Email != "" {
 		carts, err := tx.CartsByContact(shop.ID, "e:"+NormalizeEmail(o.Email), contactCarts)
 		if err != nil {
@@ -461,7 +462,7 @@ func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result
 		}
 		for _, c := range carts {
 			if c.State.Open() && !c.LastActivityAt.After(at) && at.Sub(c.LastActivityAt) <= s.matchWindow() {
-				matched = append(matched, c)
+				matched, byEmail = append(matched, c), true
 				break // newest first: only the cart the shopper most likely bought
 			}
 		}
@@ -485,6 +486,21 @@ func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result
 	}
 
 	res := Result{Outcome: OutcomeUnchanged}
+	if byEmail && len(o.Keys.Index()) > 0 {
+		// The order names a checkout not seen yet: keep its keys, so that
+		// when that checkout arrives it finds itself bought (no reminder)
+		// and credited to the cart matched here (counted once).
+		c := &Cart{
+			ShopID: shop.ID, Platform: shop.Platform, Keys: o.Keys,
+			Contact:  Contact{Email: o.Email},
+			Currency: o.Currency, Totals: Totals{Total: o.Total},
+			State: CartConverted, OrderOnly: true, CreditedTo: matched[0].ID, Conversion: conv,
+			LastActivityAt: at, CapturedAt: now, UpdatedAt: now,
+		}
+		if err := tx.PutCart(c); err != nil {
+			return Result{}, err
+		}
+	}
 	for _, c := range matched {
 		res.CartIDs = append(res.CartIDs, c.ID)
 		if c.State == CartConverted && c.Conversion != nil && c.Conversion.OrderID != "" {

@@ -147,8 +147,10 @@ func addMoney(m *map[string]int64, cur string, v int64) {
 
 // add counts one cart (with its clicks) into f.
 func (f *Figures) add(c *Cart, clicks []Click) {
-	if c.OrderOnly {
-		return // an order whose checkout cartback never saw is not a capture
+	if c.OrderOnly || c.CreditedTo != 0 {
+		// An order whose checkout cartback never saw is not a capture; one
+		// credited to another cart of the shopper counts there.
+		return
 	}
 	f.Captured++
 	abandoned := !c.AbandonedAt.IsZero() || len(c.Steps) > 0

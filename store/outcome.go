@@ -45,6 +45,8 @@ func readOutcome(r *payload.Reader, o *cartOutcome) {
 			o.State = recovery.CartState(s)
 		case "order_only":
 			r.Bool(&o.OrderOnly)
+		case "credited_to":
+			readUint(r, &o.CreditedTo)
 		case "captured_at":
 			readTime(r, &o.CapturedAt)
 		case "abandoned_at":

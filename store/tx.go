@@ -284,6 +284,7 @@ type cartOutcome struct {
 	ShopID      uint64               `json:"shop_id"`
 	State       recovery.CartState   `json:"state"`
 	OrderOnly   bool                 `json:"order_only"`
+	CreditedTo  uint64               `json:"credited_to"`
 	CapturedAt  time.Time            `json:"captured_at"`
 	AbandonedAt time.Time            `json:"abandoned_at"`
 	Holdout     bool                 `json:"holdout"`
@@ -351,7 +352,7 @@ func (t *Tx) CartOutcomes(shopID, beforeID uint64, limit int) ([]*recovery.Cart,
 					continue
 				}
 				carts[i] = &recovery.Cart{
-					ID: o.ID, ShopID: o.ShopID, State: o.State, OrderOnly: o.OrderOnly, CapturedAt: o.CapturedAt,
+					ID: o.ID, ShopID: o.ShopID, State: o.State, OrderOnly: o.OrderOnly, CreditedTo: o.CreditedTo, CapturedAt: o.CapturedAt,
 					AbandonedAt: o.AbandonedAt, Holdout: o.Holdout, Steps: o.Steps, Conversion: o.Conversion,
 					LastActivityAt: o.LastActivityAt, NextDueAt: o.NextDueAt,
 				}
