@@ -69,7 +69,7 @@ func (c *Coupons) createCoupon(ctx context.Context, store string, body []byte, s
 	if c.Now != nil {
 		now = c.Now
 	}
-	ts, sig := signature.SignRequest(http.MethodPost, CouponPath, now(), secret)
+	ts, sig := signature.SignRequestBody(http.MethodPost, CouponPath, now(), body, secret)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Cartback-Store", store)
 	req.Header.Set("X-Cartback-Timestamp", ts)

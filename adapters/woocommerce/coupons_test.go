@@ -1,7 +1,9 @@
 package woocommerce
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -21,8 +23,10 @@ func TestIssueDiscountAsksThePlugin(t *testing.T) {
 	plugin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests++
 		h := r.Header
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		if r.Method != http.MethodPost || r.URL.Path != "/shop"+CouponPath ||
-			!signature.VerifyRequest(http.MethodPost, CouponPath, h.Get("X-Cartback-Timestamp"), h.Get("X-Cartback-Signature"), now, secret) {
+			!signature.VerifyRequestBody(http.MethodPost, CouponPath, h.Get("X-Cartback-Timestamp"), h.Get("X-Cartback-Signature"), body, now, secret) {
 			http.Error(w, `{"error":"bad signature"}`, http.StatusUnauthorized)
 			return
 		}

@@ -3,6 +3,7 @@ package signature
 import (
 	"encoding/base64"
 	"testing"
+	"time"
 )
 
 // The expected values were computed independently with
@@ -87,4 +88,28 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSignRequestBody: the vector the plugin's PHP tests check too, and
+// a signature that covers its body and nothing else.
+func TestSignRequestBody(t *testing.T) {
+	const secret, path = "woo-shop-secret-0123456789", "/wp-json/cartback/v1/coupons"
+	at := time.Unix(1772441911, 0)
+	body := []byte(`{"code":"CB-ABCDEFGH","percent":10}`)
+	ts, sig := SignRequestBody("POST", path, at, body, secret)
+	if ts != "1772441911" || sig != "dNuz9dpmeBFWtHh0Om9nI+LPDqpOmJ16HUKDKRbLsXA=" {
+		t.Fatalf("SignRequestBody = %s, %s", ts, sig)
+	}
+	if !VerifyRequestBody("POST", path, ts, sig, body, at, "other-secret-0123456789", secret) {
+		t.Error("its own signature refused")
+	}
+	if VerifyRequestBody("POST", path, ts, sig, []byte(`{"code":"CB-ABCDEFGH","percent":100}`), at, secret) {
+		t.Error("a signature verified over another body")
+	}
+	if VerifyRequestBody("POST", path, ts, sig, body, at.Add(MaxRequestSkew+time.Second), secret) {
+		t.Error("a stale signature verified")
+	}
+	if _, old := SignRequest("POST", path, at, secret); VerifyRequestBody("POST", path, ts, old, body, at, secret) {
+		t.Error("a signature without the body verified")
+	}
 }

@@ -16,8 +16,9 @@ class CouponsTest extends CartbackTestCase {
 		$request   = new WP_REST_Request( 'POST', '/cartback/v1/coupons' );
 		$request->set_header( 'X-Cartback-Store', 'https://cartback.example/' );
 		$request->set_header( 'X-Cartback-Timestamp', (string) $timestamp );
-		$request->set_header( 'X-Cartback-Signature', Cartback_Signer::sign_request( 'POST', $path, $timestamp, $secret ) );
-		$request->set_body( json_encode( $body ) );
+		$raw = json_encode( $body );
+		$request->set_header( 'X-Cartback-Signature', Cartback_Signer::sign_request_body( 'POST', $path, $timestamp, $raw, $secret ) );
+		$request->set_body( $raw );
 		return $request;
 	}
 
@@ -33,22 +34,48 @@ class CouponsTest extends CartbackTestCase {
 	public function test_signature_check() {
 		$coupons = $this->coupons();
 		$this->assertTrue( $coupons->check_signature( $this->request( array() ) ) );
-		// The documented vector: POST, /wp-json/cartback/v1/coupons, 1772441911.
+		// The vector cartback's Go tests sign too: POST,
+		// /wp-json/cartback/v1/coupons, 1772441911 and this body.
 		$request = new WP_REST_Request( 'POST', '/cartback/v1/coupons' );
 		$request->set_header( 'X-Cartback-Timestamp', '1772441911' );
-		$request->set_header( 'X-Cartback-Signature', 'PxL/mvKfT/ygo4I2XdLPtJ9+HqMKtHr5W7Bzy2HKfR8=' );
+		$request->set_header( 'X-Cartback-Signature', 'dNuz9dpmeBFWtHh0Om9nI+LPDqpOmJ16HUKDKRbLsXA=' );
+		$request->set_body( '{"code":"CB-ABCDEFGH","percent":10}' );
 		$this->assertTrue( $coupons->check_signature( $request ) );
 
+		// The same headers over another body: refused.
+		$tampered = $this->request( array( 'code' => 'CB-1', 'percent' => 10 ) );
+		$tampered->set_body( json_encode( array( 'code' => 'CB-1', 'percent' => 100 ) ) );
+
 		foreach ( array(
-			'wrong secret' => $this->request( array(), null, 'not-the-secret-0123456789' ),
-			'wrong path'   => $this->request( array(), null, self::SECRET, '/api/woocommerce/ping' ),
-			'stale'        => $this->request( array(), $this->now - 301 ),
-			'unsigned'     => new WP_REST_Request( 'POST', '/cartback/v1/coupons' ),
+			'wrong secret'   => $this->request( array(), null, 'not-the-secret-0123456789' ),
+			'wrong path'     => $this->request( array(), null, self::SECRET, '/api/woocommerce/ping' ),
+			'stale'          => $this->request( array(), $this->now - 301 ),
+			'unsigned'       => new WP_REST_Request( 'POST', '/cartback/v1/coupons' ),
+			'another body'   => $tampered,
+			'no body signed' => $this->legacy_request(),
 		) as $name => $request ) {
 			$result = $coupons->check_signature( $request );
 			$this->assertInstanceOf( WP_Error::class, $result, $name );
 			$this->assertSame( array( 'status' => 401 ), $result->get_error_data(), $name );
 		}
+	}
+
+	/** A request signed the old way, without its body. */
+	private function legacy_request() {
+		$request = new WP_REST_Request( 'POST', '/cartback/v1/coupons' );
+		$request->set_header( 'X-Cartback-Timestamp', (string) $this->now );
+		$request->set_header( 'X-Cartback-Signature', Cartback_Signer::sign_request( 'POST', '/wp-json/cartback/v1/coupons', $this->now, self::SECRET ) );
+		$request->set_body( '{"code":"CB-1","percent":100}' );
+		return $request;
+	}
+
+	public function test_a_signed_request_is_taken_once() {
+		$coupons = $this->coupons();
+		$request = $this->request( array( 'code' => 'CB-ONCE', 'percent' => 10 ) );
+		$this->assertTrue( $coupons->check_signature( $request ) );
+		$again = $coupons->check_signature( $request );
+		$this->assertInstanceOf( WP_Error::class, $again );
+		$this->assertSame( array( 'status' => 409 ), $again->get_error_data() );
 	}
 
 	public function test_creates_single_use_percent_coupon() {

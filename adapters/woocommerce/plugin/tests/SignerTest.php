@@ -23,6 +23,7 @@ class SignerTest extends CartbackTestCase {
 		$this->assertSame( 'FJ5YXG0FaHkPF4itiY4ohvP5K4x5vFxi5v/kdaLml00=', Cartback_Signer::sign_request( 'GET', '/api/woocommerce/ping', '1772441911', self::SECRET ) );
 		$this->assertSame( 'edJUeIQ4YUxjjHCiFGLh0RdWPQvXOrN86/VAj6si4sE=', Cartback_Signer::sign_request( 'GET', '/api/woocommerce/restore/tok_abc-123', 1772441911, self::SECRET ) );
 		$this->assertSame( 'PxL/mvKfT/ygo4I2XdLPtJ9+HqMKtHr5W7Bzy2HKfR8=', Cartback_Signer::sign_request( 'post', '/wp-json/cartback/v1/coupons', 1772441911, self::SECRET ) );
+		$this->assertSame( 'dNuz9dpmeBFWtHh0Om9nI+LPDqpOmJ16HUKDKRbLsXA=', Cartback_Signer::sign_request_body( 'post', '/wp-json/cartback/v1/coupons', 1772441911, '{"code":"CB-ABCDEFGH","percent":10}', self::SECRET ) );
 	}
 
 	public function test_request_headers() {

@@ -63,24 +63,33 @@ class Cartback_Coupons {
 	}
 
 	/**
-	 * Lets only requests cartback signed through: the X-Cartback-* headers
-	 * over POST and /wp-json/cartback/v1/coupons.
+	 * Lets only requests cartback signed through, each once: the
+	 * X-Cartback-* headers over POST, /wp-json/cartback/v1/coupons and the
+	 * body. A signature already used is refused for as long as it could
+	 * still verify, so a request seen in a log cannot be sent again.
 	 *
 	 * @param WP_REST_Request $request The request.
 	 * @return true|WP_Error
 	 */
 	public function check_signature( $request ) {
-		$ok = Cartback_Signer::verify_request(
+		$signature = trim( (string) $request->get_header( 'x_cartback_signature' ) );
+		$ok        = Cartback_Signer::verify_request_body(
 			'POST',
 			self::SIGNED_PATH,
 			(string) $request->get_header( 'x_cartback_timestamp' ),
-			(string) $request->get_header( 'x_cartback_signature' ),
+			$signature,
+			(string) $request->get_body(),
 			Cartback_Settings::secret(),
 			(int) call_user_func( $this->clock )
 		);
 		if ( ! $ok ) {
 			return new WP_Error( 'cartback_invalid_signature', __( 'Invalid request signature.', 'cartback-for-woocommerce' ), array( 'status' => 401 ) );
 		}
+		$seen = 'cartback_sig_' . md5( $signature );
+		if ( false !== get_transient( $seen ) ) {
+			return new WP_Error( 'cartback_replayed', __( 'This request was already received.', 'cartback-for-woocommerce' ), array( 'status' => 409 ) );
+		}
+		set_transient( $seen, 1, 2 * Cartback_Signer::MAX_SKEW );
 		return true;
 	}
 

@@ -43,6 +43,46 @@ class Cartback_Signer {
 	}
 
 	/**
+	 * Signs a request with a body: base64(HMAC-SHA256(secret, METHOD "\n"
+	 * PATH "\n" TIMESTAMP "\n" hex(SHA-256(BODY)))), so that a signature
+	 * seen in a log signs no other request.
+	 *
+	 * @param string     $method    HTTP method, e.g. POST.
+	 * @param string     $path      Request path without query.
+	 * @param int|string $timestamp Unix seconds.
+	 * @param string     $body      The raw request body.
+	 * @param string     $secret    The shop's webhook secret.
+	 * @return string
+	 */
+	public static function sign_request_body( $method, $path, $timestamp, $body, $secret ) {
+		return self::sign_body( strtoupper( $method ) . "\n" . $path . "\n" . $timestamp . "\n" . hash( 'sha256', (string) $body ), $secret );
+	}
+
+	/**
+	 * Whether a request with a body that cartback sent is signed with
+	 * secret, over that body, and recent.
+	 *
+	 * @param string $method    HTTP method.
+	 * @param string $path      Request path.
+	 * @param string $timestamp X-Cartback-Timestamp.
+	 * @param string $signature X-Cartback-Signature.
+	 * @param string $body      The raw request body.
+	 * @param string $secret    The shop's webhook secret.
+	 * @param int    $now       Unix seconds.
+	 * @return bool
+	 */
+	public static function verify_request_body( $method, $path, $timestamp, $signature, $body, $secret, $now ) {
+		$timestamp = trim( (string) $timestamp );
+		if ( '' === $secret || '' === (string) $signature || ! preg_match( '/^\d{1,12}$/', $timestamp ) ) {
+			return false;
+		}
+		if ( abs( $now - (int) $timestamp ) > self::MAX_SKEW ) {
+			return false;
+		}
+		return hash_equals( self::sign_request_body( $method, $path, $timestamp, $body, $secret ), trim( (string) $signature ) );
+	}
+
+	/**
 	 * The headers of a signed request to cartback.
 	 *
 	 * @param string $method HTTP method.
