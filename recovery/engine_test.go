@@ -1258,3 +1258,22 @@ func TestOrderBeforeItsCheckoutCountsOnce(t *testing.T) {
 		t.Errorf("figures: captured %d, converted %d, order revenue %v, recovered %v", stats.Captured, stats.Converted, stats.OrderRevenue, stats.RecoveredRevenue)
 	}
 }
+
+// TestEmailConsentWithdrawnInTheQueue: under the strict email policy, an
+// email that queued for the provider is stopped by consent withdrawn while
+// it waited.
+func TestEmailConsentWithdrawnInTheQueue(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{EmailConsent: recovery.EmailConsentMarketing})
+	p := &pacingSender{}
+	e.sched.Senders[recovery.ChannelEmail] = p
+	consent := func(c *recovery.Cart) { c.Consent.Email = recovery.ConsentGrant{Granted: true, Source: "test"} }
+	id := e.checkout("a", 0, consent)
+	p.during = func() { e.checkout("a", 0) } // the same checkout, consent now withdrawn
+	e.at(time.Hour)
+	if n := len(p.messages()); n != 0 {
+		t.Fatalf("%d emails sent after consent was withdrawn", n)
+	}
+	if got := e.steps(id)[0]; got != "skipped/no_email_consent" {
+		t.Errorf("step 1: %s", got)
+	}
+}

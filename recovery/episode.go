@@ -491,6 +491,8 @@ func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, wait 
 			reason = ReasonEmpty
 		case cl.Step.Channel == ChannelSMS && !c.Consent.SMS.Granted:
 			reason = ReasonNoSMSConsent
+		case cl.Step.Channel == ChannelEmail && shop.Settings.EmailConsent == EmailConsentMarketing && !c.Consent.Email.Granted:
+			reason = ReasonNoEmailConsent
 		default:
 			out, err := tx.OptOut(shop.ID, cl.Step.Channel, c.address(cl.Step.Channel))
 			if err != nil {
