@@ -13,10 +13,13 @@ const gmtLayout = "2006-01-02T15:04:05"
 
 // Order meta_data keys written by cartback's companion plugin at checkout.
 const (
-	metaCartKey      = "_cartback_cart_key"
-	metaEmailConsent = "_cartback_email_consent"
-	metaSMSConsent   = "_cartback_sms_consent"
-	metaLocale       = "_cartback_locale"
+	metaCartKey = "_cartback_cart_key"
+	// metaUnpaidTimeout marks an order WooCommerce cancelled because it
+	// stayed unpaid past the hold-stock time (the plugin sets it).
+	metaUnpaidTimeout = "_cartback_unpaid_timeout"
+	metaEmailConsent  = "_cartback_email_consent"
+	metaSMSConsent    = "_cartback_sms_consent"
+	metaLocale        = "_cartback_locale"
 )
 
 // Consent sources recorded on carts built from orders.
@@ -97,6 +100,12 @@ func decodeOrder(body []byte, storeURL, region string) (recovery.Event, error) {
 			return recovery.Event{}, err
 		}
 		return recovery.Event{Kind: recovery.EventOrder, Order: order}, nil
+	}
+	if status == "cancelled" && p.MetaData.value(metaUnpaidTimeout) == "yes" {
+		// Not the shopper's doing: WooCommerce frees the stock of an order
+		// left unpaid at the payment step, an hour in by default, before
+		// the first reminder. The cart stays; the plugin rebuilds it.
+		return recovery.Event{Kind: recovery.EventIgnored}, nil
 	}
 	return recovery.Event{Kind: recovery.EventCartDeleted, Cart: &recovery.Cart{
 		Keys: recovery.CartKeys{OrderID: string(p.ID)},

@@ -247,6 +247,14 @@ func TestDecodeOrderStatuses(t *testing.T) {
 	decode(t, TopicOrderUpdated, body, recovery.EventIgnored)
 	decode(t, TopicOrderUpdated, []byte(`{"id":727,"status":"wc-shipped","total":{"amount":"29.35"}}`), recovery.EventIgnored)
 
+	// WooCommerce cancelling an order left unpaid past the hold-stock time
+	// (the plugin marks it) keeps the cart: that shopper is the one to
+	// remind.
+	timedOut := patched(t, "order.json", map[string]any{"status": "cancelled", "meta_data": []any{
+		map[string]any{"id": 1, "key": "_cartback_unpaid_timeout", "value": "yes"},
+	}})
+	decode(t, TopicOrderUpdated, timedOut, recovery.EventIgnored)
+
 	// A status of a plugin's own on a paid order means bought; unpaid, it
 	// means nothing cartback knows.
 	for _, status := range []string{"partially-paid", "wc-shipped"} {

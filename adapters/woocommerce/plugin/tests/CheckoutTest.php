@@ -25,6 +25,18 @@ class CheckoutTest extends CartbackTestCase {
 		);
 	}
 
+	public function test_unpaid_timeout_is_marked_not_changed() {
+		$checkout = new Cartback_Checkout( $this->capture() );
+		$checkout->register();
+		$order = new WC_Order( 724 );
+		$this->assertTrue( apply_filters( 'woocommerce_cancel_unpaid_order', true, $order ) );
+		$this->assertSame( array( '_cartback_unpaid_timeout' => 'yes' ), $order->meta );
+		// An order WooCommerce leaves alone is not marked.
+		$kept = new WC_Order( 725 );
+		$this->assertFalse( apply_filters( 'woocommerce_cancel_unpaid_order', false, $kept ) );
+		$this->assertSame( array(), $kept->meta );
+	}
+
 	public function test_block_checkout_meta() {
 		$this->fill_contract_cart();
 		$request = new WP_REST_Request( 'POST', '/wc/store/v1/checkout' );

@@ -48,6 +48,24 @@ class Cartback_Checkout {
 		add_action( 'woocommerce_store_api_checkout_update_order_meta', array( $this, 'draft_order_meta' ) );
 		add_action( 'woocommerce_store_api_checkout_update_order_from_request', array( $this, 'block_order_meta' ), 10, 2 );
 		add_action( 'woocommerce_store_api_checkout_order_processed', array( $this, 'block_order_processed' ) );
+		add_filter( 'woocommerce_cancel_unpaid_order', array( $this, 'mark_unpaid_timeout' ), 10, 2 );
+	}
+
+	/**
+	 * Marks an order WooCommerce cancels because its hold-stock time ran
+	 * out unpaid: the shopper left at the payment step, the very cart a
+	 * reminder is for, so cartback keeps it rather than treat the
+	 * cancellation as the shopper's.
+	 *
+	 * @param bool     $cancel Whether WooCommerce cancels the order.
+	 * @param WC_Order $order  The unpaid order.
+	 * @return bool $cancel, unchanged.
+	 */
+	public function mark_unpaid_timeout( $cancel, $order ) {
+		if ( $cancel && is_object( $order ) ) {
+			$order->update_meta_data( '_cartback_unpaid_timeout', 'yes' );
+		}
+		return $cancel;
 	}
 
 	/**
