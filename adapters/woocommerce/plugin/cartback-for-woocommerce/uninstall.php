@@ -1,6 +1,6 @@
 <?php
 /**
- * Removes the plugin's settings when it is deleted.
+ * Removes the plugin's settings and its order webhooks when it is deleted.
  *
  * Coupons the plugin created stay: orders may refer to them.
  *
@@ -10,6 +10,11 @@
 defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
 
 require_once __DIR__ . '/includes/class-cartback-settings.php';
+require_once __DIR__ . '/includes/class-cartback-webhooks.php';
+
+// The order webhooks Connect made go too: a deleted plugin leaves nothing
+// sending shoppers' orders to cartback.
+Cartback_Webhooks::delete_connected();
 
 foreach ( Cartback_Settings::option_names() as $cartback_option ) {
 	delete_option( $cartback_option );

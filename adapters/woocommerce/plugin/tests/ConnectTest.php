@@ -48,6 +48,34 @@ class ConnectTest extends CartbackTestCase {
 		$this->assertSame( 'store.example', get_option( Cartback_Settings::CONNECTED )['shop'] );
 	}
 
+	public function test_deactivation_pauses_and_deletion_removes_the_webhooks() {
+		CB_Stub::$remote_handler = function () {
+			return array(
+				'response' => array( 'code' => 200 ),
+				'body'     => '{"ok":true,"shop":"store.example"}',
+			);
+		};
+		$this->assertTrue( $this->admin()->run_connect()['ok'] );
+		// A webhook of the merchant's own is never touched.
+		$own = new WC_Webhook();
+		$own->set_topic( 'order.created' );
+		$own->set_delivery_url( 'https://erp.example/hook' );
+		$own->set_status( 'active' );
+		$own->save();
+
+		Cartback_Plugin::deactivate();
+		$this->assertSame( 'paused', WC_Fake_Catalog::$webhooks[1]->get_status() );
+		$this->assertSame( 'paused', WC_Fake_Catalog::$webhooks[2]->get_status() );
+		$this->assertSame( 'active', $own->get_status() );
+		Cartback_Plugin::activate();
+		$this->assertSame( 'active', WC_Fake_Catalog::$webhooks[1]->get_status() );
+
+		define( 'WP_UNINSTALL_PLUGIN', true );
+		include dirname( __DIR__ ) . '/cartback-for-woocommerce/uninstall.php';
+		$this->assertSame( array( $own->get_id() ), array_keys( WC_Fake_Catalog::$webhooks ) );
+		$this->assertFalse( get_option( Cartback_Settings::CONNECTED ) );
+	}
+
 	public function test_connect_refused() {
 		CB_Stub::$remote_handler = function () {
 			return array(

@@ -75,14 +75,17 @@ class Cartback_Plugin {
 	 */
 	public static function activate() {
 		Cartback_Coupons::schedule();
+		Cartback_Webhooks::set_connected_status( 'active' );
 	}
 
 	/**
-	 * Deactivation: stops the coupon clean-up.
+	 * Deactivation: stops the coupon clean-up and pauses the order
+	 * webhooks, so that a deactivated plugin sends cartback nothing more.
 	 *
 	 * @return void
 	 */
 	public static function deactivate() {
 		Cartback_Coupons::unschedule();
+		Cartback_Webhooks::set_connected_status( 'paused' );
 	}
 }

@@ -55,6 +55,55 @@ class Cartback_Webhooks {
 	}
 
 	/**
+	 * Sets the status of the webhooks Connect made (their ids are kept in
+	 * the cartback_connected option): paused while the plugin is
+	 * deactivated, so WooCommerce stops sending orders to cartback, and
+	 * active again when it is activated.
+	 *
+	 * @param string $status active or paused.
+	 * @return void
+	 */
+	public static function set_connected_status( $status ) {
+		foreach ( self::connected_ids() as $id ) {
+			$webhook = wc_get_webhook( $id );
+			if ( $webhook && in_array( $webhook->get_topic(), self::TOPICS, true ) ) {
+				$webhook->set_status( $status );
+				$webhook->save();
+			}
+		}
+	}
+
+	/**
+	 * Deletes the webhooks Connect made, when the plugin is deleted.
+	 *
+	 * @return void
+	 */
+	public static function delete_connected() {
+		foreach ( self::connected_ids() as $id ) {
+			$webhook = wc_get_webhook( $id );
+			if ( $webhook && in_array( $webhook->get_topic(), self::TOPICS, true ) ) {
+				$webhook->delete( true );
+			}
+		}
+	}
+
+	/**
+	 * Ids of the webhooks the last Connect made or updated.
+	 *
+	 * @return int[]
+	 */
+	private static function connected_ids() {
+		if ( ! function_exists( 'wc_get_webhook' ) ) {
+			return array(); // WooCommerce is not active.
+		}
+		$connected = get_option( Cartback_Settings::CONNECTED );
+		if ( ! is_array( $connected ) || empty( $connected['webhooks'] ) || ! is_array( $connected['webhooks'] ) ) {
+			return array();
+		}
+		return array_map( 'intval', array_values( $connected['webhooks'] ) );
+	}
+
+	/**
 	 * Ids of all webhooks.
 	 *
 	 * @return int[]

@@ -306,6 +306,7 @@ class WC_Webhook {
 		throw new BadMethodCallException( $name );
 	}
 	public function get_id() { return $this->id; }
+	public function delete( $force = false ) { unset( WC_Fake_Catalog::$webhooks[ $this->id ] ); return true; }
 	public function save() {
 		if ( ! $this->id ) {
 			$this->id = 1 + count( WC_Fake_Catalog::$webhooks );
