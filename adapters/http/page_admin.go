@@ -209,29 +209,49 @@ func (s *Server) readSession(c *echo.Context) (session, bool) {
 // ticketLifetime bounds how long a shop sign-in link works.
 const ticketLifetime = 2 * time.Minute
 
-func (s *Server) ticketMAC(shop, exp string) string {
+// shopTicketCookie binds a shop sign-in link to the browser it was made
+// for.
+const shopTicketCookie = "cartback_shop_ticket"
+
+func (s *Server) ticketMAC(shop, exp, nonce string) string {
 	m := hmac.New(sha256.New, s.sessionKey())
-	m.Write([]byte("shop ticket\x00" + shop + "\x00" + exp))
+	m.Write([]byte("shop ticket\x00" + shop + "\x00" + exp + "\x00" + nonce))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// ShopSignInPath returns a short-lived link that signs its bearer into the
-// admin page for one shop only: where the Shopify app sends a merchant
-// after installing.
-func (s *Server) ShopSignInPath(shop string) string {
+// ShopSignIn answers, on w, the browser that just installed the Shopify
+// app with a short-lived cookie, and returns the path of a link that signs
+// that browser, and no other, into the admin page for one shop only:
+// where the app sends a merchant after installing. A link copied out of
+// the flow (and sent to someone else) does not work without the cookie,
+// and works once.
+func (s *Server) ShopSignIn(w http.ResponseWriter, r *http.Request, shop string) string {
+	nonce := randomToken(16)
+	http.SetCookie(w, &http.Cookie{
+		Name: shopTicketCookie, Value: nonce, Path: "/admin/shop-session", HttpOnly: true,
+		Secure:   s.Secure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"),
+		SameSite: http.SameSiteLaxMode, // sent on the redirect that follows Shopify's
+		MaxAge:   int(ticketLifetime / time.Second),
+	})
 	exp := strconv.FormatInt(s.now().Add(ticketLifetime).Unix(), 10)
-	q := url.Values{"shop": {shop}, "exp": {exp}, "sig": {s.ticketMAC(shop, exp)}}
+	q := url.Values{"shop": {shop}, "exp": {exp}, "sig": {s.ticketMAC(shop, exp, nonce)}}
 	return "/admin/shop-session?" + q.Encode()
 }
 
-// pageShopSession turns a shop sign-in link into a session for that shop.
+// pageShopSession turns a shop sign-in link, in the browser it was made
+// for, into a session for that shop.
 func (s *Server) pageShopSession(c *echo.Context) error {
 	shop, exp, sig := c.QueryParam("shop"), c.QueryParam("exp"), c.QueryParam("sig")
+	nonce := ""
+	if ck, err := c.Request().Cookie(shopTicketCookie); err == nil {
+		nonce = ck.Value
+	}
 	unix, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || shop == "" || !s.now().Before(time.Unix(unix, 0)) ||
-		!hmac.Equal([]byte(sig), []byte(s.ticketMAC(shop, exp))) {
+	if err != nil || shop == "" || nonce == "" || !s.now().Before(time.Unix(unix, 0)) ||
+		!hmac.Equal([]byte(sig), []byte(s.ticketMAC(shop, exp, nonce))) {
 		return Error(http.StatusUnauthorized, "This sign-in link is not valid or has expired. Open the app from your Shopify admin again.")
 	}
+	s.setCookie(c, shopTicketCookie, "", "/admin/shop-session", -1) // once
 	s.setCookie(c, sessionCookie, s.newSession(shop), "/admin", sessionLifetime)
 	return seeOther(c, "/admin/shops/"+url.PathEscape(shop)+"/dashboard")
 }

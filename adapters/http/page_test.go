@@ -572,7 +572,7 @@ func TestSettingsPageRotatesWebhookSecret(t *testing.T) {
 	// A merchant signed in to their own shop (one with a secret of its
 	// own, which the operator could rotate) cannot change its secret.
 	m := e.browser()
-	if p := m.get(e.server.ShopSignInPath(shopifyDomain)); p.status != http.StatusSeeOther {
+	if p := m.shopSignIn(shopifyDomain); p.status != http.StatusSeeOther {
 		t.Fatalf("shop sign-in: %d %s", p.status, p.body)
 	}
 	if p := m.get("/admin/shops/" + shopifyDomain); p.status != 200 || strings.Contains(p.body, "Make a new secret") || !strings.Contains(p.body, `id="webhook-secret"`) {
@@ -624,7 +624,7 @@ func TestSettingsPageErasesShop(t *testing.T) {
 
 	// A merchant signed in to their own shop cannot erase it.
 	m := e.browser()
-	if p := m.get(e.server.ShopSignInPath(shopifyDomain)); p.status != http.StatusSeeOther {
+	if p := m.shopSignIn(shopifyDomain); p.status != http.StatusSeeOther {
 		t.Fatalf("shop sign-in: %d", p.status)
 	}
 	if p := m.get("/admin/shops/" + shopifyDomain); strings.Contains(p.body, "Erase all data of this shop") {
@@ -649,7 +649,7 @@ func TestUninstalledShopStaysClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := e.browser()
-	if p := m.get(e.server.ShopSignInPath(domain)); p.status != http.StatusSeeOther {
+	if p := m.shopSignIn(domain); p.status != http.StatusSeeOther {
 		t.Fatalf("shop sign-in: %d", p.status)
 	}
 	if p := m.get("/admin/shops/" + domain); p.status != 200 {
@@ -676,5 +676,31 @@ func TestUninstalledShopStaysClosed(t *testing.T) {
 	}
 	if sh, _ := e.svc.ShopByDomain(ctx, domain); sh.Status != recovery.ShopUninstalled {
 		t.Errorf("status %s, want uninstalled", sh.Status)
+	}
+}
+
+// TestShopSignInLinkIsBoundToItsBrowser: the link the app's install ends
+// with signs in the browser that installed, once; copied to another
+// browser (an operator's, another merchant's) it does nothing.
+func TestShopSignInLinkIsBoundToItsBrowser(t *testing.T) {
+	e := newEnv(t)
+	operator := e.browser()
+	operator.signIn()
+	rec := httptest.NewRecorder()
+	path := e.server.ShopSignIn(rec, httptest.NewRequest(http.MethodGet, "/shopify/callback", nil), shopifyDomain)
+	if p := operator.get(path); p.status != http.StatusUnauthorized {
+		t.Errorf("the link in another browser: %d", p.status)
+	}
+	if p := operator.get("/admin/shops"); p.status != 200 || !strings.Contains(p.body, wooDomain) {
+		t.Errorf("the operator's session after the refused link: %d", p.status)
+	}
+	installer := e.browser()
+	u, _ := url.Parse(e.srv.URL)
+	installer.client.Jar.SetCookies(u, (&http.Response{Header: rec.Header()}).Cookies())
+	if p := installer.get(path); p.status != http.StatusSeeOther {
+		t.Fatalf("the link in its browser: %d %s", p.status, p.body)
+	}
+	if p := installer.get(path); p.status != http.StatusUnauthorized {
+		t.Errorf("the link used twice: %d", p.status)
 	}
 }

@@ -129,3 +129,14 @@ func signInHandler(tb testing.TB, h http.Handler) *http.Cookie {
 	}
 	return session
 }
+
+// shopSignIn signs the browser in for one shop as the Shopify app's
+// install does: the link comes with a cookie for this browser only.
+func (b *browser) shopSignIn(shop string) page {
+	b.t.Helper()
+	rec := httptest.NewRecorder()
+	path := b.e.server.ShopSignIn(rec, httptest.NewRequest(http.MethodGet, "/shopify/callback", nil), shop)
+	u, _ := url.Parse(b.e.srv.URL)
+	b.client.Jar.SetCookies(u, (&http.Response{Header: rec.Header()}).Cookies())
+	return b.get(path)
+}

@@ -224,7 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.HTTP.PublicURL = m.Config.PublicURL
 	if shopifyApp != nil {
 		m.HTTP.ShopifyApp = shopifyApp.Handler()
-		shopifyApp.SignInPath = m.HTTP.ShopSignInPath
+		shopifyApp.SignIn = m.HTTP.ShopSignIn
 	}
 	if m.Config.TwilioAccountSID != "" {
 		m.HTTP.SMS = smsWebhooks(m.Config.TwilioAuthToken)

@@ -30,10 +30,10 @@ type App struct {
 	Now       func() time.Time
 	// AfterInstall is where the merchant lands once the app is installed.
 	AfterInstall string
-	// SignInPath, when set, gives the path of a link that signs the
-	// merchant into the admin page for their shop only; it replaces
-	// AfterInstall.
-	SignInPath func(shop string) string
+	// SignIn, when set, gives the path of a link that signs the merchant
+	// into the admin page for their shop only, bound to the browser w
+	// answers; it replaces AfterInstall.
+	SignIn func(w http.ResponseWriter, r *http.Request, shop string) string
 
 	// refreshing holds one *sync.Mutex per shop id: one refresh at a time,
 	// since each spends the refresh token the next one would need.
@@ -110,8 +110,8 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	a.Logger.Info("shopify app installed", "shop", shop)
 	next := a.AfterInstall
-	if a.SignInPath != nil {
-		next = a.PublicURL + a.SignInPath(shop)
+	if a.SignIn != nil {
+		next = a.PublicURL + a.SignIn(w, r, shop)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
