@@ -423,6 +423,18 @@ func TestHoldout(t *testing.T) {
 	if st.Holdout.Abandoned != held || st.Reminding.Abandoned != reminded {
 		t.Errorf("stats groups: %+v %+v", st.Holdout, st.Reminding)
 	}
+	// One reminded cart bought: the recovery rate is of the carts that
+	// could be reminded, not of the holdout too.
+	for _, c := range carts {
+		if !c.Holdout {
+			e.order(c.Keys.CheckoutToken, 2*time.Hour)
+			break
+		}
+	}
+	st, _ = e.svc.Stats(context.Background(), e.shop.ID, start.Add(-time.Hour), start.Add(time.Hour))
+	if want := 1 / float64(reminded); st.RecoveryRate != want {
+		t.Errorf("recovery rate %v, want %v (1 of %d reminded)", st.RecoveryRate, want, reminded)
+	}
 }
 
 func TestTemporaryFailureRetriesWithoutDuplicate(t *testing.T) {

@@ -402,7 +402,9 @@ func (s *Service) Stats(ctx context.Context, shopID uint64, from, to time.Time) 
 	for cur, v := range st.RevenueAfterReminder {
 		st.RecoveredRevenue[cur] += v
 	}
-	st.RecoveryRate = ratio(st.RecoveredViaLink+st.RecoveredAfterReminder, st.Abandoned)
+	// Of the carts that could be reminded: holdout carts never are, so
+	// counting them would lower the rate by the holdout share.
+	st.RecoveryRate = ratio(st.RecoveredViaLink+st.RecoveredAfterReminder, st.Reminding.Abandoned)
 	st.AbandonmentRate = ratio(st.Abandoned, st.Captured)
 	st.MobileClickShare = ratio(st.MobileClicks, st.Clicks)
 	st.AverageOrderValue = map[string]int64{}
