@@ -153,10 +153,14 @@ func (s *Service) RestoreForPlugin(ctx context.Context, signer *Signer, shop *Sh
 		c, err = tx.Cart(t.CartID)
 		return err
 	})
-	if ErrorCode(err) == ENOTFOUND || (err == nil && c.ShopID != shop.ID) {
+	if ErrorCode(err) == ENOTFOUND || (err == nil && (c.ShopID != shop.ID || c.State == CartDeleted)) {
 		return nil, Errorf(ENOTFOUND, "unknown link")
 	} else if err != nil {
 		return nil, err
+	} else if c.State == CartConverted {
+		// Bought is final: rebuilding it (and taking up its key again)
+		// would start a cart nobody asked for.
+		return nil, Errorf(ECONFLICT, "this cart was bought")
 	}
 	r := &PluginRestore{CartKey: c.Keys.CartKey, Email: c.Contact.Email, Currency: c.Currency, Items: []PluginRestoreItem{}}
 	if t.Step < len(c.Steps) {

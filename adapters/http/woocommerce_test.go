@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -68,5 +69,21 @@ func TestPluginPingAndRestore(t *testing.T) {
 	foreign := testSigner.Sign(recovery.LinkToken{Purpose: recovery.PurposeRestore, ShopID: e.shopify.ID, CartID: id, Expires: now.Add(time.Hour)})
 	if r := e.pluginGet("/api/woocommerce/restore/"+foreign, "https://"+wooDomain+"/", wooSecret, now); r.status != http.StatusNotFound {
 		t.Errorf("token of another shop: %d", r.status)
+	}
+
+	// A bought cart is not rebuilt: the plugin is told so.
+	err = e.db.Update(context.Background(), func(tx recovery.Tx) error {
+		c, err := tx.Cart(id)
+		if err != nil {
+			return err
+		}
+		c.State = recovery.CartConverted
+		return tx.PutCart(c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.pluginGet("/api/woocommerce/restore/"+token, "https://"+wooDomain+"/", wooSecret, now); r.status != http.StatusConflict {
+		t.Errorf("restore of a bought cart: %d %s", r.status, r.raw)
 	}
 }

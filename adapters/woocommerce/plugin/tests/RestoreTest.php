@@ -223,6 +223,16 @@ class RestoreTest extends CartbackTestCase {
 		);
 	}
 
+	public function test_bought_cart_is_not_rebuilt() {
+		$this->answer( 409, array( 'error' => 'this cart was bought' ) );
+		$_GET['cartback_restore'] = 'AbC-123_xyz';
+		$this->restore()->maybe_restore();
+		$this->assertSame( array( 'https://store.example/shop/' ), CB_Stub::$redirects );
+		$this->assertSame( array( array( 'notice', 'This order has already been placed. Thank you!' ) ), CB_Stub::$notices );
+		$this->assertTrue( WC()->cart->is_empty() );
+		$this->assertNull( WC()->session->get( Cartback_Capture::S_CART_KEY ), 'the bought cart\'s key is not taken up' );
+	}
+
 	public function test_invalid_token_with_a_cart_goes_to_the_cart() {
 		WC()->cart->add_to_cart( 93, 1 );
 		$this->answer( 410, array( 'error' => 'this link has expired' ) );

@@ -52,7 +52,7 @@ class Cartback_Client {
 	 * Asks cartback for the cart a restore token names.
 	 *
 	 * @param string $token Restore token from the link.
-	 * @return array{status:string,cart?:array} status is "ok", "invalid" (404 or 410) or "error".
+	 * @return array{status:string,cart?:array} status is "ok", "invalid" (404 or 410), "bought" (409) or "error".
 	 */
 	public function restore( $token ) {
 		$response = $this->signed_get( self::RESTORE_PATH . $token );
@@ -62,6 +62,9 @@ class Cartback_Client {
 		$code = (int) wp_remote_retrieve_response_code( $response );
 		if ( 404 === $code || 410 === $code ) {
 			return array( 'status' => 'invalid' );
+		}
+		if ( 409 === $code ) {
+			return array( 'status' => 'bought' );
 		}
 		$cart = json_decode( (string) wp_remote_retrieve_body( $response ), true );
 		if ( 200 !== $code || ! is_array( $cart ) || ! isset( $cart['items'] ) || ! is_array( $cart['items'] ) ) {

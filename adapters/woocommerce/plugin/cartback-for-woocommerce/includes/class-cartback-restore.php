@@ -88,6 +88,10 @@ class Cartback_Restore {
 		}
 
 		$answer = $this->client->restore( $token );
+		if ( 'bought' === $answer['status'] ) {
+			wc_add_notice( __( 'This order has already been placed. Thank you!', 'cartback-for-woocommerce' ), 'notice' );
+			return $fallback;
+		}
 		if ( 'invalid' === $answer['status'] ) {
 			wc_add_notice( __( 'This link is invalid or has expired.', 'cartback-for-woocommerce' ), 'error' );
 			return $fallback;
