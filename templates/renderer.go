@@ -194,6 +194,12 @@ func (r *Renderer) RenderResult(ctx context.Context, in recovery.RenderInput) (R
 	}
 	if !custom.empty() {
 		out, err := r.execute(def, custom, f, channel)
+		if err == nil && channel == string(recovery.ChannelEmail) && f.UnsubscribeURL != "" &&
+			((custom.Text != "" && !strings.Contains(out.Text, f.UnsubscribeURL)) || (custom.HTML != "" && !strings.Contains(out.HTML, f.UnsubscribeURL))) {
+			// Saved before templates had to show it: an email without a
+			// way out does not go; the default, which has one, does.
+			err = errors.New("it leaves out the unsubscribe link")
+		}
 		if err == nil {
 			res.Rendered, res.Custom = out, true
 			if !hasDefault && !complete(custom, channel) {

@@ -374,6 +374,8 @@ func TestBrokenCustomTemplateFallsBackToDefault(t *testing.T) {
 	}{
 		{"parse error", recovery.ChannelEmail, Custom{Subject: "Fine", HTML: "<p>{{.ShopName</p>"}, "html: template: html:1:"},
 		{"exec error", recovery.ChannelEmail, Custom{Text: "Hi {{.Nickname}}"}, "can't evaluate field Nickname"},
+		// Saved before a template had to show it.
+		{"no unsubscribe link", recovery.ChannelEmail, Custom{Text: "Hi {{.FirstName}}: {{.RestoreURL}}"}, "leaves out the unsubscribe link"},
 		{"renders empty", recovery.ChannelSMS, Custom{SMS: "{{.DiscountCode}}"}, "sms: renders empty"},
 		{"runaway output", recovery.ChannelSMS, Custom{SMS: `{{range .Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{range $.Items}}{{$.RestoreURL}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}{{end}}`}, "output exceeds"},
 	}
