@@ -1289,3 +1289,47 @@ func TestEmailConsentWithdrawnInTheQueue(t *testing.T) {
 		t.Errorf("step 1: %s", got)
 	}
 }
+
+// TestEmptiedCartWaitsQuietly: a cart the shopper empties after its
+// reminders were planned has nothing due (it was written every second,
+// forever); with items again, its remaining steps follow the new activity.
+func TestEmptiedCartWaitsQuietly(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	id := e.checkout("a", 0)
+	e.at(time.Hour) // the first reminder
+	e.checkout("a", 2*time.Hour, func(c *recovery.Cart) { c.Items, c.Totals = nil, recovery.Totals{} })
+	e.at(3 * time.Hour)
+	if c := e.cart(id); c.State != recovery.CartActive || !c.NextDueAt.IsZero() {
+		t.Fatalf("emptied cart: %s, due %v", c.State, c.NextDueAt)
+	}
+	e.at(10 * time.Hour)
+	e.checkout("a", 20*time.Hour) // items again
+	if c := e.cart(id); c.NextDueAt.Before(start.Add(20*time.Hour + 15*time.Minute)) {
+		t.Errorf("refilled cart due at %v, before it can be abandoned again", c.NextDueAt)
+	}
+}
+
+// TestRetryMovesWithTheShopper: the shopper comes back while a reminder is
+// being sent and the provider fails for now; the retry waits for the cart
+// to be abandoned again and is timed from the new activity.
+func TestRetryMovesWithTheShopper(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	p := &pacingSender{}
+	e.sched.Senders[recovery.ChannelEmail] = p
+	id := e.checkout("a", 0)
+	p.during = func() { e.checkout("a", time.Hour, func(c *recovery.Cart) { c.Items[0].Quantity = 2 }) }
+	p.fail = func(int) error { return &recovery.SendError{Temporary: true, Code: "421", Message: "busy"} }
+	e.at(time.Hour)
+	p.during, p.fail = nil, nil
+	if c := e.cart(id); c.NextDueAt.Before(start.Add(75 * time.Minute)) {
+		t.Errorf("after the failed send: due %v, before the cart is abandoned again", c.NextDueAt)
+	}
+	e.at(76 * time.Minute)
+	if n := len(p.messages()); n != 0 {
+		t.Errorf("%d reminders 16 minutes after the shopper came back", n)
+	}
+	e.at(2 * time.Hour)
+	if n := len(p.messages()); n != 1 {
+		t.Errorf("%d reminders an hour after the shopper's last activity, want 1", n)
+	}
+}

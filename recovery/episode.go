@@ -64,10 +64,21 @@ func (c *Cart) schedule(shop *Shop) {
 	if !c.State.Open() {
 		return
 	}
+	active := c.State == CartActive
+	abandon := c.abandonAt(shop.Settings.SequenceOrDefault())
 	for _, st := range c.Steps {
 		switch st.State {
 		case StepScheduled:
-			earliest(st.ReadyAt())
+			if active && c.Empty() {
+				continue // nothing to remind of until it has items again
+			}
+			t := st.ReadyAt()
+			if active && t.Before(abandon) {
+				// The shopper is back: nothing is due before the cart is
+				// abandoned again.
+				t = abandon
+			}
+			earliest(t)
 		case StepSending:
 			earliest(st.ClaimedAt.Add(SendLease))
 		}
@@ -591,6 +602,11 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 		st.State, st.Reason, st.FinishedAt = state, reason, now
 		if state == StepScheduled {
 			st.NotBefore, st.FinishedAt, st.ClaimedAt = retryAt, time.Time{}, time.Time{}
+			if c.LastActivityAt.After(cl.Cart.LastActivityAt) {
+				// The shopper came back while it was being sent: it moves
+				// with the cart, as the steps not yet claimed did.
+				st.DueAt = c.LastActivityAt.Add(time.Duration(st.After))
+			}
 			if reason == ReasonQuietHours {
 				st.Deadline = retryAt.Add(StepDeadline) // moved to the morning, never dropped
 			}
