@@ -1333,3 +1333,20 @@ func TestRetryMovesWithTheShopper(t *testing.T) {
 		t.Errorf("%d reminders an hour after the shopper's last activity, want 1", n)
 	}
 }
+
+// TestOrderMatchedByEmailWithKeysConverts: an order matched by email that
+// carries a cart token the earlier cart lacks converts it (the keys went
+// to the order's placeholder, and giving them to the cart too was refused
+// as a key of two carts, so the order failed on every redelivery).
+func TestOrderMatchedByEmailWithKeysConverts(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	ctx := context.Background()
+	a := e.checkout("a", 0) // a checkout token only
+	o := &recovery.Order{ID: "o-b", Keys: recovery.CartKeys{CheckoutToken: "b", CartToken: "ct-b"}, Email: "kari@example.com", Currency: "NOK", Total: 52900, At: start.Add(2 * time.Hour)}
+	if _, err := e.svc.Apply(ctx, e.shop.ID, recovery.Event{Kind: recovery.EventOrder, Order: o}); err != nil {
+		t.Fatalf("order: %v", err)
+	}
+	if c := e.cart(a); c.State != recovery.CartConverted {
+		t.Errorf("the earlier cart: %s", c.State)
+	}
+}

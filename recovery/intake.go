@@ -508,7 +508,11 @@ func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result
 		}
 		c = c.clone()
 		c.settle(shop, at) // abandoned before the order, or not
-		c.Keys.merge(o.Keys)
+		if !byEmail {
+			// (Matched by email, the order's keys went to the placeholder
+			// above; a key names one cart.)
+			c.Keys.merge(o.Keys)
+		}
 		c.UpdatedAt = now
 		if err := s.convert(tx, c, conv, now); err != nil {
 			return Result{}, err
