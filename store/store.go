@@ -99,6 +99,8 @@ type DB struct {
 	// boltMu guards the bolt handle, which Compact replaces.
 	boltMu sync.RWMutex
 	opts   *bolt.Options
+	// lock is held on path+".lock" from Open to Close (nil read-only).
+	lock *os.File
 
 	// Group commit: one writer goroutine takes every update queued since its
 	// last commit into the next one, so concurrent webhooks share one fsync
@@ -136,18 +138,31 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
+	var lock *os.File
+	if !opts.ReadOnly {
+		var err error
+		if lock, err = lockFile(path+".lock", opts.LockTimeout); errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+		} else if err != nil {
+			return nil, fmt.Errorf("open %s: lock: %w", path, err)
+		}
+	}
 	boltOpts := &bolt.Options{
 		Timeout:      opts.LockTimeout,
 		ReadOnly:     opts.ReadOnly,
 		FreelistType: bolt.FreelistMapType,
 	}
 	bdb, err := bolt.Open(path, 0o600, boltOpts)
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-	} else if err != nil {
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{path: path, bolt: bdb, opts: boltOpts, maxBatch: 512, writes: make(chan *writeRequest, 1024)}
+	db := &DB{path: path, bolt: bdb, opts: boltOpts, lock: lock, maxBatch: 512, writes: make(chan *writeRequest, 1024)}
 	if opts.MaxBatchSize > 0 {
 		db.maxBatch = opts.MaxBatchSize
 	}
@@ -193,7 +208,12 @@ func (db *DB) Close() error {
 	db.watcher.Wait()
 	db.boltMu.Lock()
 	defer db.boltMu.Unlock()
-	return db.bolt.Close()
+	err := db.bolt.Close()
+	if db.lock != nil {
+		db.lock.Close() // after the file: no other process writes before it is closed
+		db.lock = nil
+	}
+	return err
 }
 
 // Update runs fn in a read-write transaction and returns after the commit.

@@ -492,3 +492,40 @@ func TestCompactWhileBusy(t *testing.T) {
 		t.Fatalf("after compactions: %d carts, %v", len(carts), err)
 	}
 }
+
+// TestCompactKeepsTheFileLocked: while a compaction swaps the file, no
+// other process (here another Open) gets in to write to a file about to
+// be replaced.
+func TestCompactKeepsTheFileLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cartback.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 20 {
+			if err := db.Compact(context.Background()); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		other, err := store.Open(path, store.Options{LockTimeout: 20 * time.Millisecond})
+		if err == nil {
+			other.Close()
+			t.Fatal("another Open got the database during a compaction")
+		}
+		if !errors.Is(err, store.ErrLocked) {
+			t.Fatalf("another Open: %v, want ErrLocked", err)
+		}
+	}
+}
