@@ -33,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -101,6 +102,8 @@ type DB struct {
 	opts   *bolt.Options
 	// lock is held on path+".lock" from Open to Close (nil read-only).
 	lock *os.File
+	// backups counts the backups streaming now (see Compact).
+	backups atomic.Int32
 
 	// Group commit: one writer goroutine takes every update queued since its
 	// last commit into the next one, so concurrent webhooks share one fsync
@@ -287,6 +290,15 @@ func (db *DB) runExclusive(fn func() error) error {
 // are overwritten; compaction removes it for good. Writes wait while it
 // runs; reads go on until the file is swapped.
 func (db *DB) Compact(ctx context.Context) error {
+	// Writes wait while it runs, so it does not start under a backup that
+	// may stream for minutes (it would hold them that long).
+	for db.backups.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -307,7 +319,13 @@ func (db *DB) Compact(ctx context.Context) error {
 			os.Remove(tmp)
 			return fmt.Errorf("compact: %w", err)
 		}
-		db.boltMu.Lock()
+		// A backup streaming to a slow client holds a read lock for as long
+		// as it takes: waiting for the write lock in the usual way would
+		// stop every new read behind it (redirects, the scheduler) until
+		// then. Try instead, and let readers through meanwhile.
+		for !db.boltMu.TryLock() {
+			time.Sleep(10 * time.Millisecond)
+		}
 		defer db.boltMu.Unlock()
 		if err := db.bolt.Close(); err != nil {
 			return fmt.Errorf("compact: close: %w", err)
@@ -379,6 +397,8 @@ func (db *DB) Backup(w io.Writer) (int64, error) {
 // so that a receiver over the network can tell a complete copy from a cut one.
 func (db *DB) WriteBackup(w io.Writer, announce func(size int64)) (int64, error) {
 	var n int64
+	db.backups.Add(1)
+	defer db.backups.Add(-1)
 	db.boltMu.RLock()
 	defer db.boltMu.RUnlock()
 	err := db.bolt.View(func(tx *bolt.Tx) (err error) {

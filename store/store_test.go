@@ -529,3 +529,53 @@ func TestCompactKeepsTheFileLocked(t *testing.T) {
 		}
 	}
 }
+
+// blockingWriter holds a backup stream until released.
+type blockingWriter struct {
+	started chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.started) })
+	<-w.release
+	return len(p), nil
+}
+
+// TestBackupDoesNotStopReadsWhileACompactionWaits: a compaction asked for
+// during a slow backup does not hold up reads (restore links, the
+// scheduler) until the backup ends.
+func TestBackupDoesNotStopReadsWhileACompactionWaits(t *testing.T) {
+	db := openDB(t)
+	w := &blockingWriter{started: make(chan struct{}), release: make(chan struct{})}
+	backupDone := make(chan error, 1)
+	go func() {
+		_, err := db.WriteBackup(w, nil)
+		backupDone <- err
+	}()
+	<-w.started
+	compacted := make(chan error, 1)
+	go func() { compacted <- db.Compact(context.Background()) }()
+	time.Sleep(50 * time.Millisecond) // the compaction is waiting now
+	read := make(chan error, 1)
+	go func() {
+		read <- db.View(context.Background(), func(tx recovery.Tx) error { _, err := tx.Shops(); return err })
+	}()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		close(w.release) // let the backup, and then the rest, finish
+		t.Fatal("a read waited for the backup behind the compaction")
+	}
+	close(w.release)
+	if err := <-backupDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-compacted; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -420,6 +420,9 @@ func (s *Server) handleBackup(c *echo.Context) error {
 	if s.Backup == nil {
 		return recovery.Errorf(recovery.ENOTIMPLEMENTED, "backup is not available")
 	}
+	// A large database takes longer to stream than the server's write
+	// timeout allows a response.
+	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(time.Hour))
 	n, err := s.Backup(c.Response(), func(size int64) {
 		h := c.Response().Header()
 		h.Set("Content-Type", "application/octet-stream")
