@@ -190,8 +190,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("EMAIL_FROM: SMTP_URL and EMAIL_FROM must be set together")
 	}
 	for name, v := range map[string]string{"EMAIL_RATE": c.EmailRate, "SMS_RATE": c.SMSRate} {
-		if r, err := strconv.ParseFloat(v, 64); err != nil || r <= 0 {
-			return fmt.Errorf("%s: %q is not a positive number of messages per second", name, v)
+		// NaN and infinities parse but pace nothing; below one message an
+		// hour, sending would as good as stop.
+		if r, err := strconv.ParseFloat(v, 64); err != nil || !(r >= 1.0/3600 && r <= 10000) {
+			return fmt.Errorf("%s: %q is not a number of messages per second from 0.0003 (one an hour) to 10000", name, v)
 		}
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {

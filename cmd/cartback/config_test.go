@@ -41,9 +41,12 @@ func TestLoadConfigNamesBadVariable(t *testing.T) {
 		"SHOPIFY_API_SECRET_PREVIOUS": {"SHOPIFY_API_SECRET_PREVIOUS": "old"},
 		"CARTBACK_LOG_LEVEL":          {"CARTBACK_LOG_LEVEL": "loud"},
 		"CARTBACK_DB_MAPPED_MB":       {"CARTBACK_DB_MAPPED_MB": "-1"},
+		"EMAIL_RATE":                  {"EMAIL_RATE": "NaN"},
+		"EMAIL_RATE ":                 {"EMAIL_RATE": "+Inf"},
+		"SMS_RATE":                    {"SMS_RATE": "1e-9"},
 	} {
 		_, err := LoadConfig(env(vars), nil, io.Discard)
-		if err == nil || !strings.HasPrefix(err.Error(), name+":") {
+		if err == nil || !strings.HasPrefix(err.Error(), strings.TrimSpace(name)+":") { // (a trailing space tells two cases of one variable apart)
 			t.Errorf("%v: error %v does not name %s", vars, err, name)
 		}
 	}
