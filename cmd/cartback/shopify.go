@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cartback/cartback/adapters/shopify/app"
+	"github.com/cartback/cartback/recovery"
 )
 
 const encryptionKeyMeta = "encryption_key"
@@ -22,6 +25,9 @@ func (m *Main) shopifyApp(ctx context.Context) (*app.App, error) {
 	}
 	sealer, err := app.NewSealer(key)
 	if err != nil {
+		return nil, err
+	}
+	if err := m.checkSealedTokens(ctx, sealer); err != nil {
 		return nil, err
 	}
 	cfg := app.Config{
@@ -77,4 +83,53 @@ func (m *Main) runShopify(ctx context.Context, a *app.App) {
 			a.Reconcile(ctx)
 		}
 	}
+}
+
+// checkSealedTokens makes sure the stored Shopify tokens open with the
+// configured key, so a changed key fails the start, naming the variable,
+// instead of every shop failing quietly afterwards. Tokens sealed with
+// the generated development key (a key set later, as it should be) are
+// sealed again with the configured one.
+func (m *Main) checkSealedTokens(ctx context.Context, sealer *app.Sealer) error {
+	shops, err := m.Service.Shops(ctx)
+	if err != nil {
+		return err
+	}
+	var old *app.Sealer
+	for _, sh := range shops {
+		if sh.Shopify == nil || len(sh.Shopify.SealedToken) == 0 {
+			continue
+		}
+		if _, err := sealer.OpenToken(sh.Shopify.SealedToken, sh.Domain); err == nil {
+			continue
+		}
+		if old == nil && m.Config.EncryptionKey != "" {
+			var dev []byte
+			err := m.DB.View(ctx, func(tx recovery.Tx) (err error) {
+				dev, err = tx.Meta(encryptionKeyMeta)
+				return err
+			})
+			if err == nil && len(dev) > 0 {
+				old, _ = app.NewSealer(dev)
+			}
+		}
+		tok, err := func() (app.Token, error) {
+			if old == nil {
+				return app.Token{}, errors.New("no other key")
+			}
+			return old.OpenToken(sh.Shopify.SealedToken, sh.Domain)
+		}()
+		if err != nil {
+			return fmt.Errorf("CARTBACK_ENCRYPTION_KEY: the Shopify token stored for %s does not open with this key; set the key it was sealed with", sh.Domain)
+		}
+		sealed, err := sealer.SealToken(tok, sh.Domain)
+		if err != nil {
+			return err
+		}
+		if _, err := m.Service.UpdateShopifyAccess(ctx, sh.ID, func(a *recovery.ShopifyAccess) { a.SealedToken = sealed }); err != nil {
+			return err
+		}
+		m.Logger.Info("shopify token sealed again with the configured key", "shop", sh.Domain)
+	}
+	return nil
 }
