@@ -1350,3 +1350,31 @@ func TestOrderMatchedByEmailWithKeysConverts(t *testing.T) {
 		t.Errorf("the earlier cart: %s", c.State)
 	}
 }
+
+// TestQuietHoursMoveATextPastMaxAge: a text due an hour before max_age in
+// the recipient's night waits for the morning and goes then, though the
+// cart is older than max_age by then (it was expired, the text dropped).
+func TestQuietHoursMoveATextPastMaxAge(t *testing.T) {
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), MaxAge: recovery.Duration(48 * time.Hour), Steps: []recovery.Step{
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(47 * time.Hour), Template: "reminder"},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq, TimeZone: "UTC"})
+	id := e.checkout("a", 0, withSMSConsent) // start is 08:00 UTC: due 07:00 two days on
+	e.at(47 * time.Hour)
+	if got := e.steps(id)[0]; got != "scheduled/quiet_hours" {
+		t.Fatalf("at 07:00: %s", got)
+	}
+	e.at(49 * time.Hour) // 09:00
+	if got := e.steps(id)[0]; got != "sent" {
+		t.Errorf("in the morning: %s", got)
+	}
+}
+
+func TestStepAfterMaxAgeIsRefused(t *testing.T) {
+	seq := recovery.Sequence{MaxAge: recovery.Duration(48 * time.Hour), Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(72 * time.Hour), Template: "incentive"},
+	}}
+	if err := seq.Validate(); err == nil || !strings.Contains(err.Error(), "steps[0].after: must be at most max_age") {
+		t.Errorf("Validate = %v", err)
+	}
+}

@@ -280,7 +280,7 @@ func (s *Service) advance(tx Tx, shop *Shop, c *Cart, now time.Time) (*Claim, er
 	if c.State != CartAbandoned {
 		return nil, nil
 	}
-	if now.Sub(c.LastActivityAt) > time.Duration(seq.MaxAge) {
+	if now.Sub(c.LastActivityAt) > time.Duration(seq.MaxAge) && !c.movedToMorning(now) {
 		c.State = CartExpired
 		c.closeSteps(ReasonExpired, now)
 		return nil, nil
@@ -614,4 +614,18 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 		c.schedule(cl.Shop)
 		return tx.PutCart(c)
 	})
+}
+
+// movedToMorning reports whether a step of the cart was moved out of the
+// recipient's quiet hours and its morning is now (or hardly past): quiet
+// hours move a text, never drop it, even when the morning comes after the
+// sequence's max_age. After a long downtime it is dropped all the same.
+func (c *Cart) movedToMorning(now time.Time) bool {
+	for _, st := range c.Steps {
+		if st.State == StepScheduled && st.Reason == ReasonQuietHours && !st.NotBefore.IsZero() &&
+			now.Before(st.NotBefore.Add(StepDeadline)) {
+			return true
+		}
+	}
+	return false
 }

@@ -154,7 +154,7 @@ func (q Sequence) Validate() error {
 	case q.SMSFrequencyWindow < 0:
 		return Errorf(EINVALID, "sms_frequency_window: must not be negative")
 	}
-	abandon := q.withDefaults().AbandonAfter
+	abandon, maxAge := q.withDefaults().AbandonAfter, q.withDefaults().MaxAge
 	var prev Duration
 	for i, st := range q.Steps {
 		field := fmt.Sprintf("steps[%d]", i)
@@ -165,6 +165,9 @@ func (q Sequence) Validate() error {
 			return Errorf(EINVALID, "%s.after: must be at least abandon_after (%s)", field, time.Duration(abandon))
 		case st.After < prev:
 			return Errorf(EINVALID, "%s.after: steps must be in order of time", field)
+		case st.After > maxAge:
+			// It would fall due on a cart already too old to remind.
+			return Errorf(EINVALID, "%s.after: must be at most max_age (%s)", field, time.Duration(maxAge))
 		case !templatePattern.MatchString(st.Template):
 			return Errorf(EINVALID, "%s.template: must be a name such as %q", field, TemplateReminder)
 		case len(st.DiscountCode) > 64:
