@@ -170,6 +170,11 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		}
 		if ev.DedupKey != "" {
 			seen, err := tx.EventSeen(shopID, ev.DedupKey, eventAt, now)
+			if err == nil && !seen && eventAt.IsZero() && !ev.At.IsZero() {
+				// The event's time fell out of the window since its first
+				// delivery, which was recorded under that time.
+				seen, err = tx.EventSeen(shopID, ev.DedupKey, ev.At.UTC(), now)
+			}
 			if err != nil {
 				return err
 			} else if seen {

@@ -579,3 +579,20 @@ func TestBackupDoesNotStopReadsWhileACompactionWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLateRedeliveryIsADuplicate: an event first delivered within the
+// de-duplication window and recorded under its own time is still a
+// duplicate when redelivered after that time has left the window.
+func TestLateRedeliveryIsADuplicate(t *testing.T) {
+	db, clk := openDB(t), newClock()
+	svc, shop := newService(t, db, clk)
+	happened := clk.now.Add(-71 * time.Hour) // nearly as old as the window
+	ev := recovery.Event{Kind: recovery.EventCartUpdated, DedupKey: "late", At: happened, Cart: sampleCart("late", happened)}
+	if res := apply(t, svc, shop.ID, ev); res.Outcome != recovery.OutcomeCreated {
+		t.Fatalf("first delivery: %s", res.Outcome)
+	}
+	clk.Advance(2 * time.Hour) // the event is now 73 h old; its record is 2 h old
+	if res := apply(t, svc, shop.ID, ev); res.Outcome != recovery.OutcomeDuplicate {
+		t.Errorf("redelivery: %s, want duplicate", res.Outcome)
+	}
+}
