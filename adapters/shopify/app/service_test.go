@@ -17,28 +17,8 @@ import (
 // expiry is refreshed once and the call made again; a refresh Shopify
 // refuses marks the shop as needing a re-install.
 func TestRefusedTokenIsRenewed(t *testing.T) {
-	fake := apptest.NewServer()
-	defer fake.Close()
-	db, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	svc := recovery.NewService(db)
-	cfg := app.Config{APIKey: fake.ClientID, APISecret: fake.ClientSecret, BaseURL: fake.URL}
-	sealer, _ := app.NewSealer(make([]byte, 32))
-	a := &app.App{Config: cfg, Client: cfg.Client(nil), Sealer: sealer, StateKey: []byte("k"), PublicURL: "https://cb.example.com",
-		Service: svc, Logger: slog.New(slog.DiscardHandler)}
+	a, fake, svc, shop := newApp(t)
 	ctx := context.Background()
-	tok, err := a.Client.ExchangeCode(ctx, fake.Shop, fake.IssueCode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealed, _ := sealer.SealToken(tok, fake.Shop)
-	shop, err := svc.InstallShopify(ctx, fake.Shop, recovery.ShopifyAccess{SealedToken: sealed, ExpiresAt: tok.ExpiresAt})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cart := &recovery.Cart{ID: 1, Keys: recovery.CartKeys{CheckoutToken: "abc"}}
 
 	// Two hours later by Shopify's clock the access token is refused.
