@@ -1378,3 +1378,76 @@ func TestStepAfterMaxAgeIsRefused(t *testing.T) {
 		t.Errorf("Validate = %v", err)
 	}
 }
+
+// blockingPacer is a text provider whose queue holds each send until the
+// test lets it go.
+type blockingPacer struct {
+	recordingSender
+	waiting chan struct{}
+	release chan struct{}
+}
+
+func (p *blockingPacer) Wait(context.Context) error {
+	p.waiting <- struct{}{}
+	<-p.release
+	return nil
+}
+
+// TestProviderQueueHoldsFewWorkers: when as many sends as a quarter of the
+// workers already wait for a rate-limited provider, another is put back in
+// the due index instead of holding a worker (a burst of texts at one a
+// second held every worker while emails fell due).
+func TestProviderQueueHoldsFewWorkers(t *testing.T) {
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), Steps: []recovery.Step{
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(3 * time.Hour), Template: "reminder"},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq, TimeZone: "UTC"})
+	p := &blockingPacer{waiting: make(chan struct{}), release: make(chan struct{})}
+	e.sched.Senders[recovery.ChannelSMS] = p
+	e.sched.Workers = 4 // one may wait for the provider
+	first := e.checkout("a", 0, withSMSConsent, withContact("a@example.com", "+4790000001"))
+	e.now = start.Add(3 * time.Hour) // 11:00 UTC, no quiet hours
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.sched.RunDue(context.Background())
+	}()
+	<-p.waiting // the first text holds the one slot
+	second := e.checkout("b", 0, withSMSConsent, withContact("b@example.com", "+4790000002"))
+	other := make(chan error, 1)
+	go func() {
+		_, err := e.sched.RunDue(context.Background())
+		other <- err
+	}()
+	select {
+	case err := <-other:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-p.waiting:
+		close(p.release)
+		t.Fatal("a second text waits for the provider in a worker")
+	case <-time.After(10 * time.Second):
+		close(p.release)
+		t.Fatal("the second look did not return")
+	}
+	c := e.cart(second)
+	if st := c.Steps[0]; st.State != recovery.StepScheduled || st.Reason != "waiting for the provider's rate limit" || !st.NotBefore.After(e.now) {
+		t.Errorf("the second text: %+v, want put back to wait", st)
+	}
+	close(p.release)
+	<-done
+	if got := e.steps(first)[0]; got != "sent" {
+		t.Errorf("the first text: %s", got)
+	}
+	e.now = e.now.Add(10 * time.Second)
+	go func() {
+		for range p.waiting {
+		}
+	}()
+	e.at(3*time.Hour + 10*time.Second)
+	if got := e.steps(second)[0]; got != "sent" {
+		t.Errorf("the second text, its turn come: %s", got)
+	}
+	close(p.waiting)
+}

@@ -37,6 +37,9 @@ type Scheduler struct {
 
 	mu       sync.Mutex
 	inflight map[uint64]bool
+	// paced holds, per rate-limited channel, a slot for each send waiting
+	// for its provider (see pacedSlots).
+	paced map[Channel]chan struct{}
 	wake     chan struct{}
 	done     chan struct{}
 	cancel   context.CancelFunc
@@ -63,6 +66,7 @@ const dueBatch = 256
 func (s *Scheduler) init() {
 	if s.inflight == nil {
 		s.inflight = map[uint64]bool{}
+		s.paced = map[Channel]chan struct{}{}
 		s.wake = make(chan struct{}, 1)
 		s.done = make(chan struct{}, 1)
 	}
@@ -79,6 +83,27 @@ func (s *Scheduler) init() {
 		s.Workers = DefaultWorkers
 	}
 }
+
+// pacedSlots returns the channel's slots for sends waiting for its
+// provider: a quarter of the workers.
+func (s *Scheduler) pacedSlots(ch Channel) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	slots := s.paced[ch]
+	if slots == nil {
+		slots = make(chan struct{}, max(1, s.Workers/4))
+		s.paced[ch] = slots
+	}
+	return slots
+}
+
+// pacedRetry is how soon a send that found its provider's queue full is
+// looked at again.
+const pacedRetry = 5 * time.Second
+
+// reasonProviderQueue is the note on a step put back because enough sends
+// of its channel already wait for the provider's rate limit.
+const reasonProviderQueue = "waiting for the provider's rate limit"
 
 // Open resolves sends a previous run left unfinished and starts the loop.
 func (s *Scheduler) Open() error {
@@ -329,6 +354,17 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 	// outcome gets recorded.
 	ctx := context.WithoutCancel(parent)
 	if pacer, ok := s.Senders[cl.Step.Channel].(Pacer); ok {
+		// At most a quarter of the workers wait for one provider: a burst
+		// of texts at one a second must not hold every worker while
+		// emails fall due. The rest wait in the due index, not here.
+		slots := s.pacedSlots(cl.Step.Channel)
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		default:
+			s.finish(ctx, cl, nil, StepScheduled, reasonProviderQueue, s.Service.Now().UTC().Add(pacedRetry), false)
+			return
+		}
 		// Queue for the provider first, then look again: an order, a
 		// delete or an opt-out that arrived meanwhile still stops it.
 		if err := pacer.Wait(parent); err != nil {
