@@ -39,11 +39,11 @@ type Scheduler struct {
 	inflight map[uint64]bool
 	// paced holds, per rate-limited channel, a slot for each send waiting
 	// for its provider (see pacedSlots).
-	paced map[Channel]chan struct{}
-	wake     chan struct{}
-	done     chan struct{}
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	paced  map[Channel]chan struct{}
+	wake   chan struct{}
+	done   chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // DefaultWorkers bounds concurrent sends. Most of a send is waiting (on
