@@ -322,8 +322,17 @@ func (db *DB) Compact(ctx context.Context) error {
 		// A backup streaming to a slow client holds a read lock for as long
 		// as it takes: waiting for the write lock in the usual way would
 		// stop every new read behind it (redirects, the scheduler) until
-		// then. Try instead, and let readers through meanwhile.
-		for !db.boltMu.TryLock() {
+		// then, so while one streams, try instead and let readers through.
+		// Otherwise queue for the lock: under a steady stream of short
+		// reads a try might never find the lock free.
+		for {
+			if db.backups.Load() == 0 {
+				db.boltMu.Lock()
+				break
+			}
+			if db.boltMu.TryLock() {
+				break
+			}
 			time.Sleep(10 * time.Millisecond)
 		}
 		defer db.boltMu.Unlock()
