@@ -194,8 +194,7 @@ func (r *Renderer) RenderResult(ctx context.Context, in recovery.RenderInput) (R
 	}
 	if !custom.empty() {
 		out, err := r.execute(def, custom, f, channel)
-		if err == nil && channel == string(recovery.ChannelEmail) && f.UnsubscribeURL != "" &&
-			((custom.Text != "" && !strings.Contains(out.Text, f.UnsubscribeURL)) || (custom.HTML != "" && !strings.Contains(out.HTML, f.UnsubscribeURL))) {
+		if err == nil && withoutUnsubscribe(custom, out, f, channel) != "" {
 			// Saved before templates had to show it: an email without a
 			// way out does not go; the default, which has one, does.
 			err = errors.New("it leaves out the unsubscribe link")
@@ -461,13 +460,8 @@ func (r *Renderer) validate(kind, channel string, c Custom, needUnsubscribe bool
 			}
 			// Every email carries a way out (the README and the law ask
 			// for it in the message, not only in a header).
-			if needUnsubscribe && f.UnsubscribeURL != "" && channel == string(recovery.ChannelEmail) {
-				if c.Text != "" && !strings.Contains(out.Text, f.UnsubscribeURL) {
-					return invalid("text", "must contain the unsubscribe link, {{.UnsubscribeURL}}")
-				}
-				if c.HTML != "" && !strings.Contains(out.HTML, f.UnsubscribeURL) {
-					return invalid("html", "must contain the unsubscribe link, {{.UnsubscribeURL}}")
-				}
+			if part := withoutUnsubscribe(&c, out, f, channel); needUnsubscribe && part != "" {
+				return invalid(part, "must contain the unsubscribe link, {{.UnsubscribeURL}}")
 			}
 		}
 	}
@@ -541,3 +535,19 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*limitedBuffer)(nil)
+
+// withoutUnsubscribe names the part of an email (text or html) that the
+// shop's template c writes and that, rendered as out, leaves out the
+// unsubscribe link; "" when none does or the message is no email.
+func withoutUnsubscribe(c *Custom, out recovery.Rendered, f Fields, channel string) string {
+	if channel != string(recovery.ChannelEmail) || f.UnsubscribeURL == "" {
+		return ""
+	}
+	switch {
+	case c.Text != "" && !strings.Contains(out.Text, f.UnsubscribeURL):
+		return "text"
+	case c.HTML != "" && !strings.Contains(out.HTML, f.UnsubscribeURL):
+		return "html"
+	}
+	return ""
+}
