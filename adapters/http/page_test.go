@@ -686,8 +686,7 @@ func TestShopSignInLinkIsBoundToItsBrowser(t *testing.T) {
 	e := newEnv(t)
 	operator := e.browser()
 	operator.signIn()
-	rec := httptest.NewRecorder()
-	path := e.server.ShopSignIn(rec, httptest.NewRequest(http.MethodGet, "/shopify/callback", nil), shopifyDomain)
+	path, cookies := e.shopSignInLink(shopifyDomain)
 	if p := operator.get(path); p.status != http.StatusUnauthorized {
 		t.Errorf("the link in another browser: %d", p.status)
 	}
@@ -695,8 +694,7 @@ func TestShopSignInLinkIsBoundToItsBrowser(t *testing.T) {
 		t.Errorf("the operator's session after the refused link: %d", p.status)
 	}
 	installer := e.browser()
-	u, _ := url.Parse(e.srv.URL)
-	installer.client.Jar.SetCookies(u, (&http.Response{Header: rec.Header()}).Cookies())
+	installer.keep(cookies)
 	if p := installer.get(path); p.status != http.StatusSeeOther {
 		t.Fatalf("the link in its browser: %d %s", p.status, p.body)
 	}

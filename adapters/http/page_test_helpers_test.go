@@ -134,9 +134,21 @@ func signInHandler(tb testing.TB, h http.Handler) *http.Cookie {
 // install does: the link comes with a cookie for this browser only.
 func (b *browser) shopSignIn(shop string) page {
 	b.t.Helper()
-	rec := httptest.NewRecorder()
-	path := b.e.server.ShopSignIn(rec, httptest.NewRequest(http.MethodGet, "/shopify/callback", nil), shop)
-	u, _ := url.Parse(b.e.srv.URL)
-	b.client.Jar.SetCookies(u, (&http.Response{Header: rec.Header()}).Cookies())
+	path, cookies := b.e.shopSignInLink(shop)
+	b.keep(cookies)
 	return b.get(path)
+}
+
+// shopSignInLink makes a shop sign-in link as the app's install does, and
+// the cookies the installing browser gets with it.
+func (e *env) shopSignInLink(shop string) (string, []*http.Cookie) {
+	rec := httptest.NewRecorder()
+	path := e.server.ShopSignIn(rec, httptest.NewRequest(http.MethodGet, "/shopify/callback", nil), shop)
+	return path, (&http.Response{Header: rec.Header()}).Cookies()
+}
+
+// keep stores cookies in the browser, as if the server had set them.
+func (b *browser) keep(cookies []*http.Cookie) {
+	u, _ := url.Parse(b.e.srv.URL)
+	b.client.Jar.SetCookies(u, cookies)
 }
