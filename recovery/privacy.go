@@ -231,6 +231,10 @@ const eraseBatch = 500
 // connected anew (CreateShop, InstallShopify). Running it again finishes
 // an erasure that was cut short (ResumeErasures does at start).
 func (s *Service) EraseShop(ctx context.Context, shopID uint64) error {
+	// Several transactions: a caller that goes away (a client, a webhook
+	// timing out) must not leave it half done; a crash does, and the next
+	// start finishes it.
+	ctx = context.WithoutCancel(ctx)
 	now := s.Now().UTC()
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		sh, err := tx.Shop(shopID)

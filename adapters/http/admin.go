@@ -2,7 +2,6 @@ package http
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -271,9 +270,7 @@ func (s *Server) handleEraseShop(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Several transactions: a client that goes away must not leave it half
-	// done (a crash does; the next start finishes it).
-	if err := s.Service.EraseShop(context.WithoutCancel(c.Request().Context()), shop.ID); err != nil {
+	if err := s.Service.EraseShop(c.Request().Context(), shop.ID); err != nil {
 		return err
 	}
 	s.Logger.Info("shop erased", "shop", shop.Domain)

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -409,7 +408,7 @@ func (s *Server) pageEraseShop(c *echo.Context) error {
 		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, newSettingsForm(shop.Settings), "",
 			"Not erased: type the shop's domain, "+shop.Domain+", to confirm.")
 	}
-	if err := s.Service.EraseShop(context.WithoutCancel(c.Request().Context()), shop.ID); err != nil {
+	if err := s.Service.EraseShop(c.Request().Context(), shop.ID); err != nil {
 		return err
 	}
 	s.Logger.Info("shop erased", "shop", shop.Domain)

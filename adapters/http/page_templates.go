@@ -179,7 +179,7 @@ func (s *Server) sentTemplate(ctx context.Context, shopID uint64, ch templateCho
 		return custom, false, nil
 	}
 	a, err := s.templateStore().Template(ctx, shopID, ch.Kind, ch.Channel, ch.Locale, "")
-	if err != nil || a == nil || *a == (templates.Custom{}) {
+	if err != nil || a == nil {
 		return custom, false, err
 	}
 	return *a, true, nil
@@ -196,9 +196,6 @@ func (s *Server) pageTemplatesPost(c *echo.Context) error {
 	ch, err := readTemplateChoice(c)
 	if err != nil {
 		return err
-	}
-	if shop.Status == recovery.ShopRedacted {
-		return Error(http.StatusConflict, "This shop was erased; connect it again first.")
 	}
 	custom := customFromForm(c, ch.Channel)
 	ctx := c.Request().Context()

@@ -69,6 +69,11 @@ func (s TemplateStore) PutTemplate(ctx context.Context, shopID uint64, kind, cha
 		return err
 	}
 	return s.Store.Update(ctx, func(tx recovery.Tx) error {
+		// In the same transaction as the write: an erasure that runs in
+		// between must not leave a template behind for the shop's id.
+		if sh, err := tx.Shop(shopID); err == nil && sh.Status == recovery.ShopRedacted {
+			return recovery.Errorf(recovery.ECONFLICT, "shop %q was erased; connect it again first", sh.Domain)
+		}
 		return tx.PutMeta(templateKey(shopID, kind, channel, locale, variant), raw)
 	})
 }
