@@ -229,7 +229,7 @@ func (s *Server) ShopSignIn(w http.ResponseWriter, r *http.Request, shop string)
 	nonce := randomToken(16)
 	http.SetCookie(w, &http.Cookie{
 		Name: shopTicketCookie, Value: nonce, Path: "/admin/shop-session", HttpOnly: true,
-		Secure:   s.Secure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"),
+		Secure:   s.secureRequest(r),
 		SameSite: http.SameSiteLaxMode, // sent on the redirect that follows Shopify's
 		MaxAge:   int(ticketLifetime / time.Second),
 	})
@@ -286,8 +286,10 @@ func (s *Server) csrfToken(sess session) string {
 
 // secure reports whether the admin is reached over HTTPS, so that its
 // cookies must be Secure.
-func (s *Server) secure(c *echo.Context) bool {
-	r := c.Request()
+func (s *Server) secure(c *echo.Context) bool { return s.secureRequest(c.Request()) }
+
+// secureRequest reports whether r came over HTTPS (or Secure says so).
+func (s *Server) secureRequest(r *http.Request) bool {
 	return s.Secure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 

@@ -196,19 +196,13 @@ func (s *Server) pageCart(c *echo.Context) error {
 	}
 	// Providers name the recipient in their errors ("550 … kari@…"): the
 	// page shows contacts masked everywhere, those included.
-	var contacts []string
-	for _, m := range msgs {
-		contacts = append(contacts, m.To)
-	}
-	contacts = append(contacts, cart.Contact.Email, cart.Contact.Phone, cart.Contact.PhoneRaw)
-	mask := func(s string) string {
-		for _, c := range contacts {
-			if c != "" && strings.Contains(s, c) {
-				s = strings.ReplaceAll(s, c, maskContact(c))
-			}
+	var pairs []string
+	for _, c := range append([]string{cart.Contact.Email, cart.Contact.Phone, cart.Contact.PhoneRaw}, msgTo(msgs)...) {
+		if c != "" {
+			pairs = append(pairs, c, maskContact(c))
 		}
-		return s
 	}
+	mask := strings.NewReplacer(pairs...).Replace
 	for _, st := range cart.Steps {
 		p.Steps = append(p.Steps, stepRow{
 			Index: st.Index + 1, Channel: st.Channel, Template: st.Template, Due: when(st.ReadyAt()), Finished: when(st.FinishedAt),
@@ -325,4 +319,13 @@ func (s *Server) pageOutbox(c *echo.Context) error {
 		p.Next = msgs[len(msgs)-1].ID
 	}
 	return s.renderPage(c, http.StatusOK, "outbox", pageData{Title: "Outbox", Nav: "outbox", Shop: shop, Body: p})
+}
+
+// msgTo lists the recipients of msgs.
+func msgTo(msgs []*recovery.Message) []string {
+	to := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		to = append(to, m.To)
+	}
+	return to
 }

@@ -67,6 +67,16 @@ func operatorOnly(c *echo.Context, what string) error {
 	return nil
 }
 
+// operatorShopPage is shopPage for what only the operator may do: another
+// shop's domain is still a 404 before a merchant's sign-in gets a 403.
+func (s *Server) operatorShopPage(c *echo.Context, what string) (*recovery.Shop, error) {
+	shop, err := s.shopPage(c)
+	if err != nil {
+		return nil, err
+	}
+	return shop, operatorOnly(c, what)
+}
+
 // pageCreateShop adds a WooCommerce store with a generated webhook secret
 // and shows the secret, once, with the webhook address to paste.
 func (s *Server) pageCreateShop(c *echo.Context) error {
@@ -356,11 +366,8 @@ func (s *Server) pageShopStatusPost(c *echo.Context) error {
 // pageRotateSecret gives the shop a new generated webhook secret and shows
 // it on the settings page, the only time it is shown.
 func (s *Server) pageRotateSecret(c *echo.Context) error {
-	shop, err := s.shopPage(c)
+	shop, err := s.operatorShopPage(c, "change a webhook secret")
 	if err != nil {
-		return err
-	}
-	if err := operatorOnly(c, "change a webhook secret"); err != nil {
 		return err
 	}
 	keep := c.FormValue("keep_previous") == "on"
@@ -380,11 +387,8 @@ func (s *Server) pageRotateSecret(c *echo.Context) error {
 
 // pageEndRotation stops accepting the shop's previous webhook secret.
 func (s *Server) pageEndRotation(c *echo.Context) error {
-	shop, err := s.shopPage(c)
+	shop, err := s.operatorShopPage(c, "change a webhook secret")
 	if err != nil {
-		return err
-	}
-	if err := operatorOnly(c, "change a webhook secret"); err != nil {
 		return err
 	}
 	if _, err := s.Service.EndWebhookSecretRotation(c.Request().Context(), shop.ID); err != nil {
@@ -397,11 +401,8 @@ func (s *Server) pageEndRotation(c *echo.Context) error {
 // pageEraseShop erases the shop's data once its domain was typed to
 // confirm, and goes back to the shop list.
 func (s *Server) pageEraseShop(c *echo.Context) error {
-	shop, err := s.shopPage(c)
+	shop, err := s.operatorShopPage(c, "erase a shop")
 	if err != nil {
-		return err
-	}
-	if err := operatorOnly(c, "erase a shop"); err != nil {
 		return err
 	}
 	if recovery.NormalizeDomain(c.FormValue("confirm_domain")) != shop.Domain {
