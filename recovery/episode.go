@@ -622,8 +622,7 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 // sequence's max_age. After a long downtime it is dropped all the same.
 func (c *Cart) movedToMorning(now time.Time) bool {
 	for _, st := range c.Steps {
-		if st.State == StepScheduled && st.Reason == ReasonQuietHours && !st.NotBefore.IsZero() &&
-			now.Before(st.NotBefore.Add(StepDeadline)) {
+		if st.State == StepScheduled && st.Reason == ReasonQuietHours && !st.NotBefore.IsZero() && now.Before(st.DeadlineAt()) {
 			return true
 		}
 	}

@@ -170,7 +170,7 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		}
 		if ev.DedupKey != "" {
 			seen, err := tx.EventSeen(shopID, ev.DedupKey, eventAt, now)
-			if err == nil && !seen && eventAt.IsZero() && !ev.At.IsZero() {
+			if err == nil && !seen && eventAt.IsZero() && !ev.At.IsZero() && ev.At.Before(now) {
 				// The event's time fell out of the window since its first
 				// delivery, which was recorded under that time.
 				seen, err = tx.EventSeen(shopID, ev.DedupKey, ev.At.UTC(), now)
@@ -214,6 +214,19 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		s.erased()
 	}
 	return res, nil
+}
+
+// orderOnlyCart is the bought cart an order's keys are kept on while its
+// checkout has not been seen; creditedTo names the cart the order was
+// credited to instead, if any.
+func orderOnlyCart(shop *Shop, o *Order, conv *Conversion, at, now time.Time, creditedTo uint64) *Cart {
+	return &Cart{
+		ShopID: shop.ID, Platform: shop.Platform, Keys: o.Keys,
+		Contact:  Contact{Email: o.Email},
+		Currency: o.Currency, Totals: Totals{Total: o.Total},
+		State: CartConverted, OrderOnly: true, CreditedTo: creditedTo, Conversion: conv,
+		LastActivityAt: at, CapturedAt: now, UpdatedAt: now,
+	}
 }
 
 func (s *Service) erased() {
@@ -477,13 +490,7 @@ func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result
 		if len(o.Keys.Index()) == 0 {
 			return Result{Outcome: OutcomeIgnored}, nil
 		}
-		c := &Cart{
-			ShopID: shop.ID, Platform: shop.Platform, Keys: o.Keys,
-			Contact:  Contact{Email: o.Email},
-			Currency: o.Currency, Totals: Totals{Total: o.Total},
-			State: CartConverted, OrderOnly: true, Conversion: conv,
-			LastActivityAt: at, CapturedAt: now, UpdatedAt: now,
-		}
+		c := orderOnlyCart(shop, o, conv, at, now, 0)
 		if err := tx.PutCart(c); err != nil {
 			return Result{}, err
 		}
@@ -495,14 +502,7 @@ func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result
 		// The order names a checkout not seen yet: keep its keys, so that
 		// when that checkout arrives it finds itself bought (no reminder)
 		// and credited to the cart matched here (counted once).
-		c := &Cart{
-			ShopID: shop.ID, Platform: shop.Platform, Keys: o.Keys,
-			Contact:  Contact{Email: o.Email},
-			Currency: o.Currency, Totals: Totals{Total: o.Total},
-			State: CartConverted, OrderOnly: true, CreditedTo: matched[0].ID, Conversion: conv,
-			LastActivityAt: at, CapturedAt: now, UpdatedAt: now,
-		}
-		if err := tx.PutCart(c); err != nil {
+		if err := tx.PutCart(orderOnlyCart(shop, o, conv, at, now, matched[0].ID)); err != nil {
 			return Result{}, err
 		}
 	}

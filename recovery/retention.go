@@ -97,21 +97,22 @@ func (s *Service) Unsubscribe(ctx context.Context, signer *Signer, token string,
 		// The address the email went to, which the cart may since have
 		// replaced; the cart's current one too, since it is the same
 		// shopper's cart.
-		addresses := []string{c.address(ChannelEmail)}
+		current, sentTo := c.address(ChannelEmail), ""
 		if t.Step < len(c.Steps) && c.Steps[t.Step].MessageID != 0 {
 			m, err := tx.Message(c.Steps[t.Step].MessageID)
 			if err != nil && ErrorCode(err) != ENOTFOUND {
 				return err
 			} else if err == nil && m.Channel == ChannelEmail {
-				addresses = append(addresses, optOutContact(ChannelEmail, m.To))
+				sentTo = optOutContact(ChannelEmail, m.To)
 			}
 		}
-		seen := map[string]bool{}
-		for _, email := range addresses {
-			if email == "" || seen[email] {
+		if sentTo == current {
+			sentTo = ""
+		}
+		for _, email := range []string{current, sentTo} {
+			if email == "" {
 				continue
 			}
-			seen[email] = true
 			if err := tx.PutOptOut(&OptOut{ShopID: shop.ID, Channel: ChannelEmail, Contact: email, At: s.Now().UTC(), Source: "unsubscribe_link"}); err != nil {
 				return err
 			}

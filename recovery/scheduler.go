@@ -197,10 +197,10 @@ func (s *Scheduler) loop(ctx context.Context, jobs chan<- uint64) {
 		}
 
 		wait := time.Minute // the longest nap, as a safety net
-		// When everything due that one look takes in is being worked on,
-		// wait for a worker rather than look again at once.
-		saturated := dispatched == 0 && len(due) == dueBatch
-		if !saturated && (dispatched == 0 || len(due) < dueBatch) {
+		// (A full batch that dispatched something looked again above; one
+		// that dispatched nothing is all being worked on: wait for a
+		// worker rather than look again at once.)
+		if len(due) < dueBatch {
 			var next []Due
 			_ = s.Service.Store.View(ctx, func(tx Tx) (err error) {
 				next, err = tx.DueCarts(farFuture, 1+s.inflightCount())
