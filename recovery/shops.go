@@ -561,8 +561,6 @@ func (s *Service) InstallShopify(ctx context.Context, domain string, access Shop
 			}
 		} else if err != nil {
 			return err
-		} else if sh.Platform != PlatformShopify && sh.Status != ShopRedacted {
-			return Errorf(ECONFLICT, "domain: %q is connected as a %s shop", domain, sh.Platform)
 		} else if sh.Status == ShopRedacted {
 			if sh.Erasing {
 				return Errorf(ECONFLICT, "domain: %q is being erased; install again once that is done", domain)
@@ -570,6 +568,8 @@ func (s *Service) InstallShopify(ctx context.Context, domain string, access Shop
 			// An erased shop installed again starts afresh under its id,
 			// verified with the app's secret.
 			sh = &Shop{ID: sh.ID, Platform: PlatformShopify, Domain: domain, CreatedAt: now}
+		} else if sh.Platform != PlatformShopify {
+			return Errorf(ECONFLICT, "domain: %q is connected as a %s shop", domain, sh.Platform)
 		}
 		a := access
 		if sh.Shopify != nil {

@@ -545,7 +545,9 @@ func (w *blockingWriter) Write(p []byte) (int, error) {
 
 // TestBackupDoesNotStopReadsWhileACompactionWaits: a compaction asked for
 // during a slow backup does not hold up reads (restore links, the
-// scheduler) until the backup ends.
+// scheduler) until the backup ends. (It covers the wait before the
+// compaction starts; the try-lock at its swap, for a backup that starts in
+// between, is not reached here.)
 func TestBackupDoesNotStopReadsWhileACompactionWaits(t *testing.T) {
 	db := openDB(t)
 	w := &blockingWriter{started: make(chan struct{}), release: make(chan struct{})}

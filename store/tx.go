@@ -547,14 +547,8 @@ func (t *Tx) DeleteCart(id uint64) error {
 			return err
 		}
 	}
-	clicks, err := t.prefixKeys(bucketClicks, u64(id))
-	if err != nil {
+	if err := t.deletePrefix(bucketClicks, u64(id)); err != nil {
 		return err
-	}
-	for _, k := range clicks {
-		if err := t.bucket(bucketClicks).Delete(k); err != nil {
-			return err
-		}
 	}
 	delete(t.indexed, id)
 	return t.bucket(bucketCarts).Delete(u64(id))
@@ -714,12 +708,18 @@ func (t *Tx) DeleteMetaPrefix(prefix string) error {
 	if prefix == "" {
 		return recovery.Errorf(recovery.EINVALID, "an empty prefix would delete every service-wide value")
 	}
-	keys, err := t.prefixKeys(bucketMeta, []byte(prefix))
+	return t.deletePrefix(bucketMeta, []byte(prefix))
+}
+
+// deletePrefix deletes the bucket's keys that start with prefix.
+func (t *Tx) deletePrefix(name, prefix []byte) error {
+	keys, err := t.prefixKeys(name, prefix)
 	if err != nil {
 		return err
 	}
+	b := t.bucket(name)
 	for _, k := range keys {
-		if err := t.bucket(bucketMeta).Delete(k); err != nil {
+		if err := b.Delete(k); err != nil {
 			return err
 		}
 	}

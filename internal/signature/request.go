@@ -28,6 +28,12 @@ func SignRequest(method, path string, at time.Time, secret string) (timestamp, s
 // VerifyRequest reports whether sig signs the request under any of secrets
 // and its timestamp lies within MaxRequestSkew of now.
 func VerifyRequest(method, path, timestamp, sig string, now time.Time, secrets ...string) bool {
+	return verifyRecent(requestString(method, path, timestamp), timestamp, sig, now, secrets...)
+}
+
+// verifyRecent reports whether sig signs msg under any of secrets and
+// timestamp lies within MaxRequestSkew of now.
+func verifyRecent(msg []byte, timestamp, sig string, now time.Time, secrets ...string) bool {
 	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
 		return false
@@ -35,7 +41,7 @@ func VerifyRequest(method, path, timestamp, sig string, now time.Time, secrets .
 	if skew := now.Sub(time.Unix(ts, 0)); skew > MaxRequestSkew || skew < -MaxRequestSkew {
 		return false
 	}
-	return Verify(requestString(method, path, timestamp), sig, secrets...)
+	return Verify(msg, sig, secrets...)
 }
 
 // bodyString is what a signed request with a body covers: the request
@@ -56,12 +62,5 @@ func SignRequestBody(method, path string, at time.Time, body []byte, secret stri
 
 // VerifyRequestBody is VerifyRequest for SignRequestBody.
 func VerifyRequestBody(method, path, timestamp, sig string, body []byte, now time.Time, secrets ...string) bool {
-	ts, err := strconv.ParseInt(timestamp, 10, 64)
-	if err != nil {
-		return false
-	}
-	if skew := now.Sub(time.Unix(ts, 0)); skew > MaxRequestSkew || skew < -MaxRequestSkew {
-		return false
-	}
-	return Verify(bodyString(method, path, timestamp, body), sig, secrets...)
+	return verifyRecent(bodyString(method, path, timestamp, body), timestamp, sig, now, secrets...)
 }
