@@ -20,10 +20,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"time"
+
+	"github.com/cartback/cartback/recovery"
 )
 
 func main() {
@@ -113,7 +116,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	say("5. The shopper clicks it: %d %s → %s", status, statusText(status), location)
+	say("5. The shopper clicks it: %d %s → %s", status, http.StatusText(status), location)
 	if status != 303 {
 		return fmt.Errorf("the restore link answered %d, not a redirect to the checkout", status)
 	}
@@ -129,7 +132,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	say("7. Cart %d: %s, recovered %s, %s %s.", cartID, cart.State, attributionText(cart.Conversion.Attribution), money(cart.Conversion.Total), cart.Currency)
+	say("7. Cart %d: %s, recovered %s, %s.", cartID, cart.State, attributionText(cart.Conversion.Attribution), recovery.FormatMoney(cart.Conversion.Total, cart.Currency))
 	for i, st := range cart.Steps {
 		line := fmt.Sprintf("   step %d (%s, %s): %s", i+1, st.Channel, st.Template, st.State)
 		if st.Reason != "" {
@@ -141,18 +144,6 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	return nil
 }
 
-func statusText(code int) string {
-	switch code {
-	case 303:
-		return "See Other"
-	case 404:
-		return "Not Found"
-	case 410:
-		return "Gone"
-	}
-	return ""
-}
-
 func attributionText(a string) string {
 	switch a {
 	case "link":
@@ -161,9 +152,4 @@ func attributionText(a string) string {
 		return "after the reminder"
 	}
 	return "(" + a + ")"
-}
-
-// money writes minor units with two decimals, as the sample's USD has.
-func money(minor int64) string {
-	return fmt.Sprintf("%d.%02d", minor/100, minor%100)
 }

@@ -315,15 +315,20 @@ func (m *Main) adminToken(ctx context.Context) (string, error) {
 	return string(token), err
 }
 
+// meta reads a service-wide value from the database (nil when none).
+func (m *Main) meta(ctx context.Context, name string) (v []byte, err error) {
+	err = m.DB.View(ctx, func(tx recovery.Tx) (err error) {
+		v, err = tx.Meta(name)
+		return err
+	})
+	return v, err
+}
+
 // storedSecret returns the secret kept in the database under name,
 // generating and storing one when there is none (generated says so). One
 // that exists is read without waiting for a write commit.
 func (m *Main) storedSecret(ctx context.Context, name string, generate func() []byte) (secret []byte, generated bool, err error) {
-	err = m.DB.View(ctx, func(tx recovery.Tx) (err error) {
-		secret, err = tx.Meta(name)
-		return err
-	})
-	if err != nil || secret != nil {
+	if secret, err = m.meta(ctx, name); err != nil || secret != nil {
 		return secret, false, err
 	}
 	err = m.DB.Update(ctx, func(tx recovery.Tx) error {
@@ -356,11 +361,7 @@ func (m *Main) signer(ctx context.Context) (*recovery.Signer, error) {
 	for _, k := range m.Config.previousSigningKeys() {
 		keys = append(keys, []byte(k))
 	}
-	var stored []byte
-	err := m.DB.View(ctx, func(tx recovery.Tx) (err error) {
-		stored, err = tx.Meta(signingKeyMeta)
-		return err
-	})
+	stored, err := m.meta(ctx, signingKeyMeta)
 	if err != nil {
 		return nil, err
 	}

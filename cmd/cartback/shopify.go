@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"time"
 
@@ -104,23 +103,17 @@ func (m *Main) checkSealedTokens(ctx context.Context, sealer *app.Sealer) error 
 			continue
 		}
 		if old == nil && m.Config.EncryptionKey != "" {
-			var dev []byte
-			err := m.DB.View(ctx, func(tx recovery.Tx) (err error) {
-				dev, err = tx.Meta(encryptionKeyMeta)
-				return err
-			})
-			if err == nil && len(dev) > 0 {
+			if dev, err := m.meta(ctx, encryptionKeyMeta); err == nil && len(dev) > 0 {
 				old, _ = app.NewSealer(dev)
 			}
 		}
-		tok, err := func() (app.Token, error) {
-			if old == nil {
-				return app.Token{}, errors.New("no other key")
-			}
-			return old.OpenToken(sh.Shopify.SealedToken, sh.Domain)
-		}()
+		refused := fmt.Errorf("CARTBACK_ENCRYPTION_KEY: the Shopify token stored for %s does not open with this key; set the key it was sealed with", sh.Domain)
+		if old == nil {
+			return refused
+		}
+		tok, err := old.OpenToken(sh.Shopify.SealedToken, sh.Domain)
 		if err != nil {
-			return fmt.Errorf("CARTBACK_ENCRYPTION_KEY: the Shopify token stored for %s does not open with this key; set the key it was sealed with", sh.Domain)
+			return refused
 		}
 		sealed, err := sealer.SealToken(tok, sh.Domain)
 		if err != nil {
