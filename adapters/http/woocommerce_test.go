@@ -86,4 +86,19 @@ func TestPluginPingAndRestore(t *testing.T) {
 	if r := e.pluginGet("/api/woocommerce/restore/"+token, "https://"+wooDomain+"/", wooSecret, now); r.status != http.StatusConflict {
 		t.Errorf("restore of a bought cart: %d %s", r.status, r.raw)
 	}
+	// Nor a deleted one: its link is as good as unknown.
+	err = e.db.Update(context.Background(), func(tx recovery.Tx) error {
+		c, err := tx.Cart(id)
+		if err != nil {
+			return err
+		}
+		c.State = recovery.CartDeleted
+		return tx.PutCart(c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.pluginGet("/api/woocommerce/restore/"+token, "https://"+wooDomain+"/", wooSecret, now); r.status != http.StatusNotFound {
+		t.Errorf("restore of a deleted cart: %d %s", r.status, r.raw)
+	}
 }

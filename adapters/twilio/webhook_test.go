@@ -354,4 +354,12 @@ func TestValidateRequestRepeatedField(t *testing.T) {
 	if ValidateRequest(token, u, form, signature) {
 		t.Error("a value added to the repeated field still verifies")
 	}
+	// A field repeated with equal values, signed with the value once (as
+	// some of Twilio's libraries compute it).
+	once := hmac.New(sha1.New, []byte(token))
+	once.Write([]byte(u + "BodySTOP" + "MediaUrlhttps://a.example/1"))
+	same, _ := url.ParseQuery("Body=STOP&MediaUrl=https%3A%2F%2Fa.example%2F1&MediaUrl=https%3A%2F%2Fa.example%2F1")
+	if !ValidateRequest(token, u, same, base64.StdEncoding.EncodeToString(once.Sum(nil))) {
+		t.Error("a field repeated with equal values, signed once, is refused")
+	}
 }
