@@ -31,10 +31,12 @@ func TimeZone(e164 string) string {
 		return ""
 	}
 	zones, err := phonenumbers.GetTimezonesForNumber(num)
-	if err != nil || len(zones) == 0 || zones[0] == phonenumbers.UNKNOWN_TIMEZONE || zoneSpread(zones) > maxZoneSpread {
+	if err != nil || len(zones) == 0 || zones[0] == phonenumbers.UNKNOWN_TIMEZONE || (len(zones) > 1 && zoneSpread(zones) > maxZoneSpread) {
 		return ""
 	}
-	if !geographic(num) && countrySpread(num.GetCountryCode()) > maxZoneSpread {
+	// The cached country check first: for most countries it settles it
+	// without typing the number (pattern matching).
+	if countrySpread(num.GetCountryCode()) > maxZoneSpread && !geographic(num) {
 		return ""
 	}
 	return zones[0]
