@@ -789,6 +789,53 @@ func TestUniqueDiscountForIncentive(t *testing.T) {
 	}
 }
 
+// orderDuringCall plays an order webhook that lands while the scheduler
+// is talking to the store, before the reminder goes.
+type orderDuringCall struct {
+	e     *engine
+	token string
+	calls int
+}
+
+func (o *orderDuringCall) Purchased(context.Context, *recovery.Shop, *recovery.Cart) (bool, error) {
+	o.calls++
+	o.e.order(o.token, o.e.now.Sub(start))
+	return false, nil // the store had not seen the order when it answered
+}
+
+func (o *orderDuringCall) IssueDiscount(_ context.Context, _ *recovery.Shop, c *recovery.Cart, pct int, _ time.Time) (string, error) {
+	o.calls++
+	o.e.order(o.token, o.e.now.Sub(start))
+	return fmt.Sprintf("CB-%d-%d", c.ID, pct), nil
+}
+
+func TestOrderDuringThePlatformCallStopsTheReminder(t *testing.T) {
+	t.Run("purchase check", func(t *testing.T) {
+		e := newEngine(t, recovery.ShopSettings{})
+		call := &orderDuringCall{e: e, token: "a"}
+		e.sched.Purchases = map[recovery.Platform]recovery.PurchaseChecker{recovery.PlatformShopify: call}
+		id := e.checkout("a", 0)
+		e.at(time.Hour)
+		if call.calls != 1 || len(e.email.messages()) != 0 {
+			t.Errorf("%d calls, %d emails sent to a shopper who bought during the check", call.calls, len(e.email.messages()))
+		}
+		e.wantSteps(id, "skipped/converted", "skipped/converted", "skipped/converted", "skipped/converted")
+	})
+	t.Run("single-use discount", func(t *testing.T) {
+		e := newEngine(t, recovery.ShopSettings{UniqueDiscountPercent: 15})
+		call := &orderDuringCall{e: e, token: "a"}
+		e.sched.Discounts = map[recovery.Platform]recovery.DiscountIssuer{recovery.PlatformShopify: call}
+		id := e.checkout("a", 0)
+		for _, d := range []time.Duration{time.Hour, 24 * time.Hour, 72 * time.Hour} {
+			e.at(d)
+		}
+		if call.calls != 1 || len(e.email.messages()) != 2 {
+			t.Errorf("%d calls, %d emails; want the incentive held back", call.calls, len(e.email.messages()))
+		}
+		e.wantSteps(id, "sent", "skipped/superseded", "sent", "skipped/converted")
+	})
+}
+
 func TestClickRecorderWritesEverythingOnClose(t *testing.T) {
 	e := newEngine(t, recovery.ShopSettings{})
 	id := e.checkout("a", 0)

@@ -353,6 +353,7 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 	// The send must not be cut short by shutdown: finishing it is how the
 	// outcome gets recorded.
 	ctx := context.WithoutCancel(parent)
+	waited := false // whether time passed since the claim looked at the cart
 	if pacer, ok := s.Senders[cl.Step.Channel].(Pacer); ok {
 		// At most a quarter of the workers wait for one provider: a burst
 		// of texts at one a second must not hold every worker while
@@ -365,13 +366,26 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 			s.finish(ctx, cl, nil, StepScheduled, reasonProviderQueue, s.Service.Now().UTC().Add(pacedRetry), false)
 			return
 		}
-		// Queue for the provider first, then look again: an order, a
-		// delete or an opt-out that arrived meanwhile still stops it.
+		// Queue for the provider first; the look below stops it if an
+		// order, a delete or an opt-out arrived meanwhile.
 		if err := pacer.Wait(parent); err != nil {
 			// Shutting down: the step goes back to wait for the next start.
 			s.finish(ctx, cl, nil, StepScheduled, "waiting for the provider: "+err.Error(), s.Service.Now().UTC(), false)
 			return
 		}
+		waited = true
+	}
+	now := s.Service.Now().UTC()
+	asked, reason := s.checkPurchase(ctx, cl)
+	if reason != "" {
+		s.finish(ctx, cl, nil, StepSkipped, reason, time.Time{}, false)
+		return
+	}
+	issued := s.issueDiscount(ctx, cl, now)
+	if waited || asked || issued {
+		// The order webhook may have landed while this worker waited for
+		// the provider or talked to the store: the claim's look at the
+		// cart is no longer the last word.
 		reason, wait, err := s.Service.lateStop(ctx, cl)
 		if err != nil {
 			s.Logger.Error("scheduler: look at the cart before sending", "cart", cl.Cart.ID, "error", err)
@@ -383,12 +397,6 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 			return
 		}
 	}
-	now := s.Service.Now().UTC()
-	if reason := s.checkPurchase(ctx, cl); reason != "" {
-		s.finish(ctx, cl, nil, StepSkipped, reason, time.Time{}, false)
-		return
-	}
-	s.issueDiscount(ctx, cl, now)
 	msg, err := s.compose(ctx, cl, now)
 	if err != nil {
 		s.finish(ctx, cl, nil, StepFailed, "render: "+err.Error(), time.Time{}, false)
@@ -435,40 +443,42 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 	}
 }
 
-// checkPurchase asks the platform whether the cart was bought; it returns
-// a skip reason, or "" to send.
-func (s *Scheduler) checkPurchase(ctx context.Context, cl *Claim) string {
+// checkPurchase asks the platform whether the cart was bought. It reports
+// whether it asked, and a skip reason, or "" to send.
+func (s *Scheduler) checkPurchase(ctx context.Context, cl *Claim) (asked bool, reason string) {
 	checker := s.Purchases[cl.Shop.Platform]
 	if checker == nil {
-		return ""
+		return false, ""
 	}
 	bought, err := checker.Purchased(ctx, cl.Shop, cl.Cart)
 	switch {
 	case err != nil && cl.Shop.Settings.HoldIfUnverified:
 		s.Logger.Warn("purchase not verifiable; reminder held per shop setting", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
-		return ReasonUnverified
+		return true, ReasonUnverified
 	case err != nil:
 		s.Logger.Warn("purchase not verifiable; reminder sent per shop setting", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
 	case bought:
-		return ReasonPurchased
+		return true, ReasonPurchased
 	}
-	return ""
+	return true, ""
 }
 
 // issueDiscount gives an incentive step a single-use code when its shop
-// asks for one. A failure keeps the static code: the reminder still goes.
-func (s *Scheduler) issueDiscount(ctx context.Context, cl *Claim, now time.Time) {
+// asks for one, and reports whether it asked the platform. A failure
+// keeps the static code: the reminder still goes.
+func (s *Scheduler) issueDiscount(ctx context.Context, cl *Claim, now time.Time) bool {
 	pct := cl.Shop.Settings.UniqueDiscountPercent
 	issuer := s.Discounts[cl.Shop.Platform]
 	if pct <= 0 || issuer == nil || cl.Step.Template != TemplateIncentive {
-		return
+		return false
 	}
 	code, err := issuer.IssueDiscount(ctx, cl.Shop, cl.Cart, pct, now.Add(UniqueDiscountTTL))
 	if err != nil {
 		s.Logger.Warn("single-use discount not created; the shop's code is used", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
-		return
+		return true
 	}
 	cl.Step.DiscountCode = code
+	return true
 }
 
 // backoff grows with the time since the step fell due, with jitter so
