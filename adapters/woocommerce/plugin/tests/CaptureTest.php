@@ -251,6 +251,27 @@ class CaptureTest extends CartbackTestCase {
 		$this->assertCount( 0, $this->sent_events() );
 	}
 
+	public function test_a_cart_changed_back_within_a_second_is_not_a_resend() {
+		$this->fill_contract_cart();
+		$capture = $this->capture();
+		$keys    = array_keys( WC()->cart->get_cart() );
+		$this->assertTrue( $capture->send_update() );
+		WC()->cart->set_quantity( $keys[1], 3 );
+		$this->assertTrue( $capture->send_update() );
+		WC()->cart->set_quantity( $keys[1], 1 );
+		$this->assertTrue( $capture->send_update() );
+		$events = $this->sent_events();
+		$this->assertCount( 3, $events );
+		$this->assertSame( $events[0][1], $events[2][1], 'the same cart at the same second' );
+		$ids = array_map(
+			function ( $e ) {
+				return $e[2]['X-WC-Webhook-Delivery-ID'];
+			},
+			$events
+		);
+		$this->assertCount( 3, array_unique( $ids ), 'cartback must not drop the last change as a duplicate of the first' );
+	}
+
 	public function test_debounce() {
 		$this->fill_contract_cart();
 		$capture = $this->capture();

@@ -41,6 +41,7 @@ class Cartback_Capture {
 	const S_CONTACT    = 'cartback_contact';
 	const S_CONSENT    = 'cartback_consent';
 	const S_ORDERED    = 'cartback_ordered';
+	const S_REVISION   = 'cartback_revision';
 
 	/**
 	 * Sends the events.
@@ -216,6 +217,7 @@ class Cartback_Capture {
 		$payload = $this->build_payload();
 		$hash    = md5( self::encode( $payload ) );
 
+		$revision = (string) $session->get( self::S_REVISION );
 		if ( $session->get( self::S_HASH ) === $hash ) {
 			if ( $now - (int) $session->get( self::S_SENT_AT ) < self::DEBOUNCE ) {
 				return false;
@@ -224,6 +226,12 @@ class Cartback_Capture {
 		} else {
 			// The shopper changed something: that is the cart's new time.
 			$updated_at = $now;
+			// A new revision, so that a cart changed back within the same
+			// second (A, B, A) is not taken for a resend of the first A.
+			$revision = '';
+		}
+		if ( '' === $revision ) {
+			$revision = bin2hex( random_bytes( 8 ) );
 		}
 		if ( ! $session->get( self::S_CREATED_AT ) ) {
 			$session->set( self::S_CREATED_AT, $now );
@@ -231,8 +239,9 @@ class Cartback_Capture {
 		$payload['created_at'] = self::format_time( (int) $session->get( self::S_CREATED_AT ) );
 		$payload['updated_at'] = self::format_time( $updated_at ? $updated_at : $now );
 
-		$this->client->send_event( 'cart.updated', self::encode( $payload ) );
+		$this->client->send_event( 'cart.updated', self::encode( $payload ), $revision );
 		$session->set( self::S_HASH, $hash );
+		$session->set( self::S_REVISION, $revision );
 		$session->set( self::S_UPDATED_AT, $updated_at ? $updated_at : $now );
 		$session->set( self::S_SENT_AT, $now );
 		return true;
@@ -259,7 +268,7 @@ class Cartback_Capture {
 		if ( $key ) {
 			$session->set( self::S_LAST_KEY, $key );
 		}
-		foreach ( array( self::S_CART_KEY, self::S_CREATED_AT, self::S_UPDATED_AT, self::S_HASH, self::S_SENT_AT, self::S_ORDERED ) as $name ) {
+		foreach ( array( self::S_CART_KEY, self::S_CREATED_AT, self::S_UPDATED_AT, self::S_HASH, self::S_SENT_AT, self::S_ORDERED, self::S_REVISION ) as $name ) {
 			$session->set( $name, null );
 		}
 		return $sent;
@@ -369,7 +378,7 @@ class Cartback_Capture {
 	public function adopt_cart_key( $key ) {
 		$session = WC()->session;
 		if ( $session->get( self::S_CART_KEY ) !== $key ) {
-			foreach ( array( self::S_CREATED_AT, self::S_UPDATED_AT, self::S_HASH, self::S_SENT_AT, self::S_ORDERED ) as $name ) {
+			foreach ( array( self::S_CREATED_AT, self::S_UPDATED_AT, self::S_HASH, self::S_SENT_AT, self::S_ORDERED, self::S_REVISION ) as $name ) {
 				$session->set( $name, null );
 			}
 		}

@@ -80,11 +80,13 @@ class Cartback_Client {
 	 * Sends a cart event like WooCommerce sends a webhook, without waiting
 	 * for the answer.
 	 *
-	 * @param string $topic cart.updated or cart.deleted.
-	 * @param string $body  JSON body.
+	 * @param string $topic    cart.updated or cart.deleted.
+	 * @param string $body     JSON body.
+	 * @param string $revision Tells apart events with the same body that are
+	 *                         not resends of one another.
 	 * @return void
 	 */
-	public function send_event( $topic, $body ) {
+	public function send_event( $topic, $body, $revision = '' ) {
 		if ( ! Cartback_Settings::is_configured() ) {
 			return;
 		}
@@ -94,7 +96,7 @@ class Cartback_Client {
 			'blocking'    => false,
 			'redirection' => 0,
 			'user-agent'  => 'cartback-for-woocommerce/' . CARTBACK_VERSION,
-			'headers'     => self::event_headers( $topic, $body, Cartback_Settings::secret() ),
+			'headers'     => self::event_headers( $topic, $body, Cartback_Settings::secret(), $revision ),
 			'body'        => $body,
 			'data_format' => 'body',
 		);
@@ -110,19 +112,21 @@ class Cartback_Client {
 	/**
 	 * The headers of a cart event, as docs/woocommerce-events.md lists them.
 	 *
-	 * @param string $topic  cart.updated or cart.deleted.
-	 * @param string $body   JSON body.
-	 * @param string $secret The shop's webhook secret.
+	 * @param string $topic    cart.updated or cart.deleted.
+	 * @param string $body     JSON body.
+	 * @param string $secret   The shop's webhook secret.
+	 * @param string $revision Tells apart events with the same body that are
+	 *                         not resends of one another.
 	 * @return array<string,string>
 	 */
-	public static function event_headers( $topic, $body, $secret ) {
+	public static function event_headers( $topic, $body, $secret, $revision = '' ) {
 		return array(
 			'Content-Type'             => 'application/json',
 			'X-WC-Webhook-Topic'       => $topic,
 			'X-WC-Webhook-Source'      => Cartback_Settings::store_url(),
 			'X-WC-Webhook-Signature'   => Cartback_Signer::sign_body( $body, $secret ),
-			// The same body always gets the same id, so a resend is a retry.
-			'X-WC-Webhook-Delivery-ID' => substr( hash( 'sha256', $topic . "\n" . $body ), 0, 32 ),
+			// A resend of the same event gets the same id, so it is a retry.
+			'X-WC-Webhook-Delivery-ID' => substr( hash( 'sha256', $topic . "\n" . $revision . "\n" . $body ), 0, 32 ),
 		);
 	}
 
