@@ -1236,6 +1236,51 @@ func TestUnsubscribeOptsOutTheAddressItWentTo(t *testing.T) {
 	e.wantSteps(b, "skipped/opted_out", "scheduled", "scheduled", "scheduled")
 }
 
+// TestUnsubscribeAfterRetention: the shop keeps carts for a day; the
+// shopper clicks unsubscribe in the reminder a week later, after the cart
+// and its messages are erased. The click still opts the address out.
+func TestUnsubscribeAfterRetention(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, recovery.ShopSettings{RetentionDays: 1})
+	id := e.checkout("a", 0, withContact("kept@example.com", ""))
+	e.at(time.Hour)
+	msgs := e.email.messages()
+	if len(msgs) != 1 || !strings.Contains(msgs[0].UnsubscribeURL, ".") {
+		t.Fatalf("reminder: %+v", msgs)
+	}
+	token := strings.TrimPrefix(msgs[0].UnsubscribeURL, "https://cb.example.com/u/")
+	if strings.Contains(token, "kept") {
+		t.Fatalf("the address shows in the link: %s", token)
+	}
+	e.at(7 * 24 * time.Hour)
+	if n, err := e.svc.Expire(ctx); err != nil || n != 1 {
+		t.Fatalf("Expire = %d, %v", n, err)
+	}
+	if _, err := e.svc.Cart(ctx, e.shop.ID, id); recovery.ErrorCode(err) != recovery.ENOTFOUND {
+		t.Fatalf("cart not erased: %v", err)
+	}
+
+	// Altered, or moved to another cart's link: not honoured.
+	signed, sealed, _ := strings.Cut(token, ".")
+	other := e.sched.Signer.Sign(recovery.LinkToken{Purpose: recovery.PurposeUnsubscribe, ShopID: e.shop.ID, CartID: id + 1, Expires: start.Add(time.Hour)})
+	flipped := []byte(sealed)
+	flipped[len(flipped)/2] ^= 'A' ^ 'B'
+	for _, bad := range []string{other + "." + sealed, signed + "." + string(flipped), signed + "." + sealed[:10], signed + "."} {
+		if _, err := e.svc.Unsubscribe(ctx, e.sched.Signer, bad, true); recovery.ErrorCode(err) != recovery.ENOTFOUND {
+			t.Errorf("Unsubscribe(%q) = %v, want ENOTFOUND", bad, err)
+		}
+	}
+	if _, err := e.svc.Unsubscribe(ctx, e.sched.Signer, token, false); err != nil {
+		t.Fatalf("confirmation page: %v", err)
+	}
+	if _, err := e.svc.Unsubscribe(ctx, e.sched.Signer, token, true); err != nil {
+		t.Fatalf("unsubscribe after the cart was erased: %v", err)
+	}
+	b := e.checkout("b", 8*24*time.Hour, withContact("Kept@Example.com", ""))
+	e.at(8*24*time.Hour + time.Hour)
+	e.wantSteps(b, "skipped/opted_out", "scheduled", "scheduled", "scheduled")
+}
+
 // TestForeignRestoreURLIsNotKept: a store's cart whose restore URL leads
 // off the store is kept without it, so its reminders link to the store.
 func TestForeignRestoreURLIsNotKept(t *testing.T) {

@@ -3,6 +3,7 @@ package recovery
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // retentionBatch bounds one retention transaction, so webhooks never wait
@@ -66,14 +67,31 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	return total, nil
 }
 
+// UnsubscribeToken is the path element of an unsubscribe link: the signed
+// token, then the address the email goes to, sealed, so that the link
+// keeps working once retention has erased the cart and its messages.
+func UnsubscribeToken(signer *Signer, t LinkToken, address string) string {
+	return signer.Sign(t) + "." + signer.SealAddress(t.ShopID, t.CartID, address)
+}
+
 // Unsubscribe honours a signed unsubscribe link: the address the linked
-// email went to (and the cart's current one) is opted out of the shop's
-// email, for every cart, at once.
+// email went to (and the cart's current one, while the cart is kept) is
+// opted out of the shop's email, for every cart, at once.
 func (s *Service) Unsubscribe(ctx context.Context, signer *Signer, token string, apply bool) (*Shop, error) {
+	token, sealed, _ := strings.Cut(token, ".")
 	t, err := signer.Verify(token, PurposeUnsubscribe, s.Now())
 	if err != nil && !errors.Is(err, ErrTokenExpired) {
 		// An old unsubscribe link must still work: expiry only limits restore.
 		return nil, Errorf(ENOTFOUND, "unknown link")
+	}
+	// Links made before addresses were sealed in them have none.
+	var sentTo string
+	if sealed != "" {
+		address, err := signer.OpenAddress(t.ShopID, t.CartID, sealed)
+		if err != nil {
+			return nil, Errorf(ENOTFOUND, "unknown link")
+		}
+		sentTo = optOutContact(ChannelEmail, address)
 	}
 	var shop *Shop
 	// The confirmation page (apply false), which mail scanners also fetch,
@@ -87,8 +105,17 @@ func (s *Service) Unsubscribe(ctx context.Context, signer *Signer, token string,
 		if shop, err = tx.Shop(t.ShopID); err != nil {
 			return err
 		}
+		if shop.Status == ShopRedacted {
+			// Erased: it sends nothing more, and keeps nothing of anyone.
+			return nil
+		}
 		c, err := tx.Cart(t.CartID)
-		if err != nil {
+		switch {
+		case ErrorCode(err) == ENOTFOUND && sentTo != "":
+			// Erased by retention, or deleted: the link still knows where
+			// the email went.
+			c = nil
+		case err != nil:
 			return err
 		}
 		if !apply {
@@ -97,13 +124,16 @@ func (s *Service) Unsubscribe(ctx context.Context, signer *Signer, token string,
 		// The address the email went to, which the cart may since have
 		// replaced; the cart's current one too, since it is the same
 		// shopper's cart.
-		current, sentTo := c.address(ChannelEmail), ""
-		if t.Step < len(c.Steps) && c.Steps[t.Step].MessageID != 0 {
-			m, err := tx.Message(c.Steps[t.Step].MessageID)
-			if err != nil && ErrorCode(err) != ENOTFOUND {
-				return err
-			} else if err == nil && m.Channel == ChannelEmail {
-				sentTo = optOutContact(ChannelEmail, m.To)
+		var current string
+		if c != nil {
+			current = c.address(ChannelEmail)
+			if sentTo == "" && t.Step < len(c.Steps) && c.Steps[t.Step].MessageID != 0 {
+				m, err := tx.Message(c.Steps[t.Step].MessageID)
+				if err != nil && ErrorCode(err) != ENOTFOUND {
+					return err
+				} else if err == nil && m.Channel == ChannelEmail {
+					sentTo = optOutContact(ChannelEmail, m.To)
+				}
 			}
 		}
 		if sentTo == current {

@@ -511,7 +511,7 @@ func (s *Scheduler) compose(ctx context.Context, cl *Claim, now time.Time) (*Mes
 	restore := s.PublicURL + "/r/" + token
 	var unsubscribe string
 	if st.Channel == ChannelEmail {
-		unsubscribe = s.PublicURL + "/u/" + s.Signer.Sign(LinkToken{Purpose: PurposeUnsubscribe, ShopID: cl.Shop.ID, CartID: c.ID, Step: st.Index, Channel: st.Channel, Expires: now.Add(365 * 24 * time.Hour)})
+		unsubscribe = s.PublicURL + "/u/" + UnsubscribeToken(s.Signer, LinkToken{Purpose: PurposeUnsubscribe, ShopID: cl.Shop.ID, CartID: c.ID, Step: st.Index, Channel: st.Channel, Expires: now.Add(365 * 24 * time.Hour)}, c.Contact.Email)
 	}
 	locale := c.Contact.Locale
 	if locale == "" {

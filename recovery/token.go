@@ -1,7 +1,10 @@
 package recovery
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -55,6 +58,9 @@ type Signer struct {
 	// macs holds, per key (the first signs), HMAC states ready for reuse: setting one up
 	// hashes the key, and every restore link visit verifies a token.
 	macs []sync.Pool
+	// sealers, per key, encrypt the address an unsubscribe link opts out,
+	// so the link works after the cart is erased without showing it.
+	sealers []cipher.AEAD
 }
 
 // NewSigner returns a Signer; keys[0] signs.
@@ -70,8 +76,64 @@ func NewSigner(keys ...[]byte) (*Signer, error) {
 	s := &Signer{macs: make([]sync.Pool, len(keys))}
 	for i, k := range keys {
 		s.macs[i].New = func() any { return hmac.New(sha256.New, k) }
+		// A key of its own for sealing, derived so that no MAC made with
+		// the signing key can ever be mistaken for it.
+		derive := hmac.New(sha256.New, k)
+		derive.Write([]byte("cartback unsubscribe address v1"))
+		block, err := aes.NewCipher(derive.Sum(nil))
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		s.sealers = append(s.sealers, aead)
 	}
 	return s, nil
+}
+
+// maxSealedAddress bounds the sealed part of a link: an email address is
+// at most 254 characters.
+const maxSealedAddress = 512
+
+// SealAddress encrypts an address for a link of the given shop and cart:
+// URL-safe, readable only with the signing key, and bound to that shop and
+// cart so it cannot be moved to another link.
+func (s *Signer) SealAddress(shopID, cartID uint64, address string) string {
+	aead := s.sealers[0]
+	b := make([]byte, aead.NonceSize(), aead.NonceSize()+len(address)+aead.Overhead())
+	rand.Read(b) // never fails (crypto/rand)
+	b = aead.Seal(b, b, []byte(address), sealBinding(shopID, cartID))
+	return tokenEncoding.EncodeToString(b)
+}
+
+// OpenAddress returns the address SealAddress sealed for shopID and
+// cartID. ErrTokenInvalid is returned when sealed was altered, made for
+// another shop or cart, or sealed under a key no longer known.
+func (s *Signer) OpenAddress(shopID, cartID uint64, sealed string) (string, error) {
+	if len(sealed) > maxSealedAddress {
+		return "", ErrTokenInvalid
+	}
+	b, err := tokenEncoding.DecodeString(sealed)
+	if err != nil {
+		return "", ErrTokenInvalid
+	}
+	binding := sealBinding(shopID, cartID)
+	for _, aead := range s.sealers {
+		if len(b) < aead.NonceSize()+aead.Overhead() {
+			return "", ErrTokenInvalid
+		}
+		if plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], binding); err == nil {
+			return string(plain), nil
+		}
+	}
+	return "", ErrTokenInvalid
+}
+
+func sealBinding(shopID, cartID uint64) []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 16), shopID)
+	return binary.BigEndian.AppendUint64(b, cartID)
 }
 
 var tokenEncoding = base64.RawURLEncoding.Strict()

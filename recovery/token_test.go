@@ -59,6 +59,45 @@ func TestTokenKeyRotation(t *testing.T) {
 	}
 }
 
+func TestSealedAddress(t *testing.T) {
+	s, _ := NewSigner(testKey)
+	sealed := s.SealAddress(3, 7, "kari@example.com")
+	if strings.Contains(sealed, "kari") || sealed == s.SealAddress(3, 7, "kari@example.com") {
+		t.Errorf("sealed %q: readable, or the same twice", sealed)
+	}
+	if got, err := s.OpenAddress(3, 7, sealed); err != nil || got != "kari@example.com" {
+		t.Fatalf("OpenAddress = %q, %v", got, err)
+	}
+	// Bound to its shop and cart.
+	for _, ids := range [][2]uint64{{3, 8}, {4, 7}} {
+		if _, err := s.OpenAddress(ids[0], ids[1], sealed); !errors.Is(err, ErrTokenInvalid) {
+			t.Errorf("opened for shop %d cart %d: %v", ids[0], ids[1], err)
+		}
+	}
+	// Opens after a key rotation, not after the key is retired.
+	rotated, _ := NewSigner(oldKey, testKey)
+	if got, err := rotated.OpenAddress(3, 7, sealed); err != nil || got != "kari@example.com" {
+		t.Errorf("after rotation: %q, %v", got, err)
+	}
+	retired, _ := NewSigner(oldKey)
+	if _, err := retired.OpenAddress(3, 7, sealed); !errors.Is(err, ErrTokenInvalid) {
+		t.Errorf("retired key: %v", err)
+	}
+	for _, bad := range []string{"", "!", "AAAA", strings.Repeat("A", maxSealedAddress+4)} {
+		if _, err := s.OpenAddress(3, 7, bad); !errors.Is(err, ErrTokenInvalid) {
+			t.Errorf("OpenAddress(%.20q) = %v", bad, err)
+		}
+	}
+	raw := []byte(sealed)
+	for i := range raw {
+		flipped := append([]byte(nil), raw...)
+		flipped[i] ^= 1
+		if got, err := s.OpenAddress(3, 7, string(flipped)); err == nil {
+			t.Errorf("bit flip at %d opened to %q", i, got)
+		}
+	}
+}
+
 // TestTokenForgeries tries a million forgeries: random strings, random
 // bytes of a valid token's length, and single-bit flips of a valid token.
 // None may verify.
@@ -109,6 +148,7 @@ func FuzzVerifyToken(f *testing.F) {
 	f.Add("")
 	f.Add("AAAA")
 	f.Add(strings.Repeat("A", 64))
+	f.Add(s.SealAddress(3, 1234567, "kari@example.com"))
 	f.Fuzz(func(t *testing.T, token string) {
 		got, err := s.Verify(token, PurposeRestore, tokenNow)
 		if err == nil || errors.Is(err, ErrTokenExpired) {
@@ -116,6 +156,11 @@ func FuzzVerifyToken(f *testing.F) {
 			if s.Sign(got) != token {
 				t.Fatalf("accepted %q that does not re-sign to itself", token)
 			}
+		}
+		// The sealed address of an unsubscribe link, read by the same
+		// public endpoint: only what was sealed opens.
+		if address, err := s.OpenAddress(3, 1234567, token); err == nil && address != "kari@example.com" {
+			t.Fatalf("opened %q to %q", token, address)
 		}
 	})
 }
