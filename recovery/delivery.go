@@ -69,6 +69,12 @@ type PurchaseChecker interface {
 	Purchased(ctx context.Context, shop *Shop, cart *Cart) (bool, error)
 }
 
+// AppUninstaller removes cartback's app from a store it was installed in,
+// when an operator erases the shop.
+type AppUninstaller interface {
+	UninstallApp(ctx context.Context, shop *Shop) error
+}
+
 // UniqueDiscountTTL is how long a single-use code stays valid.
 const UniqueDiscountTTL = 72 * time.Hour
 

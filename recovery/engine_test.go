@@ -1281,6 +1281,54 @@ func TestUnsubscribeAfterRetention(t *testing.T) {
 	e.wantSteps(b, "skipped/opted_out", "scheduled", "scheduled", "scheduled")
 }
 
+// uninstaller stands in for a platform removing cartback's app.
+type uninstaller struct {
+	err   error
+	shops []string
+}
+
+func (u *uninstaller) UninstallApp(_ context.Context, shop *recovery.Shop) error {
+	u.shops = append(u.shops, shop.Domain)
+	return u.err
+}
+
+// TestEraseShopAndApp: an operator's erasure removes the app from a store
+// installed through it, and erases the data even when that fails.
+func TestEraseShopAndApp(t *testing.T) {
+	ctx := context.Background()
+	for _, fail := range []bool{false, true} {
+		e := newEngine(t, recovery.ShopSettings{})
+		u := &uninstaller{}
+		if fail {
+			u.err = fmt.Errorf("store unreachable")
+		}
+		e.svc.Uninstallers = map[recovery.Platform]recovery.AppUninstaller{recovery.PlatformShopify: u}
+		id := e.checkout("a", 0)
+
+		// Connected by hand (webhook secret only): nothing to uninstall.
+		res, err := e.svc.EraseShopAndApp(ctx, e.shop.ID)
+		if err != nil || res.AppUninstalled || res.AppError != "" || len(u.shops) != 0 {
+			t.Fatalf("shop without the app: %+v, %v, called for %v", res, err, u.shops)
+		}
+
+		installed, err := e.svc.InstallShopify(ctx, "app.myshopify.com", recovery.ShopifyAccess{SealedToken: []byte("sealed")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err = e.svc.EraseShopAndApp(ctx, installed.ID)
+		if err != nil || len(u.shops) != 1 || u.shops[0] != "app.myshopify.com" || res.AppUninstalled == fail || (res.AppError != "") != fail {
+			t.Errorf("fail=%v: %+v, %v, called for %v", fail, res, err, u.shops)
+		}
+		sh, err := e.svc.ShopByDomain(ctx, "app.myshopify.com")
+		if err != nil || sh.Status != recovery.ShopRedacted || sh.Shopify != nil {
+			t.Errorf("fail=%v: not erased: %+v, %v", fail, sh, err)
+		}
+		if _, err := e.svc.Cart(ctx, e.shop.ID, id); recovery.ErrorCode(err) != recovery.ENOTFOUND {
+			t.Errorf("cart of the erased shop: %v", err)
+		}
+	}
+}
+
 // TestForeignRestoreURLIsNotKept: a store's cart whose restore URL leads
 // off the store is kept without it, so its reminders link to the store.
 func TestForeignRestoreURLIsNotKept(t *testing.T) {

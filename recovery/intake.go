@@ -112,6 +112,9 @@ type Service struct {
 	// PhoneZone, when set, returns the IANA time zone of an E.164 number
 	// ("" when unknown); quiet hours are kept in the recipient's time.
 	PhoneZone func(e164 string) string
+	// Uninstallers remove cartback's app from a store, per platform, when
+	// an operator erases a shop installed through it (EraseShopAndApp).
+	Uninstallers map[Platform]AppUninstaller
 }
 
 // NewService returns a Service with default settings over store.

@@ -218,6 +218,49 @@ func (s *Service) ResumeErasures(ctx context.Context) error {
 	return nil
 }
 
+// ShopErasure reports what erasing a shop at an operator's request did
+// besides erasing its data.
+type ShopErasure struct {
+	// AppUninstalled is true when cartback's app was removed from the store.
+	AppUninstalled bool
+	// AppError says why the app could not be removed, for the merchant to
+	// remove it in the store's admin; the data is erased all the same.
+	AppError string
+}
+
+// uninstallTimeout bounds the call that removes the app before an erasure.
+const uninstallTimeout = 30 * time.Second
+
+// EraseShopAndApp is an operator's erasure of a shop: when the shop was
+// installed through cartback's app and still is, the app is removed from
+// the store first (it would stay in the store's admin, and the platform
+// would keep sending its webhooks), then the data is erased (EraseShop).
+// The data is erased even when the app cannot be removed; ShopErasure
+// says so.
+func (s *Service) EraseShopAndApp(ctx context.Context, shopID uint64) (ShopErasure, error) {
+	var res ShopErasure
+	var sh *Shop
+	err := s.Store.View(ctx, func(tx Tx) (err error) {
+		sh, err = tx.Shop(shopID)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	if uninstaller := s.Uninstallers[sh.Platform]; uninstaller != nil && sh.Shopify != nil && sh.Status != ShopUninstalled && sh.Status != ShopRedacted {
+		// Not cut short by a client going away: the erasure goes on anyway.
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), uninstallTimeout)
+		err := uninstaller.UninstallApp(callCtx, sh)
+		cancel()
+		if err != nil {
+			res.AppError = err.Error()
+		} else {
+			res.AppUninstalled = true
+		}
+	}
+	return res, s.EraseShop(ctx, shopID)
+}
+
 // eraseBatch bounds one transaction of a shop erasure.
 const eraseBatch = 500
 

@@ -263,6 +263,18 @@ func (s *Server) handlePutStatus(c *echo.Context) error {
 	return c.JSON(http.StatusOK, newShopView(shop, false))
 }
 
+// erasedShopView is the answer to DELETE /admin/api/shops/{domain}: the
+// tombstone, and whether cartback's app left the store.
+type erasedShopView struct {
+	shopView
+	// AppUninstalled: the shop was installed through cartback's app, which
+	// was removed from the store.
+	AppUninstalled bool `json:"app_uninstalled"`
+	// AppError: the app could not be removed; the merchant removes it in
+	// the store's admin. The data is erased all the same.
+	AppError string `json:"app_error,omitempty"`
+}
+
 // handleEraseShop erases a shop's data and leaves its tombstone; the
 // domain can be connected again afterwards.
 func (s *Server) handleEraseShop(c *echo.Context) error {
@@ -270,15 +282,30 @@ func (s *Server) handleEraseShop(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Service.EraseShop(c.Request().Context(), shop.ID); err != nil {
+	erased, err := s.eraseShop(c, shop)
+	if err != nil {
 		return err
 	}
-	s.Logger.Info("shop erased", "shop", shop.Domain)
 	shop, err = s.shopParam(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newShopView(shop, false))
+	return c.JSON(http.StatusOK, erasedShopView{shopView: newShopView(shop, false), AppUninstalled: erased.AppUninstalled, AppError: erased.AppError})
+}
+
+// eraseShop erases a shop for the API and the Settings page alike, and
+// logs what became of the app.
+func (s *Server) eraseShop(c *echo.Context, shop *recovery.Shop) (recovery.ShopErasure, error) {
+	erased, err := s.Service.EraseShopAndApp(c.Request().Context(), shop.ID)
+	if err != nil {
+		return erased, err
+	}
+	if erased.AppError != "" {
+		s.Logger.Warn("shop erased; the app could not be removed from the store", "shop", shop.Domain, "error", erased.AppError)
+	} else {
+		s.Logger.Info("shop erased", "shop", shop.Domain, "app_uninstalled", erased.AppUninstalled)
+	}
+	return erased, nil
 }
 
 // rotateSecretRequest is the body of POST

@@ -42,6 +42,12 @@ func (s *Server) renderShops(c *echo.Context, status int, created *recovery.Shop
 	notice := ""
 	if c.QueryParam("done") == "erased" {
 		notice = "The data of " + recovery.NormalizeDomain(c.QueryParam("shop")) + " was erased."
+		switch c.QueryParam("app") {
+		case "removed":
+			notice += " cartback's app was removed from the store."
+		case "failed":
+			notice += " cartback's app could not be removed from the store (the log says why): remove it in the store's admin, under Apps."
+		}
 	}
 	return s.renderPage(c, status, "shops", pageData{
 		Title: "Shops", Nav: "shops", Error: problem, Notice: notice,
@@ -409,11 +415,17 @@ func (s *Server) pageEraseShop(c *echo.Context) error {
 		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, newSettingsForm(shop.Settings), "",
 			"Not erased: type the shop's domain, "+shop.Domain+", to confirm.")
 	}
-	if err := s.Service.EraseShop(c.Request().Context(), shop.ID); err != nil {
+	erased, err := s.eraseShop(c, shop)
+	if err != nil {
 		return err
 	}
-	s.Logger.Info("shop erased", "shop", shop.Domain)
-	return seeOther(c, "/admin/shops?"+url.Values{"done": {"erased"}, "shop": {shop.Domain}}.Encode())
+	done := url.Values{"done": {"erased"}, "shop": {shop.Domain}}
+	if erased.AppUninstalled {
+		done.Set("app", "removed")
+	} else if erased.AppError != "" {
+		done.Set("app", "failed")
+	}
+	return seeOther(c, "/admin/shops?"+done.Encode())
 }
 
 // variantsText writes a step's variants as the settings form shows them:

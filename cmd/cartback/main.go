@@ -204,6 +204,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if shopifyApp != nil {
 		m.Scheduler.Discounts[recovery.PlatformShopify] = shopifyApp
 		m.Scheduler.Purchases[recovery.PlatformShopify] = shopifyApp
+		m.Service.Uninstallers = map[recovery.Platform]recovery.AppUninstaller{recovery.PlatformShopify: shopifyApp}
 	}
 	if err := m.Scheduler.Open(); err != nil {
 		return err

@@ -191,6 +191,16 @@ func TestShopifyAppEndToEnd(t *testing.T) {
 			t.Errorf("the database file holds a raw token")
 		}
 	}
+
+	// The operator erases the shop: the app leaves the store first.
+	p = startAt(t, dbPath, addr, append(env, "CARTBACK_PUBLIC_URL="+public)...)
+	status, erased := p.admin(http.MethodDelete, "/admin/api/shops/"+fake.Shop, "")
+	if status != 200 || erased["status"] != "redacted" || erased["app_uninstalled"] != true || !fake.Uninstalled() {
+		t.Errorf("erasing the installed shop: %d %v; app removed from the store: %v", status, erased, fake.Uninstalled())
+	}
+	if n := len(allCartsOf(t, p, fake.Shop)); n != 0 {
+		t.Errorf("%d carts after the erasure", n)
+	}
 }
 
 func allCartsOf(t *testing.T, p *process, domain string) []map[string]any {

@@ -43,6 +43,7 @@ type App struct {
 var (
 	_ recovery.PurchaseChecker = (*App)(nil)
 	_ recovery.DiscountIssuer  = (*App)(nil)
+	_ recovery.AppUninstaller  = (*App)(nil)
 )
 
 func (a *App) now() time.Time {
@@ -331,4 +332,13 @@ func (a *App) IssueDiscount(ctx context.Context, shop *recovery.Shop, cart *reco
 		return err
 	})
 	return code, err
+}
+
+// UninstallApp removes the app from a shop installed through it, for an
+// operator erasing the shop: otherwise the app would stay in the store's
+// admin and Shopify would keep sending its webhooks.
+func (a *App) UninstallApp(ctx context.Context, shop *recovery.Shop) error {
+	return a.call(ctx, shop, func(tok string) error {
+		return a.Client.UninstallApp(ctx, shop.Domain, tok)
+	})
 }

@@ -6,7 +6,7 @@
 // It answers GraphQL by looking at the query text, not by parsing it, so
 // it only knows the operations package app sends: webhookSubscriptions,
 // webhookSubscriptionCreate, abandonedCheckouts, orders (by checkout
-// token) and discountCodeBasicCreate.
+// token), discountCodeBasicCreate and appUninstall.
 package apptest
 
 import (
@@ -53,18 +53,20 @@ type Server struct {
 	// (AccessTokenTTL unless a test shortens it before installing).
 	AccessTTL time.Duration
 
-	mu        sync.Mutex
-	now       func() time.Time
-	seq       int64
-	codes     map[string]string // authorization code → granted scopes
-	access    map[string]time.Time
-	refresh   map[string]*refreshToken
-	webhooks  []Webhook
-	checkouts []*Checkout
-	orders    []Order
-	discounts []Discount
-	throttle  int
-	requests  []Request
+	mu       sync.Mutex
+	now      func() time.Time
+	seq      int64
+	codes    map[string]string // authorization code → granted scopes
+	access   map[string]time.Time
+	refresh  map[string]*refreshToken
+	webhooks []Webhook
+	// uninstalled: the app removed itself with appUninstall.
+	uninstalled bool
+	checkouts   []*Checkout
+	orders      []Order
+	discounts   []Discount
+	throttle    int
+	requests    []Request
 }
 
 // refreshToken is the fake's record of one refresh token. As Shopify
@@ -186,6 +188,13 @@ func (s *Server) Throttle(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.throttle = n
+}
+
+// Uninstalled reports whether the app uninstalled itself (appUninstall).
+func (s *Server) Uninstalled() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.uninstalled
 }
 
 // RevokeTokens invalidates every access and refresh token, as an
@@ -449,6 +458,13 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		data = s.listWebhooks(req.Variables)
 	case "discountCodeBasicCreate":
 		data = s.createDiscount(req.Variables)
+	case "appUninstall":
+		// As Shopify does: the tokens stop working, the subscriptions go.
+		s.uninstalled = true
+		clear(s.access)
+		clear(s.refresh)
+		s.webhooks = nil
+		data = map[string]any{"appUninstall": map[string]any{"app": map[string]any{"id": "gid://shopify/App/1"}, "userErrors": []any{}}}
 	case "abandonedCheckouts":
 		var err error
 		if data, err = s.listCheckouts(req.Variables); err != nil {
@@ -480,6 +496,9 @@ func operation(query string) string {
 		if strings.Contains(query, op+"(") {
 			return op
 		}
+	}
+	if strings.Contains(query, "appUninstall {") { // it takes no arguments
+		return "appUninstall"
 	}
 	if strings.Contains(query, "orders(") {
 		return "orders"
