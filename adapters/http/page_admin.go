@@ -449,8 +449,14 @@ func (s *Server) pageLoginPost(c *echo.Context) error {
 	if err != nil || sent == "" || subtle.ConstantTimeCompare([]byte(form.Value), []byte(sent)) != 1 {
 		return s.renderLogin(c, http.StatusForbidden, "The sign-in form expired. Please try again.")
 	}
+	if blocked, wait := s.signIns.blocked(c.Request().RemoteAddr); blocked {
+		s.Logger.Warn("admin sign-in throttled", "remote", c.Request().RemoteAddr)
+		c.Response().Header().Set("Retry-After", retryAfter(wait))
+		return s.renderLogin(c, http.StatusTooManyRequests, "Too many wrong tokens from this address. Try again in a few minutes.")
+	}
 	token := c.FormValue("token")
 	if s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.AdminToken)) != 1 {
+		s.signIns.failed(c.Request().RemoteAddr)
 		s.Logger.Warn("admin sign-in refused", "remote", c.RealIP())
 		return s.renderLogin(c, http.StatusUnauthorized, "That is not the admin token.")
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -482,6 +483,68 @@ func TestAdminPagesShowShopData(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// TestWrongAdminTokensAreThrottled: ten wrong tokens from one address,
+// by the API or the sign-in form, and that address waits before the
+// token is looked at again; other addresses are not held up.
+func TestWrongAdminTokensAreThrottled(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	s := cbhttp.NewServer(prometheus.NewRegistry())
+	s.Service, s.AdminToken, s.Now = e.svc, adminToken, func() time.Time { return now }
+	h := s.Handler()
+	api := func(from, token string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/admin/api/shops", nil)
+		req.RemoteAddr = from + ":40000"
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	form := func(from, token string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin/login", nil))
+		login := cookie(rec.Header(), "cartback_login")
+		m := csrfInput.FindStringSubmatch(rec.Body.String())
+		req := httptest.NewRequest(http.MethodPost, "/admin/login", strings.NewReader(url.Values{"_csrf": {m[1]}, "token": {token}}.Encode()))
+		req.RemoteAddr = from + ":40000"
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(login)
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for i := range 10 {
+		guess := fmt.Sprintf("guess-%02d-0123456789", i)
+		if i%2 == 0 {
+			if r := api("203.0.113.9", guess); r.Code != http.StatusUnauthorized {
+				t.Fatalf("wrong token %d by the API: %d", i+1, r.Code)
+			}
+		} else if r := form("203.0.113.9", guess); r.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d by the form: %d", i+1, r.Code)
+		}
+	}
+	// Now even the right token waits: otherwise guessing would go on.
+	if r := api("203.0.113.9", adminToken); r.Code != http.StatusTooManyRequests || r.Header().Get("Retry-After") != "6" {
+		t.Errorf("11th try by the API: %d, Retry-After %q", r.Code, r.Header().Get("Retry-After"))
+	}
+	if r := form("203.0.113.9", adminToken); r.Code != http.StatusTooManyRequests || cookie(r.Header(), "cartback_session") != nil {
+		t.Errorf("11th try by the form: %d", r.Code)
+	}
+	if r := api("198.51.100.7", adminToken); r.Code != http.StatusOK {
+		t.Errorf("another address: %d", r.Code)
+	}
+	now = now.Add(6 * time.Second)
+	if r := api("203.0.113.9", adminToken); r.Code != http.StatusOK {
+		t.Errorf("after the wait: %d", r.Code)
+	}
+	if r := api("203.0.113.9", "one-more-guess-0123456789"); r.Code != http.StatusUnauthorized {
+		t.Errorf("the one attempt earned by waiting: %d", r.Code)
+	}
+	if r := api("203.0.113.9", adminToken); r.Code != http.StatusTooManyRequests {
+		t.Errorf("after spending it: %d", r.Code)
+	}
+}
 
 func TestAdminSessionExpires(t *testing.T) {
 	e := newEnv(t)

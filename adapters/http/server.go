@@ -78,6 +78,9 @@ type Server struct {
 	merchantTestsMu sync.Mutex
 	merchantTests   map[uint64]dayCount
 
+	// signIns counts failed admin token checks per client address.
+	signIns *signInThrottle
+
 	// Templates previews and validates merchants' templates on the admin
 	// pages; give it the renderer that sends, so both agree. Nil uses a
 	// renderer of the default templates.
@@ -97,6 +100,7 @@ type Server struct {
 // NewServer returns a Server whose metrics are registered with reg.
 func NewServer(reg prometheus.Registerer) *Server {
 	s := &Server{Logger: slog.Default(), metrics: newMetrics(reg)}
+	s.signIns = newSignInThrottle(s.now)
 	s.echo = echo.New()
 	s.echo.HTTPErrorHandler = s.handleError
 	s.echo.Use(middleware.Recover())
@@ -282,11 +286,28 @@ func (s *Server) handleNoop(c *echo.Context) error {
 // requireAdmin admits requests that carry the admin token as a bearer token.
 func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
+		if err := s.throttleSignIn(c); err != nil {
+			return err
+		}
 		token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
 		if !ok || s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.AdminToken)) != 1 {
+			if ok {
+				s.signIns.failed(c.Request().RemoteAddr)
+			}
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="cartback"`)
 			return Error(http.StatusUnauthorized, "missing or invalid admin token")
 		}
 		return next(c)
 	}
+}
+
+// throttleSignIn answers 429 to a client that has failed the admin token
+// too often lately, before its token is looked at.
+func (s *Server) throttleSignIn(c *echo.Context) error {
+	if blocked, wait := s.signIns.blocked(c.Request().RemoteAddr); blocked {
+		s.Logger.Warn("admin sign-in throttled", "remote", c.Request().RemoteAddr)
+		c.Response().Header().Set("Retry-After", retryAfter(wait))
+		return Error(http.StatusTooManyRequests, "too many wrong admin tokens from this address; try again later")
+	}
+	return nil
 }
