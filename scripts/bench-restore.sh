@@ -106,9 +106,9 @@ echo
 echo "== summary (load average$(uptime | sed 's/.*load average//'))"
 jq -r -s '
 	(.[0]) as $noop | (.[1]) as $r | (.[2]) as $p |
-	"noop     \($noop.rate | round) req/s  p50 \($noop.p50_ms) ms  p99 \($noop.p99_ms) ms  p99.9 \($noop.p999_ms) ms  failed \($noop.failed)",
-	"restore  \($r.ok_rate | round) redirects/s  p50 \($r.p50_ms) ms  p99 \($r.p99_ms) ms  p99.9 \($r.p999_ms) ms  failed \($r.failed)",
-	"paced    \($p.ok_rate | round) redirects/s of \($p.offered_rate | round) offered  p50 \($p.p50_ms) ms  p99 \($p.p99_ms) ms  p99.9 \($p.p999_ms) ms  failed \($p.failed)",
+	"noop     \($noop.rate | round) req/s  p50 \($noop.p50_ms) ms  p99 \($noop.p99_ms) ms  p99.9 \($noop.p999_ms) ms  failed \($noop.failed)\(if $noop.wire then "  (p99 at the wire \($noop.wire.p99_ms) ms)" else "" end)",
+	"restore  \($r.ok_rate | round) redirects/s  p50 \($r.p50_ms) ms  p99 \($r.p99_ms) ms  p99.9 \($r.p999_ms) ms  failed \($r.failed)\(if $r.wire then "  (p99 at the wire \($r.wire.p99_ms) ms)" else "" end)",
+	"paced    \($p.ok_rate | round) redirects/s of \($p.offered_rate | round) offered  p50 \($p.p50_ms) ms  p99 \($p.p99_ms) ms  p99.9 \($p.p999_ms) ms  failed \($p.failed)\(if $p.wire then "  (p99 at the wire \($p.wire.p99_ms) ms)" else "" end)",
 	"ratio    restore/noop = \(if $noop.rate > 0 then ($r.ok_rate / $noop.rate * 1000 | round / 10) else "n/a" end) %",
 	"targets  >= 60 % of noop: \(if $noop.rate > 0 and $r.ok_rate / $noop.rate >= 0.6 then "met" else "MISSED" end);  p99 <= 5 ms at \($p.offered_rate | round) redirects/s: \(if $p.p99_ms <= 5 and $p.ok_rate >= $p.offered_rate * 0.99 then "met" else "MISSED" end);  p99 at full load (\($r.concurrency) in flight): \($r.p99_ms) ms"
 ' "$work/noop.json" "$work/restore.json" "$work/paced.json"

@@ -72,8 +72,8 @@ echo
 echo "== summary"
 jq -r -s '
 	(.[0]) as $noop | (.[1]) as $wh |
-	"noop     \($noop.rate | round) req/s  p50 \($noop.p50_ms) ms  p99 \($noop.p99_ms) ms  p99.9 \($noop.p999_ms) ms  failed \($noop.failed)",
-	"shopify  \($wh.ok_rate | round) stored/s  p50 \($wh.p50_ms) ms  p99 \($wh.p99_ms) ms  p99.9 \($wh.p999_ms) ms  failed \($wh.failed)",
+	"noop     \($noop.rate | round) req/s  p50 \($noop.p50_ms) ms  p99 \($noop.p99_ms) ms  p99.9 \($noop.p999_ms) ms  failed \($noop.failed)\(if $noop.wire then "  (p99 at the wire \($noop.wire.p99_ms) ms)" else "" end)",
+	"shopify  \($wh.ok_rate | round) stored/s  p50 \($wh.p50_ms) ms  p99 \($wh.p99_ms) ms  p99.9 \($wh.p999_ms) ms  failed \($wh.failed)\(if $wh.wire then "  (p99 at the wire \($wh.wire.p99_ms) ms)" else "" end)",
 	"ratio    webhook/noop = \(if $noop.rate > 0 then ($wh.ok_rate / $noop.rate * 1000 | round / 10) else "n/a" end) %",
 	"targets  >= 5000 stored/s: \(if $wh.ok_rate >= 5000 then "met" else "MISSED" end);  p99 <= 25 ms: \(if $wh.p99_ms <= 25 then "met" else "MISSED" end);  >= 35 % of noop: \(if $noop.rate > 0 and $wh.ok_rate / $noop.rate >= 0.35 then "met" else "MISSED" end)"
 ' "$work/noop.json" "$work/shopify.json"

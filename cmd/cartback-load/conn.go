@@ -24,6 +24,9 @@ type conn struct {
 	nc      net.Conn
 	br      *bufio.Reader
 	stop    func() bool // unregisters the cancellation hook of nc
+	// stamped reads nc with the kernel's receive times; nil where the
+	// platform or a TLS connection does not allow it.
+	stamped *stampedConn
 }
 
 // newConn returns a connection to the URL's host that dials on first use.
@@ -36,21 +39,22 @@ func newConn(addr string, tlsConfig *tls.Config, timeout time.Duration) *conn {
 var errClosedByServer = errors.New("connection closed before the answer")
 
 // roundTrip writes head and body as one request and reads the whole
-// answer. It returns the answer's status code.
-func (c *conn) roundTrip(ctx context.Context, head, body []byte) (int, error) {
+// answer. It returns the answer's status code, and when the kernel
+// received the answer's last bytes (zero when unknown).
+func (c *conn) roundTrip(ctx context.Context, head, body []byte) (int, time.Time, error) {
 	if c.nc == nil {
 		if err := c.dial(ctx); err != nil {
-			return 0, err
+			return 0, time.Time{}, err
 		}
 	}
 	if err := c.nc.SetDeadline(time.Now().Add(c.timeout)); err != nil {
 		c.close()
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	bufs := net.Buffers{head, body}
 	if _, err := bufs.WriteTo(c.nc); err != nil {
 		c.close()
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
@@ -58,15 +62,19 @@ func (c *conn) roundTrip(ctx context.Context, head, body []byte) (int, error) {
 		if errors.Is(err, io.EOF) {
 			err = errClosedByServer
 		}
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	// Read to the end so the next answer starts where it should.
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	var received time.Time
+	if c.stamped != nil {
+		received = c.stamped.received()
+	}
 	if err != nil || resp.Close {
 		c.close()
 	}
-	return resp.StatusCode, err
+	return resp.StatusCode, received, err
 }
 
 func (c *conn) dial(ctx context.Context) error {
@@ -83,7 +91,14 @@ func (c *conn) dial(ctx context.Context) error {
 		}
 		nc = tc
 	}
-	c.nc, c.br = nc, bufio.NewReaderSize(nc, 16<<10)
+	c.nc, c.stamped = nc, nil
+	var r io.Reader = nc
+	if c.tls == nil {
+		if c.stamped = stamp(nc); c.stamped != nil {
+			r = c.stamped
+		}
+	}
+	c.br = bufio.NewReaderSize(r, 16<<10)
 	// Ending the run (Ctrl-C) ends a request in flight at once.
 	c.stop = context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	return nil
@@ -93,6 +108,6 @@ func (c *conn) close() {
 	if c.nc != nil {
 		c.stop()
 		c.nc.Close()
-		c.nc, c.br = nil, nil
+		c.nc, c.br, c.stamped = nil, nil, nil
 	}
 }

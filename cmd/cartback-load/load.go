@@ -134,6 +134,7 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 		wg.Go(func() {
 			var (
 				latencies []time.Duration
+				wire      []time.Duration
 				statuses  = map[string]int{}
 				ok        int
 				c         = newConn(l.addr, l.tls, l.cfg.Timeout)
@@ -144,6 +145,7 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 				// Room for a few thousand answers up front keeps growth
 				// out of the way of the first measurements.
 				latencies = make([]time.Duration, 0, 4096)
+				wire = make([]time.Duration, 0, 4096)
 			}
 			for ctx.Err() == nil {
 				i := next.Add(1) - 1
@@ -176,17 +178,24 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 				}
 				var status string
 				var success bool
-				var lat time.Duration
-				head, status, success, lat = l.do(ctx, c, head[:0], firstSeq+i, body, sig)
+				var lat, atWire time.Duration
+				head, status, success, lat, atWire = l.do(ctx, c, head[:0], firstSeq+i, body, sig)
 				if l.cfg.OfferedRate > 0 {
 					// A request that left late because every worker was
 					// busy waited for the server too.
-					lat = time.Since(due)
+					late := time.Since(due) - lat
+					lat += late
+					if atWire >= 0 {
+						atWire += late
+					}
 				}
 				if status == "" { // cancelled: not a measurement
 					break
 				}
 				latencies = append(latencies, lat)
+				if atWire >= 0 {
+					wire = append(wire, atWire)
+				}
 				statuses[status]++
 				if success {
 					ok++
@@ -195,6 +204,7 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 			mu.Lock()
 			defer mu.Unlock()
 			res.latencies = append(res.latencies, latencies...)
+			res.wire = append(res.wire, wire...)
 			for k, v := range statuses {
 				res.Statuses[k] += v
 			}
@@ -208,9 +218,10 @@ func (l *loader) phase(ctx context.Context, d time.Duration, n int, firstSeq uin
 
 // do sends one request on c, building its head in head, and reads the
 // whole answer. It returns head for reuse, the status (or a transport
-// error class), whether it counts as a success, and the latency; an empty
-// status means ctx ended the request.
-func (l *loader) do(ctx context.Context, c *conn, head []byte, seq uint64, body []byte, sig string) (_ []byte, status string, success bool, lat time.Duration) {
+// error class), whether it counts as a success, the latency, and the
+// latency to when the kernel received the answer (-1 when unknown); an
+// empty status means ctx ended the request.
+func (l *loader) do(ctx context.Context, c *conn, head []byte, seq uint64, body []byte, sig string) (_ []byte, status string, success bool, lat, wire time.Duration) {
 	head = append(head, l.head...)
 	if l.cfg.Target != targetGet {
 		id := l.gen.id(seq)
@@ -231,16 +242,21 @@ func (l *loader) do(ctx context.Context, c *conn, head []byte, seq uint64, body 
 	head = append(head, "\r\n"...)
 
 	start := time.Now()
-	code, err := c.roundTrip(ctx, head, body)
-	lat = time.Since(start)
+	code, received, err := c.roundTrip(ctx, head, body)
+	lat, wire = time.Since(start), -1
+	if !received.IsZero() {
+		// The kernel's stamp is wall-clock time, so it is compared with
+		// the wall-clock reading of start.
+		wire = min(lat, max(0, received.Sub(start.Round(0))))
+	}
 	if ctx.Err() != nil {
-		return head, "", false, lat
+		return head, "", false, lat, wire
 	}
 	if err != nil {
-		return head, errorClass(err), false, lat
+		return head, errorClass(err), false, lat, wire
 	}
 	success = code >= 200 && code < 300 || (l.cfg.Target == targetGet && code >= 300 && code < 400)
-	return head, strconv.Itoa(code), success, lat
+	return head, strconv.Itoa(code), success, lat, wire
 }
 
 // uuid formats a 32-hex id the way Shopify writes webhook ids.

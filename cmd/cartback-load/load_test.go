@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -391,5 +392,37 @@ func TestRateTimesFromTheSchedule(t *testing.T) {
 	}
 	if paced.Duration < 0.097 { // the 50th request is due at 98 ms
 		t.Errorf("50 requests at 500/s took %.3f s", paced.Duration)
+	}
+}
+
+// TestWireLatency: on Linux each answer's latency is also taken to the
+// kernel's receipt of it, which comes before the worker reads it; a
+// server that takes 10 ms shows that in both, the open loop's wait for
+// its slot too.
+func TestWireLatency(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("receive times come from Linux's SO_TIMESTAMPNS")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(10 * time.Millisecond)
+	}))
+	defer srv.Close()
+	cfg := config{URL: srv.URL, Target: targetGet, Path: "/", Concurrency: 1, N: 20, Timeout: 5 * time.Second, Size: 4096, Pool: 1}
+	for _, rate := range []float64{0, 1000} {
+		cfg.OfferedRate = rate
+		res, err := run(context.Background(), cfg, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := res.Wire
+		if w == nil || w.Answers != 20 {
+			t.Fatalf("rate %v: wire latencies %+v", rate, w)
+		}
+		if w.P50 < 10 || w.P50 > res.P50 || w.Max > res.Max {
+			t.Errorf("rate %v: at the wire p50 %.2f max %.2f; as read p50 %.2f max %.2f", rate, w.P50, w.Max, res.P50, res.Max)
+		}
+		if rate > 0 && w.Max < 150 {
+			t.Errorf("open loop: the wire latency left out the wait for the slot (max %.1f ms)", w.Max)
+		}
 	}
 }

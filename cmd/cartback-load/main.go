@@ -10,6 +10,10 @@
 // in the latencies rather than lowering the rate (an open loop: latency at
 // a given load).
 //
+// On Linux it also times each answer to when the kernel received it
+// (SO_TIMESTAMPNS), before its own goroutine was scheduled to read it, and
+// prints those latencies "at the wire" beside the ones it reads.
+//
 // It is a benchmarking tool: it stops by itself after -duration or -n
 // requests, and it refuses non-loopback hosts unless -allow-remote is given.
 // It exits 1 if any request failed, so scripts notice.

@@ -46,8 +46,23 @@ type result struct {
 	Max         float64        `json:"max_ms"`
 	Mean        float64        `json:"mean_ms"`
 	WarmupFail  int            `json:"warmup_failed"`
+	// Wire is the latency to when the kernel received each answer, before
+	// this process was scheduled to read it (Linux, plain TCP); nil where
+	// unknown.
+	Wire *wireLatency `json:"wire,omitempty"`
 
 	latencies []time.Duration
+	wire      []time.Duration
+}
+
+// wireLatency summarises the latencies to the kernel's receive times.
+type wireLatency struct {
+	Answers int     `json:"answers"`
+	P50     float64 `json:"p50_ms"`
+	P90     float64 `json:"p90_ms"`
+	P99     float64 `json:"p99_ms"`
+	P999    float64 `json:"p999_ms"`
+	Max     float64 `json:"max_ms"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -74,6 +89,14 @@ func (r *result) summarize(elapsed time.Duration) {
 	r.P90 = ms(percentile(r.latencies, 90))
 	r.P99 = ms(percentile(r.latencies, 99))
 	r.P999 = ms(percentile(r.latencies, 99.9))
+	if len(r.wire) > 0 {
+		slices.Sort(r.wire)
+		r.Wire = &wireLatency{
+			Answers: len(r.wire), Max: ms(r.wire[len(r.wire)-1]),
+			P50: ms(percentile(r.wire, 50)), P90: ms(percentile(r.wire, 90)),
+			P99: ms(percentile(r.wire, 99)), P999: ms(percentile(r.wire, 99.9)),
+		}
+	}
 }
 
 // print writes the human-readable report.
@@ -101,6 +124,10 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "rate         %.0f req/s (ok %.0f/s)\n", r.Rate, r.OKRate)
 	fmt.Fprintf(w, "latency ms   p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  mean %.2f\n",
 		r.P50, r.P90, r.P99, r.P999, r.Max, r.Mean)
+	if wl := r.Wire; wl != nil {
+		fmt.Fprintf(w, "at the wire  p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f  (to the kernel's receipt of the answer, %d answers)\n",
+			wl.P50, wl.P90, wl.P99, wl.P999, wl.Max, wl.Answers)
+	}
 }
 
 // printJSON writes the result as one JSON line.

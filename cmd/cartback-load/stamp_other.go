@@ -1,0 +1,16 @@
+//go:build !linux
+
+package main
+
+import (
+	"net"
+	"time"
+)
+
+// stampedConn would read with the kernel's receive times; only Linux has
+// them here.
+type stampedConn struct{ net.Conn }
+
+func stamp(net.Conn) *stampedConn { return nil }
+
+func (*stampedConn) received() time.Time { return time.Time{} }
