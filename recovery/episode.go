@@ -369,22 +369,8 @@ func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun,
 	if c.delivered() >= seq.MaxMessages {
 		return skip(ReasonEpisodeCap)
 	}
-	address := c.address(st.Channel)
-	switch st.Channel {
-	case ChannelEmail:
-		if address != "" && shop.Settings.EmailConsent == EmailConsentMarketing && !c.Consent.Email.Granted {
-			return skip(ReasonNoEmailConsent)
-		}
-	case ChannelSMS:
-		if address != "" && !c.Consent.SMS.Granted {
-			return skip(ReasonNoSMSConsent)
-		}
-	}
-	if address == "" {
-		return skip(ReasonNoAddress)
-	}
-	if out, err := tx.OptOut(shop.ID, st.Channel, address); err != nil || out != nil {
-		return verdict{skip: ReasonOptedOut}, err
+	if reason, err := reachable(tx, shop, c, st.Channel); err != nil || reason != "" {
+		return verdict{skip: reason}, err
 	}
 
 	// Across the contact's carts in this shop: only the newest is reminded,
@@ -428,12 +414,43 @@ func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun,
 		if w := capWait(texts, seq.SMSFrequencyCap, time.Duration(seq.SMSFrequencyWindow), now); !w.IsZero() {
 			return verdict{wait: w, waitReason: ReasonSMSFrequencyCap}, nil
 		}
-		quiet := shop.Settings.QuietHoursOrDefault()
-		if w := quiet.Next(now, s.recipientZone(shop, address)); w.After(now) {
-			return verdict{wait: w, waitReason: ReasonQuietHours}, nil
-		}
+	}
+	if w := s.quietUntil(shop, c, st.Channel, now); !w.IsZero() {
+		return verdict{wait: w, waitReason: ReasonQuietHours}, nil
 	}
 	return verdict{}, nil
+}
+
+// reachable checks what the cart's contact must allow for a message on
+// channel: consent where it is needed, an address, no opt-out. It returns
+// the skip reason, or "".
+func reachable(tx Tx, shop *Shop, c *Cart, channel Channel) (string, error) {
+	address := c.address(channel)
+	switch {
+	case address == "":
+		return ReasonNoAddress, nil
+	case channel == ChannelEmail && shop.Settings.EmailConsent == EmailConsentMarketing && !c.Consent.Email.Granted:
+		return ReasonNoEmailConsent, nil
+	case channel == ChannelSMS && !c.Consent.SMS.Granted:
+		return ReasonNoSMSConsent, nil
+	}
+	out, err := tx.OptOut(shop.ID, channel, address)
+	if err != nil || out == nil {
+		return "", err
+	}
+	return ReasonOptedOut, nil
+}
+
+// quietUntil returns when the recipient's quiet hours end, for a text
+// that falls in them; zero when it may go at now.
+func (s *Service) quietUntil(shop *Shop, c *Cart, channel Channel, now time.Time) time.Time {
+	if channel != ChannelSMS {
+		return time.Time{}
+	}
+	if w := shop.Settings.QuietHoursOrDefault().Next(now, s.recipientZone(shop, c.Contact.Phone)); w.After(now) {
+		return w
+	}
+	return time.Time{}
 }
 
 // shopStop is the skip reason of a shop that sends nothing, or "".
@@ -500,22 +517,11 @@ func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, wait 
 			reason = shopStop(shop)
 		case c.Empty():
 			reason = ReasonEmpty
-		case cl.Step.Channel == ChannelSMS && !c.Consent.SMS.Granted:
-			reason = ReasonNoSMSConsent
-		case cl.Step.Channel == ChannelEmail && shop.Settings.EmailConsent == EmailConsentMarketing && !c.Consent.Email.Granted:
-			reason = ReasonNoEmailConsent
 		default:
-			out, err := tx.OptOut(shop.ID, cl.Step.Channel, c.address(cl.Step.Channel))
-			if err != nil {
-				return err
-			} else if out != nil {
-				reason = ReasonOptedOut
-			} else if cl.Step.Channel == ChannelSMS {
-				now := s.Now()
-				if w := shop.Settings.QuietHoursOrDefault().Next(now, s.recipientZone(shop, c.Contact.Phone)); w.After(now) {
-					wait = w
-				}
+			if reason, err = reachable(tx, shop, c, cl.Step.Channel); err == nil && reason == "" {
+				wait = s.quietUntil(shop, c, cl.Step.Channel, s.Now())
 			}
+			return err
 		}
 		return nil
 	})

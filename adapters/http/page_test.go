@@ -488,10 +488,7 @@ func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 // by the API or the sign-in form, and that address waits before the
 // token is looked at again; other addresses are not held up.
 func TestWrongAdminTokensAreThrottled(t *testing.T) {
-	e := newEnv(t)
-	now := time.Now()
-	s := cbhttp.NewServer(prometheus.NewRegistry())
-	s.Service, s.AdminToken, s.Now = e.svc, adminToken, func() time.Time { return now }
+	s, now := clockedServer(t)
 	h := s.Handler()
 	api := func(from, token string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, "/admin/api/shops", nil)
@@ -534,7 +531,7 @@ func TestWrongAdminTokensAreThrottled(t *testing.T) {
 	if r := api("198.51.100.7", adminToken); r.Code != http.StatusOK {
 		t.Errorf("another address: %d", r.Code)
 	}
-	now = now.Add(6 * time.Second)
+	*now = now.Add(6 * time.Second)
 	if r := api("203.0.113.9", adminToken); r.Code != http.StatusOK {
 		t.Errorf("after the wait: %d", r.Code)
 	}
@@ -546,11 +543,18 @@ func TestWrongAdminTokensAreThrottled(t *testing.T) {
 	}
 }
 
-func TestAdminSessionExpires(t *testing.T) {
+// clockedServer is a server over a new environment whose clock the test
+// moves by hand through the returned pointer.
+func clockedServer(t *testing.T) (*cbhttp.Server, *time.Time) {
 	e := newEnv(t)
 	now := time.Now()
 	s := cbhttp.NewServer(prometheus.NewRegistry())
 	s.Service, s.AdminToken, s.Now = e.svc, adminToken, func() time.Time { return now }
+	return s, &now
+}
+
+func TestAdminSessionExpires(t *testing.T) {
+	s, now := clockedServer(t)
 	h := s.Handler()
 	session := signInHandler(t, h)
 	get := func() int {
@@ -563,12 +567,12 @@ func TestAdminSessionExpires(t *testing.T) {
 	if code := get(); code != http.StatusOK {
 		t.Fatalf("fresh session: %d", code)
 	}
-	now = now.Add(13 * time.Hour)
+	*now = now.Add(13 * time.Hour)
 	if code := get(); code != http.StatusSeeOther {
 		t.Errorf("session after 13 hours: %d, want a redirect to sign in", code)
 	}
 	// A new admin token ends every session.
-	now = now.Add(-13 * time.Hour)
+	*now = now.Add(-13 * time.Hour)
 	s.AdminToken = adminToken + "-rotated"
 	if code := get(); code != http.StatusSeeOther {
 		t.Errorf("session after the token changed: %d", code)
