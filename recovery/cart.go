@@ -264,6 +264,8 @@ type StepRun struct {
 	Channel      Channel `json:"channel"`
 	Template     string  `json:"template"`
 	DiscountCode string  `json:"discount_code,omitempty"`
+	// CodeIssued: DiscountCode is a single-use code made for this step.
+	CodeIssued bool `json:"code_issued,omitempty"`
 	// Variant is the wording this cart was drawn for ("A" without a test).
 	Variant string    `json:"variant,omitempty"`
 	After   Duration  `json:"after"`

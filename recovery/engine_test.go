@@ -1115,6 +1115,87 @@ func TestPacedSendLooksAgainAfterWaiting(t *testing.T) {
 	e.wantSteps(waiting, "sent", "scheduled", "scheduled", "scheduled")
 }
 
+// counter counts calls to the store: purchase checks and codes issued.
+type counter struct{ purchases, codes int }
+
+func (c *counter) Purchased(context.Context, *recovery.Shop, *recovery.Cart) (bool, error) {
+	c.purchases++
+	return false, nil
+}
+
+func (c *counter) IssueDiscount(_ context.Context, _ *recovery.Shop, cart *recovery.Cart, pct int, _ time.Time) (string, error) {
+	c.codes++
+	return fmt.Sprintf("CB-%d-%d-%d", cart.ID, pct, c.codes), nil
+}
+
+// A step stopped while it queued for the provider asks the store nothing:
+// no purchase check, no single-use code left behind in the shop.
+func TestStoppedWhileQueuedAsksTheStoreNothing(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{UniqueDiscountPercent: 10, Sequence: &recovery.Sequence{Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(time.Hour), Template: recovery.TemplateIncentive},
+	}}})
+	calls := &counter{}
+	e.sched.Purchases = map[recovery.Platform]recovery.PurchaseChecker{recovery.PlatformShopify: calls}
+	e.sched.Discounts = map[recovery.Platform]recovery.DiscountIssuer{recovery.PlatformShopify: calls}
+	paced := &pacedSender{recordingSender: e.email}
+	e.sched.Senders[recovery.ChannelEmail] = paced
+	paced.wait = func(context.Context) error {
+		e.order("a", 59*time.Minute)
+		return nil
+	}
+	id := e.checkout("a", 0)
+	e.at(time.Hour)
+	e.wantSteps(id, "skipped/converted")
+	if calls.purchases != 0 || calls.codes != 0 {
+		t.Errorf("%d purchase checks and %d codes for a step stopped in the queue", calls.purchases, calls.codes)
+	}
+}
+
+// A single-use code made for a send that then failed for a while is the
+// code of the retry too: one code per step in the shop's discounts.
+func TestIssuedCodeKeptForTheRetry(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{UniqueDiscountPercent: 10, Sequence: &recovery.Sequence{Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(time.Hour), Template: recovery.TemplateIncentive},
+	}}})
+	calls := &counter{}
+	e.sched.Discounts = map[recovery.Platform]recovery.DiscountIssuer{recovery.PlatformShopify: calls}
+	e.email.fail = func(n int) error {
+		if calls.codes == 1 && n == 0 && e.now.Before(start.Add(2*time.Hour)) {
+			return &recovery.SendError{Temporary: true, Code: "421", Message: "busy"}
+		}
+		return nil
+	}
+	id := e.checkout("a", 0)
+	e.at(time.Hour)
+	e.wantSteps(id, "scheduled/busy (code 421)")
+	e.at(3 * time.Hour)
+	msgs := e.email.messages()
+	want := fmt.Sprintf("CB-%d-10-1", id)
+	if calls.codes != 1 || len(msgs) != 1 || msgs[0].DiscountCode != want {
+		t.Errorf("%d codes issued; sent %d, code %q, want %q", calls.codes, len(msgs), msgs[0].DiscountCode, want)
+	}
+}
+
+// The message shows the cart as the last look found it: the address the
+// shopper changed to while the reminder queued, and the items now in it.
+func TestMessageShowsTheCartAsLastSeen(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	paced := &pacedSender{recordingSender: e.email}
+	e.sched.Senders[recovery.ChannelEmail] = paced
+	paced.wait = func(context.Context) error {
+		e.checkout("a", 0, withContact("new@example.com", ""), func(c *recovery.Cart) {
+			c.Items = append(c.Items, recovery.LineItem{Title: "Shade", Quantity: 1, UnitPrice: 9900, LinePrice: 9900})
+		})
+		return nil
+	}
+	e.checkout("a", 0, withContact("old@example.com", ""))
+	e.at(time.Hour)
+	msgs := e.email.messages()
+	if len(msgs) != 1 || msgs[0].To != "new@example.com" || !strings.Contains(msgs[0].Text, "Shade") {
+		t.Fatalf("sent %+v", msgs)
+	}
+}
+
 // A search shows carts as every other view does: an active cart past its
 // abandonment cut-off is abandoned, with its episode planned, even before
 // the scheduler has written that.

@@ -492,7 +492,10 @@ func optOutContact(channel Channel, contact string) string {
 // removed) still stops it, and it returns the skip reason, or "". A text
 // whose wait for the provider ran into the recipient's quiet hours gets
 // the end of them as wait instead: it goes out in the morning.
-func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, wait time.Time, err error) {
+//
+// It also returns the cart as it is now, for the message: the items and
+// the address it goes to are the ones this look approved.
+func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, wait time.Time, now *Cart, err error) {
 	err = s.Store.View(ctx, func(tx Tx) error {
 		shop, err := tx.Shop(cl.Shop.ID)
 		if ErrorCode(err) == ENOTFOUND {
@@ -519,13 +522,13 @@ func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, wait 
 			reason = ReasonEmpty
 		default:
 			if reason, err = reachable(tx, shop, c, cl.Step.Channel); err == nil && reason == "" {
-				wait = s.quietUntil(shop, c, cl.Step.Channel, s.Now())
+				wait, now = s.quietUntil(shop, c, cl.Step.Channel, s.Now()), c
 			}
 			return err
 		}
 		return nil
 	})
-	return reason, wait, err
+	return reason, wait, now, err
 }
 
 // recipientZone is the time zone of a phone number's owner: the number's
@@ -591,7 +594,7 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 		}
 		st := &c.Steps[cl.Step.Index]
 		// A code issued for this send is the one its restore link applies.
-		st.DiscountCode = cl.Step.DiscountCode
+		st.DiscountCode, st.CodeIssued = cl.Step.DiscountCode, cl.Step.CodeIssued
 		if msg != nil {
 			m := *msg
 			m.ID = 0

@@ -353,7 +353,29 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 	// The send must not be cut short by shutdown: finishing it is how the
 	// outcome gets recorded.
 	ctx := context.WithoutCancel(parent)
-	waited := false // whether time passed since the claim looked at the cart
+	// content is the cart the message shows and goes to: as claimed, or
+	// as a later look found it.
+	content := cl.Cart
+	// look checks the cart again after time passed since the claim (a
+	// provider's queue, a call to the store): an order, a delete or an
+	// opt-out that arrived meanwhile still stops the step. It reports
+	// whether the step is done with (finished here).
+	look := func() bool {
+		reason, wait, now, err := s.Service.lateStop(ctx, cl)
+		switch {
+		case err != nil:
+			s.Logger.Error("scheduler: look at the cart before sending", "cart", cl.Cart.ID, "error", err)
+		case reason != "":
+			s.finish(ctx, cl, nil, StepSkipped, reason, time.Time{}, false)
+			return true
+		case !wait.IsZero():
+			s.finish(ctx, cl, nil, StepScheduled, ReasonQuietHours, wait, false)
+			return true
+		default:
+			content = now
+		}
+		return false
+	}
 	if pacer, ok := s.Senders[cl.Step.Channel].(Pacer); ok {
 		// At most a quarter of the workers wait for one provider: a burst
 		// of texts at one a second must not hold every worker while
@@ -366,14 +388,16 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 			s.finish(ctx, cl, nil, StepScheduled, reasonProviderQueue, s.Service.Now().UTC().Add(pacedRetry), false)
 			return
 		}
-		// Queue for the provider first; the look below stops it if an
-		// order, a delete or an opt-out arrived meanwhile.
 		if err := pacer.Wait(parent); err != nil {
 			// Shutting down: the step goes back to wait for the next start.
 			s.finish(ctx, cl, nil, StepScheduled, "waiting for the provider: "+err.Error(), s.Service.Now().UTC(), false)
 			return
 		}
-		waited = true
+		// Before asking the store anything: a step stopped meanwhile
+		// needs no purchase check and no code of its own.
+		if look() {
+			return
+		}
 	}
 	now := s.Service.Now().UTC()
 	asked, reason := s.checkPurchase(ctx, cl)
@@ -382,22 +406,12 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 		return
 	}
 	issued := s.issueDiscount(ctx, cl, now)
-	if waited || asked || issued {
-		// The order webhook may have landed while this worker waited for
-		// the provider or talked to the store: the claim's look at the
-		// cart is no longer the last word.
-		reason, wait, err := s.Service.lateStop(ctx, cl)
-		if err != nil {
-			s.Logger.Error("scheduler: look at the cart before sending", "cart", cl.Cart.ID, "error", err)
-		} else if reason != "" {
-			s.finish(ctx, cl, nil, StepSkipped, reason, time.Time{}, false)
-			return
-		} else if !wait.IsZero() {
-			s.finish(ctx, cl, nil, StepScheduled, ReasonQuietHours, wait, false)
-			return
-		}
+	// The order webhook may have landed while this worker talked to the
+	// store: the look before it is no longer the last word.
+	if (asked || issued) && look() {
+		return
 	}
-	msg, err := s.compose(ctx, cl, now)
+	msg, err := s.compose(ctx, cl, content, now)
 	if err != nil {
 		s.finish(ctx, cl, nil, StepFailed, "render: "+err.Error(), time.Time{}, false)
 		return
@@ -465,11 +479,12 @@ func (s *Scheduler) checkPurchase(ctx context.Context, cl *Claim) (asked bool, r
 
 // issueDiscount gives an incentive step a single-use code when its shop
 // asks for one, and reports whether it asked the platform. A failure
-// keeps the static code: the reminder still goes.
+// keeps the static code: the reminder still goes. A step that already has
+// its code (issued before a retry or a move out of quiet hours) keeps it.
 func (s *Scheduler) issueDiscount(ctx context.Context, cl *Claim, now time.Time) bool {
 	pct := cl.Shop.Settings.UniqueDiscountPercent
 	issuer := s.Discounts[cl.Shop.Platform]
-	if pct <= 0 || issuer == nil || cl.Step.Template != TemplateIncentive {
+	if pct <= 0 || issuer == nil || cl.Step.Template != TemplateIncentive || cl.Step.CodeIssued {
 		return false
 	}
 	code, err := issuer.IssueDiscount(ctx, cl.Shop, cl.Cart, pct, now.Add(UniqueDiscountTTL))
@@ -477,7 +492,7 @@ func (s *Scheduler) issueDiscount(ctx context.Context, cl *Claim, now time.Time)
 		s.Logger.Warn("single-use discount not created; the shop's code is used", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
 		return true
 	}
-	cl.Step.DiscountCode = code
+	cl.Step.DiscountCode, cl.Step.CodeIssued = code, true
 	return true
 }
 
@@ -505,8 +520,8 @@ func (s *Scheduler) finish(ctx context.Context, cl *Claim, msg *Message, state S
 }
 
 // compose renders the claimed step into a message with its signed links.
-func (s *Scheduler) compose(ctx context.Context, cl *Claim, now time.Time) (*Message, error) {
-	c, st := cl.Cart, cl.Step
+func (s *Scheduler) compose(ctx context.Context, cl *Claim, c *Cart, now time.Time) (*Message, error) {
+	st := cl.Step
 	token := s.Signer.Sign(LinkToken{Purpose: PurposeRestore, ShopID: cl.Shop.ID, CartID: c.ID, Step: st.Index, Channel: st.Channel, Expires: now.Add(s.LinkTTL)})
 	restore := s.PublicURL + "/r/" + token
 	var unsubscribe string
