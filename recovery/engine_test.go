@@ -1374,39 +1374,100 @@ func (u *uninstaller) UninstallApp(_ context.Context, shop *recovery.Shop) error
 }
 
 // TestEraseShopAndApp: an operator's erasure removes the app from a store
-// installed through it, and erases the data even when that fails.
+// installed through it, and erases the data even when that fails or no
+// app client is configured.
 func TestEraseShopAndApp(t *testing.T) {
 	ctx := context.Background()
-	for _, fail := range []bool{false, true} {
+	for _, tc := range []struct {
+		name         string
+		uninstaller  *uninstaller
+		wantRemoved  bool
+		wantAppError bool
+	}{
+		{"removed", &uninstaller{}, true, false},
+		{"store unreachable", &uninstaller{err: fmt.Errorf("store unreachable")}, false, true},
+		{"no app client", nil, false, true},
+	} {
 		e := newEngine(t, recovery.ShopSettings{})
-		u := &uninstaller{}
-		if fail {
-			u.err = fmt.Errorf("store unreachable")
+		if tc.uninstaller != nil {
+			e.svc.Uninstallers = map[recovery.Platform]recovery.AppUninstaller{recovery.PlatformShopify: tc.uninstaller}
 		}
-		e.svc.Uninstallers = map[recovery.Platform]recovery.AppUninstaller{recovery.PlatformShopify: u}
-		id := e.checkout("a", 0)
-
 		// Connected by hand (webhook secret only): nothing to uninstall.
+		e.checkout("a", 0)
 		res, err := e.svc.EraseShopAndApp(ctx, e.shop.ID)
-		if err != nil || res.AppUninstalled || res.AppError != "" || len(u.shops) != 0 {
-			t.Fatalf("shop without the app: %+v, %v, called for %v", res, err, u.shops)
+		if err != nil || res.AppUninstalled || res.AppError != "" || (tc.uninstaller != nil && len(tc.uninstaller.shops) != 0) {
+			t.Fatalf("%s: shop without the app: %+v, %v", tc.name, res, err)
 		}
 
 		installed, err := e.svc.InstallShopify(ctx, "app.myshopify.com", recovery.ShopifyAccess{SealedToken: []byte("sealed")})
 		if err != nil {
 			t.Fatal(err)
 		}
+		applied, err := e.svc.Apply(ctx, installed.ID, recovery.Event{Kind: recovery.EventCartUpdated, Cart: &recovery.Cart{
+			Keys: recovery.CartKeys{CheckoutToken: "app-cart"}, Contact: recovery.Contact{Email: "kari@example.com"}, Currency: "NOK",
+			Items: []recovery.LineItem{{Title: "Lamp", Quantity: 1, UnitPrice: 100, LinePrice: 100}}, Totals: recovery.Totals{Total: 100}, LastActivityAt: start,
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		res, err = e.svc.EraseShopAndApp(ctx, installed.ID)
-		if err != nil || len(u.shops) != 1 || u.shops[0] != "app.myshopify.com" || res.AppUninstalled == fail || (res.AppError != "") != fail {
-			t.Errorf("fail=%v: %+v, %v, called for %v", fail, res, err, u.shops)
+		if err != nil || res.AppUninstalled != tc.wantRemoved || (res.AppError != "") != tc.wantAppError {
+			t.Errorf("%s: %+v, %v", tc.name, res, err)
+		}
+		if tc.uninstaller != nil && (len(tc.uninstaller.shops) != 1 || tc.uninstaller.shops[0] != "app.myshopify.com") {
+			t.Errorf("%s: uninstall asked for %v", tc.name, tc.uninstaller.shops)
 		}
 		sh, err := e.svc.ShopByDomain(ctx, "app.myshopify.com")
 		if err != nil || sh.Status != recovery.ShopRedacted || sh.Shopify != nil {
-			t.Errorf("fail=%v: not erased: %+v, %v", fail, sh, err)
+			t.Errorf("%s: not erased: %+v, %v", tc.name, sh, err)
 		}
-		if _, err := e.svc.Cart(ctx, e.shop.ID, id); recovery.ErrorCode(err) != recovery.ENOTFOUND {
-			t.Errorf("cart of the erased shop: %v", err)
+		if _, err := e.svc.Cart(ctx, installed.ID, applied.CartIDs[0]); recovery.ErrorCode(err) != recovery.ENOTFOUND {
+			t.Errorf("%s: cart of the erased shop: %v", tc.name, err)
 		}
+	}
+}
+
+// TestUnsubscribeAfterShopErasure: a link from an erased shop's email
+// still records the opt-out, which holds when the shop is connected again.
+func TestUnsubscribeAfterShopErasure(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, recovery.ShopSettings{})
+	e.checkout("a", 0, withContact("kari@example.com", ""))
+	e.at(time.Hour)
+	token := strings.TrimPrefix(e.email.messages()[0].UnsubscribeURL, "https://cb.example.com/u/")
+	if err := e.svc.EraseShop(ctx, e.shop.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Unsubscribe(ctx, e.sched.Signer, token, true); err != nil {
+		t.Fatalf("unsubscribe from an erased shop: %v", err)
+	}
+	again, err := e.svc.CreateShop(ctx, &recovery.Shop{Platform: recovery.PlatformShopify, Domain: e.shop.Domain, WebhookSecret: "0123456789abcdef-again"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.shop = again
+	b := e.checkout("b", 2*time.Hour, withContact("kari@example.com", ""))
+	e.at(3 * time.Hour)
+	e.wantSteps(b, "skipped/opted_out", "scheduled", "scheduled", "scheduled")
+}
+
+// TestUnsubscribeLinkOfAnOverlongAddress: an address no mail server
+// delivers to is not sealed into the link (the link stays short and opens).
+func TestUnsubscribeLinkOfAnOverlongAddress(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{})
+	long := strings.Repeat("k", 300) + "@example.com"
+	e.checkout("a", 0, withContact(long, ""))
+	e.at(time.Hour)
+	msgs := e.email.messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d emails", len(msgs))
+	}
+	token := strings.TrimPrefix(msgs[0].UnsubscribeURL, "https://cb.example.com/u/")
+	if strings.Contains(token, ".") {
+		t.Errorf("overlong address sealed into the link (%d characters)", len(token))
+	}
+	if _, err := e.svc.Unsubscribe(context.Background(), e.sched.Signer, token, true); err != nil {
+		t.Errorf("unsubscribe: %v", err)
 	}
 }
 

@@ -247,15 +247,19 @@ func (s *Service) EraseShopAndApp(ctx context.Context, shopID uint64) (ShopErasu
 	if err != nil {
 		return res, err
 	}
-	if uninstaller := s.Uninstallers[sh.Platform]; uninstaller != nil && sh.Shopify != nil && sh.Status != ShopUninstalled && sh.Status != ShopRedacted {
-		// Not cut short by a client going away: the erasure goes on anyway.
-		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), uninstallTimeout)
-		err := uninstaller.UninstallApp(callCtx, sh)
-		cancel()
-		if err != nil {
-			res.AppError = err.Error()
+	if sh.Shopify != nil && sh.Status != ShopUninstalled && sh.Status != ShopRedacted {
+		if uninstaller := s.Uninstallers[sh.Platform]; uninstaller == nil {
+			res.AppError = "this service has no app credentials configured to remove the app"
 		} else {
-			res.AppUninstalled = true
+			// Not cut short by a client going away: the erasure goes on anyway.
+			callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), uninstallTimeout)
+			err := uninstaller.UninstallApp(callCtx, sh)
+			cancel()
+			if err != nil {
+				res.AppError = err.Error()
+			} else {
+				res.AppUninstalled = true
+			}
 		}
 	}
 	return res, s.EraseShop(ctx, shopID)

@@ -71,8 +71,17 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 // token, then the address the email goes to, sealed, so that the link
 // keeps working once retention has erased the cart and its messages.
 func UnsubscribeToken(signer *Signer, t LinkToken, address string) string {
+	if len(address) > maxEmailLength {
+		// Not an address any server delivers to; the link falls back to
+		// the cart's record of it.
+		return signer.Sign(t)
+	}
 	return signer.Sign(t) + "." + signer.SealAddress(t.ShopID, t.CartID, address)
 }
+
+// maxEmailLength is the longest deliverable email address (RFC 5321's
+// 254-octet path less its angle brackets).
+const maxEmailLength = 254
 
 // Unsubscribe honours a signed unsubscribe link: the address the linked
 // email went to (and the cart's current one, while the cart is kept) is
@@ -105,15 +114,12 @@ func (s *Service) Unsubscribe(ctx context.Context, signer *Signer, token string,
 		if shop, err = tx.Shop(t.ShopID); err != nil {
 			return err
 		}
-		if shop.Status == ShopRedacted {
-			// Erased: it sends nothing more, and keeps nothing of anyone.
-			return nil
-		}
 		c, err := tx.Cart(t.CartID)
 		switch {
 		case ErrorCode(err) == ENOTFOUND && sentTo != "":
-			// Erased by retention, or deleted: the link still knows where
-			// the email went.
+			// Erased by retention or with the shop: the link still knows
+			// where the email went. Kept even for an erased shop: it is the
+			// shopper's instruction, should the shop be connected again.
 			c = nil
 		case err != nil:
 			return err

@@ -51,6 +51,9 @@ func (c *conn) roundTrip(ctx context.Context, head, body []byte) (int, time.Time
 		c.close()
 		return 0, time.Time{}, err
 	}
+	if c.stamped != nil {
+		c.stamped.last = time.Time{} // an answer without a stamp is unknown, not the last one's
+	}
 	bufs := net.Buffers{head, body}
 	if _, err := bufs.WriteTo(c.nc); err != nil {
 		c.close()

@@ -9,7 +9,10 @@ import (
 
 // stampedConn would read with the kernel's receive times; only Linux has
 // them here.
-type stampedConn struct{ net.Conn }
+type stampedConn struct {
+	net.Conn
+	last time.Time
+}
 
 func stamp(net.Conn) *stampedConn { return nil }
 
