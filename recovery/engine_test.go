@@ -614,7 +614,7 @@ func TestSMSQuietHoursInRecipientZone(t *testing.T) {
 				{Channel: recovery.ChannelSMS, After: recovery.Duration(time.Hour), Template: "reminder"},
 			}}
 			e := newEngine(t, recovery.ShopSettings{Sequence: seq, TimeZone: "Pacific/Auckland"})
-			e.svc.PhoneZone = phone.TimeZone
+			e.svc.PhoneZones = phone.TimeZones
 			loc, _ := time.LoadLocation(tc.zone)
 			// Last activity 22:30 local: the text falls due at 23:30 there.
 			local := start.In(loc)
@@ -638,6 +638,44 @@ func TestSMSQuietHoursInRecipientZone(t *testing.T) {
 				t.Errorf("sms: %+v", msgs)
 			}
 		})
+	}
+}
+
+// A number that could be anywhere in a wide country (an Australian
+// mobile: Perth to Sydney and beyond) is texted only when it is daytime in
+// every zone it leaves open, not in the shop's zone.
+func TestSMSQuietHoursForANumberOfAWideCountry(t *testing.T) {
+	const number = "+61412345678"
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), Steps: []recovery.Step{
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(time.Hour), Template: "reminder"},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq, TimeZone: "Australia/Sydney"})
+	e.svc.PhoneZones = phone.TimeZones
+	sydney, _ := time.LoadLocation("Australia/Sydney")
+	perth, _ := time.LoadLocation("Australia/Perth")
+	// Last activity 09:00 in Sydney: due at 10:00 there, 07:00 in Perth.
+	local := start.In(sydney)
+	activity := time.Date(local.Year(), local.Month(), local.Day()+1, 9, 0, 0, 0, sydney)
+	id := e.checkout("a", activity.Sub(start), withSMSConsent, withContact("q@example.com", number))
+	e.at(activity.Sub(start) + time.Hour)
+	if got := e.steps(id); got[0] != "scheduled/quiet_hours" {
+		t.Fatalf("at 10:00 in Sydney, 07:00 in Perth: %v", got)
+	}
+	perthMorning := time.Date(activity.Year(), activity.Month(), activity.Day(), 9, 0, 0, 0, perth)
+	e.at(perthMorning.Sub(start) - time.Minute)
+	if n := len(e.sms.messages()); n != 0 {
+		t.Fatalf("%d texts before 09:00 in Perth", n)
+	}
+	e.at(perthMorning.Sub(start) + 3*time.Hour)
+	c := e.cart(id)
+	if c.Steps[0].State != recovery.StepSent {
+		t.Fatalf("text: %+v", c.Steps[0])
+	}
+	for _, name := range phone.TimeZones(number) {
+		loc, _ := time.LoadLocation(name)
+		if h := c.Steps[0].ClaimedAt.In(loc).Hour(); h < 9 || h >= 21 {
+			t.Errorf("sent at %s in %s", c.Steps[0].ClaimedAt.In(loc).Format("15:04"), name)
+		}
 	}
 }
 

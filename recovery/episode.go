@@ -447,7 +447,14 @@ func (s *Service) quietUntil(shop *Shop, c *Cart, channel Channel, now time.Time
 	if channel != ChannelSMS {
 		return time.Time{}
 	}
-	if w := shop.Settings.QuietHoursOrDefault().Next(now, s.recipientZone(shop, c.Contact.Phone)); w.After(now) {
+	quiet := shop.Settings.QuietHoursOrDefault()
+	w, ok := quiet.NextEverywhere(now, s.recipientZones(shop, c.Contact.Phone))
+	if !ok {
+		// No hour is daytime in all of them (a number that could be
+		// anywhere in a very wide country): the shop's zone decides.
+		w = quiet.Next(now, shop.Settings.Location())
+	}
+	if w.After(now) {
 		return w
 	}
 	return time.Time{}
@@ -531,17 +538,22 @@ func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, wait 
 	return reason, wait, now, err
 }
 
-// recipientZone is the time zone of a phone number's owner: the number's
-// own zone when it has one, else the shop's.
-func (s *Service) recipientZone(shop *Shop, phone string) *time.Location {
-	if s.PhoneZone != nil {
-		if name := s.PhoneZone(phone); name != "" {
+// recipientZones are the time zones a phone number's owner may be in: the
+// number's own, or those of its country when it says no more; the shop's
+// when it says nothing.
+func (s *Service) recipientZones(shop *Shop, phone string) []*time.Location {
+	var zones []*time.Location
+	if s.PhoneZones != nil {
+		for _, name := range s.PhoneZones(phone) {
 			if loc, err := loadLocation(name); err == nil {
-				return loc
+				zones = append(zones, loc)
 			}
 		}
 	}
-	return shop.Settings.Location()
+	if len(zones) == 0 {
+		zones = append(zones, shop.Settings.Location())
+	}
+	return zones
 }
 
 var zoneCache sync.Map // name → *time.Location

@@ -109,9 +109,10 @@ type Service struct {
 	// values a shop owns (such as its own templates), which are erased
 	// with the shop.
 	ShopMetaPrefixes func(shopID uint64) []string
-	// PhoneZone, when set, returns the IANA time zone of an E.164 number
-	// ("" when unknown); quiet hours are kept in the recipient's time.
-	PhoneZone func(e164 string) string
+	// PhoneZones, when set, returns the IANA time zones an E.164 number's
+	// owner may be in (nil when unknown): quiet hours are kept in the
+	// recipient's time, in every zone the number leaves open.
+	PhoneZones func(e164 string) []string
 	// Uninstallers remove cartback's app from a store, per platform, when
 	// an operator erases a shop installed through it (EraseShopAndApp).
 	Uninstallers map[Platform]AppUninstaller

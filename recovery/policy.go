@@ -73,6 +73,27 @@ func (q QuietHours) Next(t time.Time, loc *time.Location) time.Time {
 	return t
 }
 
+// NextEverywhere returns the earliest time from t that lies outside the
+// quiet hours in every one of zones (t itself when it does). ok is false
+// when no such time comes within two days: the zones lie too far apart
+// for their daytimes to meet.
+func (q QuietHours) NextEverywhere(t time.Time, zones []*time.Location) (next time.Time, ok bool) {
+	next = t
+	limit := t.Add(48 * time.Hour)
+	for next.Before(limit) {
+		moved := false
+		for _, loc := range zones {
+			if w := q.Next(next, loc); w.After(next) {
+				next, moved = w, true
+			}
+		}
+		if !moved {
+			return next, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // Defaults of the SMS frequency rule: one SMS per contact per 48 hours
 // per shop, as US carrier rules ask of abandonment texts.
 const (

@@ -41,6 +41,45 @@ func TestQuietHoursNext(t *testing.T) {
 	}
 }
 
+func TestQuietHoursNextEverywhere(t *testing.T) {
+	load := func(name string) *time.Location {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc
+	}
+	perth, sydney, utc, fiji := load("Australia/Perth"), load("Australia/Sydney"), time.UTC, load("Pacific/Fiji")
+	night := recovery.DefaultQuietHours
+	at := func(loc *time.Location, s string) time.Time {
+		v, _ := time.ParseInLocation("2006-01-02 15:04", s, loc)
+		return v
+	}
+	for _, tc := range []struct {
+		name  string
+		zones []*time.Location
+		at    time.Time
+		want  time.Time
+	}{
+		{"daytime in both", []*time.Location{perth, sydney}, at(sydney, "2026-11-24 14:00"), at(sydney, "2026-11-24 14:00")},
+		// 10:00 in Sydney is 07:00 in Perth: wait for Perth's morning.
+		{"night in one of them", []*time.Location{perth, sydney}, at(sydney, "2026-11-24 10:00"), at(perth, "2026-11-24 09:00")},
+		// 20:00 in Perth is 23:00 in Sydney: wait for both mornings.
+		{"night in the other", []*time.Location{sydney, perth}, at(perth, "2026-11-24 20:00"), at(perth, "2026-11-25 09:00")},
+		{"one zone", []*time.Location{sydney}, at(sydney, "2026-11-24 22:00"), at(sydney, "2026-11-25 09:00")},
+	} {
+		got, ok := night.NextEverywhere(tc.at, tc.zones)
+		if !ok || !got.Equal(tc.want) {
+			t.Errorf("%s: NextEverywhere = %s, %v; want %s", tc.name, got, ok, tc.want)
+		}
+	}
+	// Twelve hours apart, 09:00–21:00 in one is 21:00–09:00 in the other:
+	// no hour is daytime in both.
+	if got, ok := night.NextEverywhere(at(utc, "2026-11-24 10:00"), []*time.Location{utc, fiji}); ok {
+		t.Errorf("UTC and Fiji: %s, want none", got)
+	}
+}
+
 func TestReplyToMustBeOneAddress(t *testing.T) {
 	for value, ok := range map[string]bool{
 		"help@shop.example":              true,

@@ -160,7 +160,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return d.Seconds()
 	}))
 
-	m.Service.PhoneZone = phone.TimeZone
+	m.Service.PhoneZones = phone.TimeZones
 	m.Service.Clicks = recovery.NewClickRecorder(db, 8192, m.Logger)
 	m.Service.ShopMetaPrefixes = func(shopID uint64) []string { return []string{cbhttp.TemplatePrefix(shopID)} }
 	compact := make(chan struct{}, 1)

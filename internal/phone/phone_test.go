@@ -1,6 +1,9 @@
 package phone
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestNormalize(t *testing.T) {
 	tests := []struct {
@@ -63,24 +66,35 @@ func FuzzNormalize(f *testing.F) {
 	})
 }
 
-func TestTimeZone(t *testing.T) {
-	for number, want := range map[string]string{
-		"+4791234567":    "Europe/Oslo",         // mobile, one zone in the country
-		"+4915112345678": "Europe/Berlin",       // mobile, one zone
-		"+13105550123":   "America/Los_Angeles", // US numbers carry an area code
-		"+12125550123":   "America/New_York",
-		"+61291234567":   "Australia/Sydney",  // a Sydney landline
-		"+5511912345678": "America/Sao_Paulo", // Brazilian mobiles carry an area code
-		"+34612345678":   "Europe/Madrid",     // the Canaries are an hour off: close enough
-		"+79141234567":   "",                  // a Russian mobile: Kaliningrad to Kamchatka
-		"+61412345678":   "",                  // an Australian mobile: Perth or Sydney
-		"+6281234567890": "",                  // an Indonesian mobile: three zones
-		"+18005551234":   "",                  // toll free, anywhere in North America
-		"+61891234567":   "",                  // a landline area spanning Perth and Adelaide
-		"not a number":   "",
+func TestTimeZones(t *testing.T) {
+	for number, want := range map[string][]string{
+		"+4791234567":    {"Europe/Oslo"},         // mobile, one zone in the country
+		"+4915112345678": {"Europe/Berlin"},       // mobile, one zone
+		"+13105550123":   {"America/Los_Angeles"}, // US numbers carry an area code
+		"+12125550123":   {"America/New_York"},
+		"+61291234567":   {"Australia/Sydney"},  // a Sydney landline
+		"+5511912345678": {"America/Sao_Paulo"}, // Brazilian mobiles carry an area code
+		"not a number":   nil,
 	} {
-		if got := TimeZone(number); got != want {
-			t.Errorf("TimeZone(%s) = %q, want %q", number, got, want)
+		if got := TimeZones(number); !slices.Equal(got, want) {
+			t.Errorf("TimeZones(%s) = %q, want %q", number, got, want)
+		}
+	}
+	// Numbers that say no more than their country, or an area spanning
+	// zones: every zone they leave open.
+	for number, mustHave := range map[string][]string{
+		"+79141234567":   {"Europe/Moscow", "Asia/Kamchatka"},     // a Russian mobile
+		"+61412345678":   {"Australia/Perth", "Australia/Sydney"}, // an Australian mobile
+		"+6281234567890": {"Asia/Jakarta", "Asia/Jayapura"},       // an Indonesian mobile
+		"+18005551234":   {"America/New_York", "America/Los_Angeles"},
+		"+61891234567":   {"Australia/Perth", "Australia/Adelaide"}, // a landline area spanning two
+		"+351912345678":  {"Europe/Lisbon"},                         // a Portuguese mobile: Lisbon, not only the Azores
+	} {
+		got := TimeZones(number)
+		for _, zone := range mustHave {
+			if !slices.Contains(got, zone) {
+				t.Errorf("TimeZones(%s) = %q, lacks %s", number, got, zone)
+			}
 		}
 	}
 }

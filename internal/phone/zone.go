@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -8,8 +9,8 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// maxZoneSpread is how far apart (in UTC offset) the zones a number may be
-// in can lie for one of them to stand for its owner's evening.
+// maxZoneSpread is how far apart (in UTC offset) a country's zones can lie
+// for the zone its mobile prefix maps to to stand for its owner's evening.
 const maxZoneSpread = time.Hour
 
 // geoMobileCountries are the calling codes whose mobile numbers carry an
@@ -18,28 +19,49 @@ const maxZoneSpread = time.Hour
 // merely the country's main one.
 var geoMobileCountries = map[int32]bool{52: true, 54: true, 55: true}
 
-// TimeZone returns the IANA time zone of an E.164 number's area, or "" when
-// it is unknown or could be zones too far apart to pick one: a toll-free
-// number, a fixed line whose area spans zones, or a mobile number in a
-// country that spans several (Russia, Australia, Indonesia, …), where the
-// number says nothing of where its owner lives. Zones within an hour of
-// each other count as one: quiet hours need the owner's evening, not
-// minute precision.
-func TimeZone(e164 string) string {
+// TimeZones returns the IANA time zones an E.164 number's owner may be in:
+// one for most numbers (the area's, or the country's when it has one);
+// several for a number that says no more than its country (a mobile or
+// toll-free number in a country that spans zones: Russia, Australia,
+// Indonesia, North America's toll-free range) or an area that spans
+// zones. Quiet hours then hold in every one of them. nil when unknown.
+func TimeZones(e164 string) []string {
 	num, err := phonenumbers.Parse(e164, "")
 	if err != nil {
-		return ""
+		return nil
 	}
 	zones, err := phonenumbers.GetTimezonesForNumber(num)
-	if err != nil || len(zones) == 0 || zones[0] == phonenumbers.UNKNOWN_TIMEZONE || (len(zones) > 1 && zoneSpread(zones) > maxZoneSpread) {
-		return ""
+	if err != nil || len(zones) == 0 || zones[0] == phonenumbers.UNKNOWN_TIMEZONE {
+		return known(countryZones(num.GetCountryCode()))
 	}
 	// The cached country check first: for most countries it settles it
-	// without typing the number (pattern matching).
+	// without typing the number (pattern matching). A mobile prefix that
+	// covers the whole country maps to its main zone only, which says
+	// nothing of where the owner lives.
 	if countrySpread(num.GetCountryCode()) > maxZoneSpread && !geographic(num) {
-		return ""
+		return known(countryZones(num.GetCountryCode()))
 	}
-	return zones[0]
+	return known(zones)
+}
+
+// countryZones returns the zones of a calling code's countries.
+func countryZones(code int32) []string {
+	zones, err := phonenumbers.GetTimezonesForPrefix(strconv.Itoa(int(code)))
+	if err != nil {
+		return nil
+	}
+	return zones
+}
+
+// known returns the zones this system can load, without repeats.
+func known(zones []string) []string {
+	var out []string
+	for _, name := range zones {
+		if location(name) != nil && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // geographic reports whether the number's prefix names an area rather
@@ -73,21 +95,28 @@ func countrySpread(code int32) time.Duration {
 
 var locations sync.Map // zone name → *time.Location, or nil when unknown
 
+// location is time.LoadLocation, cached; nil for a zone this system does
+// not know.
+func location(name string) *time.Location {
+	loc, ok := locations.Load(name)
+	if !ok {
+		l, err := time.LoadLocation(name)
+		if err != nil {
+			l = nil
+		}
+		loc, _ = locations.LoadOrStore(name, l)
+	}
+	l, _ := loc.(*time.Location)
+	return l
+}
+
 // zoneSpread is the difference between the largest and the smallest UTC
 // offset of the zones now; zones this system does not know are left out.
 func zoneSpread(zones []string) time.Duration {
 	now := time.Now()
 	lo, hi, seen := 0, 0, false
 	for _, name := range zones {
-		loc, ok := locations.Load(name)
-		if !ok {
-			l, err := time.LoadLocation(name)
-			if err != nil {
-				l = nil
-			}
-			loc, _ = locations.LoadOrStore(name, l)
-		}
-		l, _ := loc.(*time.Location)
+		l := location(name)
 		if l == nil {
 			continue
 		}
