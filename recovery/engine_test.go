@@ -1509,6 +1509,25 @@ func TestUnsubscribeLinkOfAnOverlongAddress(t *testing.T) {
 	}
 }
 
+// TestAdoptShopDetails: a platform's name, time zone and country fill in
+// what the shop lacks, never what was set, and never an invalid value.
+func TestAdoptShopDetails(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, recovery.ShopSettings{TimeZone: "Europe/Oslo"})
+	got, err := e.svc.AdoptShopDetails(ctx, e.shop.ID, recovery.ShopDetails{Name: "Other", TimeZone: "America/New_York", Country: "no"})
+	if err != nil || got.Name != "Demo" || got.Settings.TimeZone != "Europe/Oslo" || got.Settings.Country != "NO" {
+		t.Errorf("set values replaced, or country not taken: %+v, %v", got, err)
+	}
+	installed, err := e.svc.InstallShopify(ctx, "new.myshopify.com", recovery.ShopifyAccess{SealedToken: []byte("sealed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = e.svc.AdoptShopDetails(ctx, installed.ID, recovery.ShopDetails{Name: " Nordic Outdoor ", TimeZone: "Mars/Olympus", Country: "Norway"})
+	if err != nil || got.Name != "Nordic Outdoor" || got.Settings.TimeZone != "" || got.Settings.Country != "" {
+		t.Errorf("invalid values taken, or name not: %+v, %v", got, err)
+	}
+}
+
 // TestForeignRestoreURLIsNotKept: a store's cart whose restore URL leads
 // off the store is kept without it, so its reminders link to the store.
 func TestForeignRestoreURLIsNotKept(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // CreateShop validates and stores a new shop. A WooCommerce shop without a
@@ -580,6 +581,48 @@ func (s *Service) InstallShopify(ctx context.Context, domain string, access Shop
 		return tx.PutShop(sh)
 	})
 	return shop, err
+}
+
+// ShopDetails is what a platform says of a shop in its own settings.
+type ShopDetails struct {
+	// Name is the shop's name as shoppers know it.
+	Name string
+	// TimeZone is an IANA zone name.
+	TimeZone string
+	// Country is an ISO 3166-1 alpha-2 code.
+	Country string
+}
+
+// maxShopName bounds a shop name taken from a platform: it opens every
+// subject line and text.
+const maxShopName = 100
+
+// AdoptShopDetails fills in what a shop's record lacks from its platform's
+// settings: without a name its messages would greet shoppers with its
+// myshopify.com domain, and without a time zone its days would be UTC's.
+// What the merchant or the operator set is kept, and a value that is not
+// valid is left out.
+func (s *Service) AdoptShopDetails(ctx context.Context, shopID uint64, d ShopDetails) (*Shop, error) {
+	return s.updateShop(ctx, shopID, func(sh *Shop) error {
+		if name := strings.TrimSpace(d.Name); sh.Name == "" && name != "" && utf8.RuneCountInString(name) <= maxShopName {
+			sh.Name = name
+		}
+		try := sh.Settings
+		if try.TimeZone == "" {
+			try.TimeZone = d.TimeZone
+			if try.Validate() == nil {
+				sh.Settings = try
+			}
+		}
+		try = sh.Settings
+		if try.Country == "" {
+			try.Country = strings.ToUpper(d.Country)
+			if try.Validate() == nil {
+				sh.Settings = try
+			}
+		}
+		return nil
+	})
 }
 
 // UpdateShopifyAccess changes a Shopify shop's access record in one

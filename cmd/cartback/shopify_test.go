@@ -112,6 +112,11 @@ func TestShopifyAppEndToEnd(t *testing.T) {
 	if status != 200 || shop["shopify_app"] == nil || strings.Contains(fmt.Sprint(shop), "sealed") {
 		t.Fatalf("installed shop: %d %v", status, shop)
 	}
+	// Its name and time zone come from its Shopify settings: messages greet
+	// shoppers with the shop's name, not its myshopify.com domain.
+	if settings, _ := shop["settings"].(map[string]any); shop["name"] != apptest.DefaultShopName || settings["time_zone"] != apptest.DefaultTimeZone || settings["country"] != apptest.DefaultCountry {
+		t.Errorf("installed shop's details: name %v, settings %v", shop["name"], settings)
+	}
 
 	// Reminders in seconds, with a single-use code in the incentive.
 	p.admin(http.MethodPut, "/admin/api/shops/"+fake.Shop+"/sequence", `{"abandon_after":"1s","frequency_cap":9,"steps":[

@@ -101,11 +101,13 @@ func (a *App) callback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Shopify did not grant access; please try again", http.StatusBadGateway)
 		return
 	}
-	if _, err := a.store(r.Context(), shop, tok); err != nil {
+	installed, err := a.store(r.Context(), shop, tok)
+	if err != nil {
 		a.Logger.Error("shopify install: store token", "shop", shop, "error", err)
 		http.Error(w, "could not record the installation", http.StatusInternalServerError)
 		return
 	}
+	a.adoptDetails(r.Context(), installed, tok.AccessToken)
 	if err := a.ensureWebhooks(r.Context(), shop, tok.AccessToken); err != nil {
 		a.Logger.Error("shopify install: webhook subscriptions", "shop", shop, "error", err)
 	}
@@ -124,6 +126,22 @@ func (a *App) store(ctx context.Context, shop string, tok Token) (*recovery.Shop
 		return nil, err
 	}
 	return a.Service.InstallShopify(ctx, shop, recovery.ShopifyAccess{SealedToken: sealed, ExpiresAt: tok.ExpiresAt, RefreshExpiresAt: tok.RefreshExpiresAt})
+}
+
+// adoptDetails fills in the shop's name, time zone and country from its
+// Shopify settings where its record has none. A failure only costs the
+// defaults, so it is logged, not returned.
+func (a *App) adoptDetails(ctx context.Context, shop *recovery.Shop, accessToken string) {
+	if shop.Name != "" && shop.Settings.TimeZone != "" && shop.Settings.Country != "" {
+		return
+	}
+	d, err := a.Client.ShopDetails(ctx, shop.Domain, accessToken)
+	if err == nil {
+		_, err = a.Service.AdoptShopDetails(ctx, shop.ID, d)
+	}
+	if err != nil {
+		a.Logger.Warn("shopify: shop name and time zone not read", "shop", shop.Domain, "error", err)
+	}
 }
 
 func (a *App) ensureWebhooks(ctx context.Context, shop, accessToken string) error {
@@ -246,7 +264,11 @@ func (a *App) Maintain(ctx context.Context) {
 		return
 	}
 	for _, s := range shops {
-		err := a.call(ctx, s, func(tok string) error { return a.ensureWebhooks(ctx, s.Domain, tok) })
+		err := a.call(ctx, s, func(tok string) error {
+			// Shops installed before their details were read get them now.
+			a.adoptDetails(ctx, s, tok)
+			return a.ensureWebhooks(ctx, s.Domain, tok)
+		})
 		if err != nil && !errors.Is(err, errNoAccess) {
 			a.Logger.Warn("shopify webhook subscriptions", "shop", s.Domain, "error", err)
 		}

@@ -6,7 +6,8 @@
 // It answers GraphQL by looking at the query text, not by parsing it, so
 // it only knows the operations package app sends: webhookSubscriptions,
 // webhookSubscriptionCreate, abandonedCheckouts, orders (by checkout
-// token), discountCodeBasicCreate and appUninstall.
+// token), shop (name, time zone, country), discountCodeBasicCreate and
+// appUninstall.
 package apptest
 
 import (
@@ -37,6 +38,9 @@ const (
 	DefaultShop         = "demo-shop.myshopify.com"
 	DefaultClientID     = "test-client-id"
 	DefaultClientSecret = "test-client-secret"
+	DefaultShopName     = "Demo Shop"
+	DefaultTimeZone     = "America/New_York"
+	DefaultCountry      = "US"
 	// AccessTokenTTL and RefreshTokenTTL are Shopify's lifetimes of
 	// expiring offline tokens.
 	AccessTokenTTL  = time.Hour
@@ -52,6 +56,9 @@ type Server struct {
 	// AccessTTL is the lifetime of the access tokens it issues
 	// (AccessTokenTTL unless a test shortens it before installing).
 	AccessTTL time.Duration
+	// ShopName, TimeZone and Country are the shop's settings the shop
+	// query answers (DefaultShopName, DefaultTimeZone, DefaultCountry).
+	ShopName, TimeZone, Country string
 
 	mu       sync.Mutex
 	now      func() time.Time
@@ -152,6 +159,9 @@ func NewServer() *Server {
 		Shop:         DefaultShop,
 		ClientID:     DefaultClientID,
 		ClientSecret: DefaultClientSecret,
+		ShopName:     DefaultShopName,
+		TimeZone:     DefaultTimeZone,
+		Country:      DefaultCountry,
 		now:          time.Now,
 		codes:        map[string]string{},
 		access:       map[string]time.Time{},
@@ -458,6 +468,11 @@ func (s *Server) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		data = s.listWebhooks(req.Variables)
 	case "discountCodeBasicCreate":
 		data = s.createDiscount(req.Variables)
+	case "shop":
+		data = map[string]any{"shop": map[string]any{
+			"name": s.ShopName, "ianaTimezone": s.TimeZone,
+			"billingAddress": map[string]any{"countryCodeV2": s.Country},
+		}}
 	case "appUninstall":
 		// As Shopify does: the tokens stop working, the subscriptions go.
 		s.uninstalled = true
@@ -499,6 +514,9 @@ func operation(query string) string {
 	}
 	if strings.Contains(query, "appUninstall {") { // it takes no arguments
 		return "appUninstall"
+	}
+	if strings.Contains(query, "ianaTimezone") {
+		return "shop"
 	}
 	if strings.Contains(query, "orders(") {
 		return "orders"
