@@ -248,18 +248,37 @@ func TestDefaultSequenceWithSMSConsent(t *testing.T) {
 	for _, d := range []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour, 24 * time.Hour} {
 		e.at(d)
 	}
-	// Two messages in the last 24 h: the follow-up waits until the first
-	// leaves the window, at 25 h, instead of being dropped.
-	e.wantSteps(id, "sent", "sent", "scheduled/frequency_cap", "scheduled")
-	if c := e.cart(id); !c.Steps[2].NotBefore.Equal(start.Add(25 * time.Hour)) {
-		t.Errorf("follow-up waits until %v", c.Steps[2].NotBefore)
-	}
-	e.at(25 * time.Hour)
+	// Two messages went out and the cap is three: the last place is the
+	// incentive's, so the follow-up gives way to it.
+	e.wantSteps(id, "sent", "sent", "skipped/episode_cap", "scheduled")
 	e.at(72 * time.Hour)
-	e.wantSteps(id, "sent", "sent", "sent", "skipped/episode_cap")
+	e.wantSteps(id, "sent", "sent", "skipped/episode_cap", "sent")
 	if sms := e.sms.messages(); len(sms) != 1 || sms[0].To != "+4791234567" || !strings.Contains(sms[0].Text, "STOP") {
 		t.Errorf("sms: %+v", sms)
 	}
+	if emails := e.email.messages(); len(emails) != 2 || emails[1].Template != recovery.TemplateIncentive {
+		t.Errorf("emails: %d, the last %+v", len(emails), emails[len(emails)-1])
+	}
+}
+
+// The last step keeps its place under the cap only where it can reach the
+// shopper: a last text to a shopper without SMS consent takes nothing
+// from the emails before it.
+func TestEpisodeCapKeepsTheLastPlaceOnlyForAReachableLastStep(t *testing.T) {
+	seq := &recovery.Sequence{MaxMessages: 2, FrequencyCap: 9, Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(time.Hour), Template: "reminder"},
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(24 * time.Hour), Template: "follow-up"},
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(48 * time.Hour), Template: "incentive"},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+	// Activity at 10:00 UTC, so the text falls due in the daytime.
+	noSMS := e.checkout("a", 2*time.Hour, withContact("a@example.com", "+4790000001"))
+	withSMS := e.checkout("b", 2*time.Hour, withContact("b@example.com", "+4790000002"), withSMSConsent)
+	for _, d := range []time.Duration{time.Hour, 24 * time.Hour, 48 * time.Hour} {
+		e.at(2*time.Hour + d)
+	}
+	e.wantSteps(noSMS, "sent", "sent", "skipped/episode_cap")
+	e.wantSteps(withSMS, "sent", "skipped/episode_cap", "sent")
 }
 
 func TestOrderAroundDueTime(t *testing.T) {

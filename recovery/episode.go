@@ -205,6 +205,15 @@ func (c *Cart) delivered() int {
 	return n
 }
 
+// lastPending returns the episode's last step when it is still to be
+// sent, or nil.
+func (c *Cart) lastPending() *StepRun {
+	if len(c.Steps) == 0 || c.Steps[len(c.Steps)-1].State != StepScheduled {
+		return nil
+	}
+	return &c.Steps[len(c.Steps)-1]
+}
+
 // Claim is a step committed to sending: its state is StepSending, so no
 // other worker, webhook or restart can send it again.
 type Claim struct {
@@ -371,6 +380,18 @@ func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun,
 	}
 	if reason, err := reachable(tx, shop, c, st.Channel); err != nil || reason != "" {
 		return verdict{skip: reason}, err
+	}
+	if c.delivered()+1 == seq.MaxMessages {
+		// The last step (the incentive, in the defaults) keeps its place
+		// under the cap: the step that would take that place gives way,
+		// when the last one can reach this shopper.
+		if last := c.lastPending(); last != nil && last.Index != st.Index {
+			if reason, err := reachable(tx, shop, c, last.Channel); err != nil {
+				return verdict{}, err
+			} else if reason == "" {
+				return skip(ReasonEpisodeCap)
+			}
+		}
 	}
 
 	// Across the contact's carts in this shop: only the newest is reminded,
