@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -604,7 +605,7 @@ const maxShopName = 100
 // valid is left out.
 func (s *Service) AdoptShopDetails(ctx context.Context, shopID uint64, d ShopDetails) (*Shop, error) {
 	return s.updateShop(ctx, shopID, func(sh *Shop) error {
-		if name := strings.TrimSpace(d.Name); sh.Name == "" && name != "" && utf8.RuneCountInString(name) <= maxShopName {
+		if name := strings.TrimSpace(d.Name); sh.Name == "" && name != "" && ValidateShopName(name) == nil {
 			sh.Name = name
 		}
 		try := sh.Settings
@@ -623,6 +624,33 @@ func (s *Service) AdoptShopDetails(ctx context.Context, shopID uint64, d ShopDet
 		}
 		return nil
 	})
+}
+
+// RenameShop sets the name the shop's messages and pages show shoppers;
+// empty shows its domain.
+func (s *Service) RenameShop(ctx context.Context, shopID uint64, name string) (*Shop, error) {
+	name = strings.TrimSpace(name)
+	if err := ValidateShopName(name); err != nil {
+		return nil, err
+	}
+	return s.updateShop(ctx, shopID, func(sh *Shop) error {
+		sh.Name = name
+		return nil
+	})
+}
+
+// ValidateShopName returns an EINVALID error when name cannot open a
+// subject line: too long, or holding control characters.
+func ValidateShopName(name string) error {
+	if utf8.RuneCountInString(name) > maxShopName {
+		return Errorf(EINVALID, "name: at most %d characters", maxShopName)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return Errorf(EINVALID, "name: must not hold control characters such as line breaks")
+		}
+	}
+	return nil
 }
 
 // UpdateShopifyAccess changes a Shopify shop's access record in one

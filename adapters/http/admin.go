@@ -245,6 +245,26 @@ func (s *Server) handlePutSettings(c *echo.Context) error {
 	return c.JSON(http.StatusOK, newShopView(shop, false))
 }
 
+// handlePatchShop changes what of a shop is not a setting: its name.
+func (s *Server) handlePatchShop(c *echo.Context) error {
+	shop, err := s.shopParam(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Name *string `json:"name"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Name != nil {
+		if shop, err = s.Service.RenameShop(c.Request().Context(), shop.ID, *req.Name); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, newShopView(shop, false))
+}
+
 func (s *Server) handlePutStatus(c *echo.Context) error {
 	shop, err := s.shopParam(c)
 	if err != nil {

@@ -114,6 +114,7 @@ type settingsForm struct {
 	SMSFrequencyCap, SMSFrequencyWindow                              string
 	Steps                                                            []stepForm
 
+	Name                                                  string
 	Country, DefaultLocale, TimeZone, DiscountCode        string
 	UniqueDiscountPercent, HoldoutPercent, RetentionDays  string
 	EmailConsent, QuietStart, QuietEnd, FromName, ReplyTo string
@@ -153,9 +154,10 @@ type secretView struct {
 	New string
 }
 
-// newSettingsForm fills the form from stored settings, with empty rows up
+// newSettingsForm fills the form from the stored shop, with empty rows up
 // to the step limit.
-func newSettingsForm(st recovery.ShopSettings) settingsForm {
+func newSettingsForm(shop *recovery.Shop) settingsForm {
+	st := shop.Settings
 	seq := st.SequenceOrDefault()
 	qh := st.QuietHoursOrDefault()
 	f := settingsForm{
@@ -165,7 +167,7 @@ func newSettingsForm(st recovery.ShopSettings) settingsForm {
 		Country: st.Country, DefaultLocale: st.DefaultLocale, TimeZone: st.TimeZone, DiscountCode: st.DiscountCode,
 		UniqueDiscountPercent: intText(st.UniqueDiscountPercent), HoldoutPercent: intText(st.HoldoutPercent),
 		RetentionDays: intText(st.RetentionDays), EmailConsent: st.EmailConsent, QuietStart: qh.Start, QuietEnd: qh.End,
-		FromName: st.EmailFromName, ReplyTo: st.EmailReplyTo,
+		FromName: st.EmailFromName, ReplyTo: st.EmailReplyTo, Name: shop.Name,
 	}
 	if f.EmailConsent == "" {
 		f.EmailConsent = recovery.EmailConsentAll
@@ -216,6 +218,7 @@ func readSettingsForm(c *echo.Context) settingsForm {
 		DiscountCode: v("discount_code"), UniqueDiscountPercent: v("unique_discount_percent"),
 		HoldoutPercent: v("holdout_percent"), RetentionDays: v("retention_days"), EmailConsent: v("email_consent"),
 		QuietStart: v("quiet_start"), QuietEnd: v("quiet_end"), FromName: v("email_from_name"), ReplyTo: v("email_reply_to"),
+		Name: v("shop_name"),
 	}
 	for i := range recovery.MaxSteps {
 		p := fmt.Sprintf("step%d_", i)
@@ -307,7 +310,7 @@ func (s *Server) pageShopSettings(c *echo.Context) error {
 	case shop.Status == recovery.ShopRedacted:
 		notice = "This shop was erased: its data is gone, and what its store still sends is not stored. Add it again on the Shops page to connect it afresh."
 	}
-	return s.renderSettings(c, http.StatusOK, shop, newSettingsForm(shop.Settings), notice, "")
+	return s.renderSettings(c, http.StatusOK, shop, newSettingsForm(shop), notice, "")
 }
 
 func (s *Server) renderSettings(c *echo.Context, status int, shop *recovery.Shop, form settingsForm, notice, problem string) error {
@@ -344,7 +347,13 @@ func (s *Server) pageShopSettingsPost(c *echo.Context) error {
 	form := readSettingsForm(c)
 	settings, err := form.settings(shop.Settings)
 	if err == nil {
+		err = recovery.ValidateShopName(form.Name)
+	}
+	if err == nil {
 		_, err = s.Service.UpdateSettings(c.Request().Context(), shop.ID, settings)
+	}
+	if err == nil && form.Name != shop.Name {
+		_, err = s.Service.RenameShop(c.Request().Context(), shop.ID, form.Name)
 	}
 	if recovery.ErrorCode(err) == recovery.EINVALID {
 		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, form.padded(), "", "Not saved: "+recovery.ErrorMessage(err))
@@ -379,7 +388,7 @@ func (s *Server) pageRotateSecret(c *echo.Context) error {
 	keep := c.FormValue("keep_previous") == "on"
 	rotated, err := s.Service.RotateWebhookSecret(c.Request().Context(), shop.ID, "", keep)
 	if recovery.ErrorCode(err) == recovery.EINVALID {
-		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, newSettingsForm(shop.Settings), "", "Not changed: "+recovery.ErrorMessage(err))
+		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, newSettingsForm(shop), "", "Not changed: "+recovery.ErrorMessage(err))
 	} else if err != nil {
 		return err
 	}
@@ -388,7 +397,7 @@ func (s *Server) pageRotateSecret(c *echo.Context) error {
 	if keep {
 		notice = "New webhook secret made. The previous one is still accepted until you stop it."
 	}
-	return s.renderSettingsWith(c, http.StatusOK, rotated, newSettingsForm(rotated.Settings), notice, "", rotated.WebhookSecret)
+	return s.renderSettingsWith(c, http.StatusOK, rotated, newSettingsForm(rotated), notice, "", rotated.WebhookSecret)
 }
 
 // pageEndRotation stops accepting the shop's previous webhook secret.
@@ -412,7 +421,7 @@ func (s *Server) pageEraseShop(c *echo.Context) error {
 		return err
 	}
 	if recovery.NormalizeDomain(c.FormValue("confirm_domain")) != shop.Domain {
-		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, newSettingsForm(shop.Settings), "",
+		return s.renderSettings(c, http.StatusUnprocessableEntity, shop, newSettingsForm(shop), "",
 			"Not erased: type the shop's domain, "+shop.Domain+", to confirm.")
 	}
 	erased, err := s.eraseShop(c, shop)

@@ -126,6 +126,7 @@ func NewServer(reg prometheus.Registerer) *Server {
 	admin.POST("/shops", s.handleCreateShop)
 	admin.GET("/shops/:domain", s.handleGetShop)
 	admin.DELETE("/shops/:domain", s.handleEraseShop)
+	admin.PATCH("/shops/:domain", s.handlePatchShop)
 	admin.GET("/shops/:domain/carts", s.handleListCarts)
 	admin.GET("/shops/:domain/carts/:id", s.handleGetCart)
 	admin.PUT("/shops/:domain/settings", s.handlePutSettings)

@@ -1,0 +1,50 @@
+package http_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestRenameShop: the name shoppers see, set through the API and the
+// Settings page, checked like any other field.
+func TestRenameShop(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	path := "/admin/api/shops/" + shopifyDomain
+	if r := e.admin(http.MethodPatch, path, []byte(`{"name":"  Nordic Outdoor "}`)); r.status != 200 || r.body["name"] != "Nordic Outdoor" {
+		t.Fatalf("rename: %d %s", r.status, r.raw)
+	}
+	for body, want := range map[string]string{
+		`{"name":"Line\nbreak"}`:                      "name",
+		`{"name":"` + strings.Repeat("n", 101) + `"}`: "name",
+		`{"title":"Nordic"}`:                          "title",
+	} {
+		if r := e.admin(http.MethodPatch, path, []byte(body)); r.status != http.StatusBadRequest || !strings.Contains(r.raw, want) {
+			t.Errorf("PATCH %s: %d %s", body, r.status, r.raw)
+		}
+	}
+	if sh, _ := e.svc.ShopByDomain(ctx, shopifyDomain); sh.Name != "Nordic Outdoor" {
+		t.Errorf("name after refused changes: %q", sh.Name)
+	}
+
+	b := e.browser()
+	b.signIn()
+	page := "/admin/shops/" + shopifyDomain
+	if p := b.get(page); !strings.Contains(p.body, `name="shop_name"`) || !strings.Contains(p.body, `value="Nordic Outdoor"`) {
+		t.Fatalf("settings page lacks the shop name field")
+	}
+	form := url.Values{"abandon_after": {"15m"}, "step0_after": {"1h"}, "step0_channel": {"email"}, "step0_template": {"reminder"}, "shop_name": {"Nordic Outdoor Norge"}}
+	if p := b.post(page+"/settings", b.withCSRF(form)); p.status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", p.status, p.body)
+	}
+	if sh, _ := e.svc.ShopByDomain(ctx, shopifyDomain); sh.Name != "Nordic Outdoor Norge" {
+		t.Errorf("name after the form: %q", sh.Name)
+	}
+	form.Set("shop_name", "Tab\there")
+	if p := b.post(page+"/settings", b.withCSRF(form)); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "control characters") {
+		t.Errorf("bad name in the form: %d", p.status)
+	}
+}
