@@ -32,21 +32,34 @@ func isGSM(r rune) bool {
 // look-alike that is in it: typographic quotes, dashes and spaces become
 // their plain forms, and accented letters the alphabet lacks lose the
 // accent ("ó" → "o"), much as carriers' smart encoding does.
-// Characters with no look-alike (emoji, non-Latin scripts) are kept: the
-// message then travels as UCS-2, which is the merchant's choice.
+//
+// It does so only when the whole text then fits GSM-7. A character with no
+// look-alike (emoji, non-Latin scripts, "Ł") keeps the message in UCS-2,
+// which carries every character as it is: changing the others would then
+// cost the shopper the right spelling ("Łódź" → "Łodz") and save nothing.
 func foldGSM(s string) string {
 	var b strings.Builder
+	folded := false
 	for _, r := range s {
 		switch {
 		case isGSM(r):
 			b.WriteRune(r)
 		default:
-			if rep, ok := gsmReplacements[r]; ok {
-				b.WriteString(rep)
-				continue
+			rep, ok := gsmReplacements[r]
+			if !ok {
+				rep = stripAccents(r)
 			}
-			b.WriteString(stripAccents(r))
+			for _, d := range rep {
+				if !isGSM(d) {
+					return s // UCS-2 either way
+				}
+			}
+			b.WriteString(rep)
+			folded = true
 		}
+	}
+	if !folded {
+		return s
 	}
 	return b.String()
 }

@@ -31,8 +31,8 @@ var Kinds = []string{recovery.TemplateReminder, recovery.TemplateFollowUp, recov
 // Blocks every language file pair must define.
 var (
 	kindBlocks   = []string{"subject", "preheader", "intro", "button", "sms"}
-	commonBlocks = []string{"greeting", "quantity", "total", "codeLabel", "codeHint", "expiry",
-		"signoff", "footer", "unsubscribeText", "unsubscribeLink", "smsCode"}
+	commonBlocks = []string{"greeting", "quantity", "subtotal", "discount", "shipping", "tax", "total",
+		"codeLabel", "codeHint", "expiry", "signoff", "footer", "unsubscribeText", "unsubscribeLink", "smsCode"}
 )
 
 // maxOutput bounds what one template may write (a custom template that
@@ -111,8 +111,8 @@ func New(opts Options) (*Renderer, error) {
 	for _, lang := range Languages {
 		for _, kind := range Kinds {
 			for _, channel := range []string{string(recovery.ChannelEmail), string(recovery.ChannelSMS)} {
-				for _, full := range []bool{true, false} {
-					in := sampleInput(kind, channel, lang, full)
+				for _, sample := range samples {
+					in := sampleInput(kind, channel, lang, sample)
 					if _, err := r.execute(r.defaults[setKey{lang, kind}], nil, r.fields(in, matchLocale(lang)), channel); err != nil {
 						return nil, fmt.Errorf("templates: default %s %s %s: %w", lang, kind, channel, err)
 					}
@@ -406,7 +406,8 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 
 // Validate checks a shop's template before it is saved: every part must
 // parse, and render without error, and not empty, against sample carts in
-// every language, with and without a name, a discount code and images.
+// every language, with and without a name, a discount code (shared or
+// single-use), images and shipping.
 // The error is a *ValidationError carrying the template package's message,
 // e.g. `html: template: html:3: unexpected "}" in operand`.
 func (r *Renderer) Validate(kind, channel string, c Custom) error {
@@ -448,10 +449,10 @@ func (r *Renderer) validate(kind, channel string, c Custom, needUnsubscribe bool
 	}
 	def := r.defaults[setKey{"en", recovery.TemplateReminder}]
 	for _, lang := range Languages {
-		for _, full := range []bool{true, false} {
-			in := sampleInput(kind, channel, lang, full)
+		for _, sample := range samples {
+			in := sampleInput(kind, channel, lang, sample)
 			f := r.fields(in, matchLocale(lang))
-			if full && f.Expiry == "" {
+			if sample != sampleBare && f.Expiry == "" {
 				f.Expiry = formatDate(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), matchLocale(lang))
 			}
 			out, err := r.execute(def, &c, f, channel)
@@ -479,7 +480,7 @@ func (r *Renderer) Preview(kind, channel, locale string, c *Custom) (recovery.Re
 		}
 	}
 	l := matchLocale(locale)
-	in := sampleInput(kind, channel, locale, true)
+	in := sampleInput(kind, channel, locale, sampleFull)
 	def, ok := r.defaults[setKey{l.lang, kind}]
 	if !ok {
 		def = r.defaults[setKey{l.lang, recovery.TemplateReminder}]

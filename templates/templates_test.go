@@ -22,6 +22,8 @@ const (
 	restoreURL     = "https://cartback.example.com/r/AbCdEfGhIjKlMnOpQrStUvWxYz012345678"
 	unsubscribeURL = "https://cartback.example.com/u/ZyXwVuTsRqPoNmLkJiHgFeDcBa987654321"
 	discountCode   = "COMEBACK10"
+	// issuedCode is shaped like the single-use codes the platforms issue.
+	issuedCode = "CB-7KQ2M9XT"
 )
 
 // requestLocales are locales as carts and shops carry them.
@@ -190,8 +192,10 @@ func TestSMSFitsOneSegment(t *testing.T) {
 	cart := shopifyCart(t)
 	for _, locale := range []string{"en", "nb", "no", "nn", "sv", "da", "fi", "de"} {
 		for _, kind := range Kinds {
-			for _, code := range []string{discountCode, ""} {
-				out, err := r.Render(context.Background(), input(shop, cart, kind, recovery.ChannelSMS, locale, code))
+			for _, code := range []string{discountCode, issuedCode, ""} {
+				in := input(shop, cart, kind, recovery.ChannelSMS, locale, code)
+				in.Step.CodeIssued = code == issuedCode
+				out, err := r.Render(context.Background(), in)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -212,14 +216,22 @@ func TestSMSFitsOneSegment(t *testing.T) {
 
 func TestSMSFoldsTypography(t *testing.T) {
 	r := newRenderer(t, Options{})
-	shop := testShop()
-	shop.Name = "Kari’s “Søm” – Łódź"
-	out, err := r.Render(context.Background(), input(shop, shopifyCart(t), recovery.TemplateReminder, recovery.ChannelSMS, "nb", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(out.Text, `Kari's "Søm" - Łodz:`) {
-		t.Errorf("SMS %q", out.Text)
+	for name, want := range map[string]string{
+		// Folded, the whole message is GSM-7: one 160-character segment.
+		"Kari’s “Søm” – Lódź": `Kari's "Søm" - Lodz:`,
+		// "Ł" has no GSM-7 look-alike: the message is UCS-2 whatever else
+		// is folded, so it keeps every character as written.
+		"Kari’s “Søm” – Łódź": "Kari’s “Søm” – Łódź:",
+	} {
+		shop := testShop()
+		shop.Name = name
+		out, err := r.Render(context.Background(), input(shop, shopifyCart(t), recovery.TemplateReminder, recovery.ChannelSMS, "nb", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(out.Text, want) {
+			t.Errorf("shop %q: SMS %q, want it to start with %q", name, out.Text, want)
+		}
 	}
 }
 
@@ -600,6 +612,10 @@ func TestFoldGSM(t *testing.T) {
 		"Åse’s “kurv” – 1\u00a0499,00 kr…":   `Åse's "kurv" - 1 499,00 kr...`,
 		"Crème brûlée, José, Müller, Straße": "Crème brulée, José, Müller, Straße",
 		"Kärlek 😀": "Kärlek 😀",
+		// UCS-2 either way: nothing is folded, not even the quotes.
+		"Łódź – “Crème brûlée”": "Łódź – “Crème brûlée”",
+		"Café – 😀":              "Café – 😀",
+		"Zoë’s “ó”":             `Zoe's "o"`,
 	}
 	for in, want := range tests {
 		if got := foldGSM(in); got != want {
@@ -630,6 +646,218 @@ func TestConcurrentRender(t *testing.T) {
 	for range 8 {
 		if err := <-done; err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestTotalsBreakdown checks that an email whose lines do not add up to
+// its total says why: subtotal, discount, shipping and added tax, each
+// only when it is not zero.
+func TestTotalsBreakdown(t *testing.T) {
+	r := newRenderer(t, Options{})
+	shop := testShop()
+	render := func(cart *recovery.Cart, locale string) recovery.Rendered {
+		t.Helper()
+		out, err := r.Render(context.Background(), input(shop, cart, recovery.TemplateReminder, recovery.ChannelEmail, locale, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// Labels of the rows, as each language's defaults write them.
+	labels := map[string][4]string{
+		"en": {"Subtotal", "Discount", "Shipping", "Tax"},
+		"nb": {"Delsum", "Rabatt", "Frakt", "MVA"},
+		"sv": {"Delsumma", "Rabatt", "Frakt", "Moms"},
+		"da": {"Subtotal", "Rabat", "Fragt", "Moms"},
+		"fi": {"Välisumma", "Alennus", "Toimituskulut", "ALV"},
+		"de": {"Zwischensumme", "Rabatt", "Versand", "MwSt."},
+	}
+	if len(labels) != len(Languages) {
+		t.Fatalf("labels for %d languages, the defaults have %d", len(labels), len(Languages))
+	}
+
+	// Shopify's sample: $398.00 of lines, $39.80 off, tax added on top,
+	// free shipping.
+	shopify := shopifyCart(t)
+	// WooCommerce's sample: $18.00 of lines, $10.00 shipping, tax added.
+	woo := wooCart(t)
+	// Prices with tax included (VAT): the tax is in the lines already.
+	vat := shopifyCart(t)
+	vat.Totals = recovery.Totals{Subtotal: 39800, Discounts: 3980, Shipping: 4900, Tax: 8164, Total: 40720}
+	// Lines that are the total: nothing to explain.
+	plain := shopifyCart(t)
+	plain.Totals = recovery.Totals{Subtotal: 39800, Tax: 7960, Total: 39800}
+
+	for _, lang := range Languages {
+		l := labels[lang]
+		row := func(label string, minor int64, sign string) string {
+			return label + ": " + sign + formatMoney(minor, "USD", matchLocale(lang))
+		}
+		tests := []struct {
+			name      string
+			cart      *recovery.Cart
+			want, not []string
+		}{
+			{"discount and added tax", shopify, []string{row(l[0], 39800, "") + "\n" + row(l[1], 3980, "-") + "\n" + row(l[3], 2149, "") + "\n"}, []string{l[2] + ":"}},
+			{"shipping and added tax", woo, []string{row(l[0], 1800, "") + "\n" + row(l[2], 1000, "") + "\n" + row(l[3], 135, "") + "\n"}, []string{l[1] + ":"}},
+			{"tax included", vat, []string{row(l[0], 39800, "") + "\n" + row(l[1], 3980, "-") + "\n" + row(l[2], 4900, "") + "\n"}, []string{l[3] + ":"}},
+			{"lines are the total", plain, nil, []string{l[0] + ":", l[1] + ":", l[2] + ":", l[3] + ":"}},
+		}
+		for _, tt := range tests {
+			out := render(tt.cart, lang)
+			for _, w := range tt.want {
+				if !strings.Contains(out.Text, w) {
+					t.Errorf("%s, %s: text lacks %q:\n%s", lang, tt.name, w, out.Text)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(out.Text, n) {
+					t.Errorf("%s, %s: text has %q:\n%s", lang, tt.name, n, out.Text)
+				}
+			}
+			// The HTML shows the same rows, as label and amount cells.
+			htmlRows := strings.Count(out.HTML, "padding:0 0 4px 0;font-family")
+			if want := 2 * strings.Count(strings.Join(tt.want, ""), "\n"); htmlRows != want {
+				t.Errorf("%s, %s: HTML has %d breakdown cells, want %d", lang, tt.name, htmlRows, want)
+			}
+			for _, label := range l {
+				labelled := strings.Contains(out.HTML, ">"+label+"</td>")
+				if inText := strings.Contains(out.Text, "\n"+label+": "); labelled != inText {
+					t.Errorf("%s, %s: %q in HTML %v, in text %v", lang, tt.name, label, labelled, inText)
+				}
+			}
+		}
+	}
+}
+
+// totals are the fields TestFieldsTotals compares.
+type totals struct {
+	Total, Subtotal, Discount, Shipping, Tax string
+	TaxAdded, Breakdown                      bool
+}
+
+func TestFieldsTotals(t *testing.T) {
+	r := newRenderer(t, Options{})
+	l := matchLocale("en")
+	tests := []struct {
+		name   string
+		lines  []int64
+		totals recovery.Totals
+		want   totals
+	}{
+		{"shopify: subtotal after discounts, tax added", []int64{19900, 19900},
+			recovery.Totals{Subtotal: 35820, Discounts: 3980, Tax: 2149, Total: 37969},
+			totals{Total: "$379.69", Subtotal: "$398.00", Discount: "$39.80", Tax: "$21.49", TaxAdded: true, Breakdown: true}},
+		{"tax included", []int64{50000},
+			recovery.Totals{Subtotal: 50000, Shipping: 4900, Tax: 10980, Total: 54900},
+			totals{Total: "$549.00", Subtotal: "$500.00", Shipping: "$49.00", Tax: "$109.80", Breakdown: true}},
+		{"lines are the total", []int64{1000, 500},
+			recovery.Totals{Subtotal: 1500, Total: 1500},
+			totals{Total: "$15.00", Subtotal: "$15.00"}},
+		{"no totals", []int64{1000},
+			recovery.Totals{},
+			totals{Total: "$10.00", Subtotal: "$10.00"}},
+		{"free cart", []int64{0},
+			recovery.Totals{},
+			totals{Total: "$0.00"}},
+	}
+	for _, tt := range tests {
+		cart := &recovery.Cart{Currency: "USD", Totals: tt.totals}
+		for _, line := range tt.lines {
+			cart.Items = append(cart.Items, recovery.LineItem{Title: "x", Quantity: 1, UnitPrice: line, LinePrice: line})
+		}
+		f := r.fields(recovery.RenderInput{Shop: testShop(), Cart: cart}, l)
+		got := totals{Total: f.Total, Subtotal: f.Subtotal, Discount: f.Discount, Shipping: f.Shipping, Tax: f.Tax, TaxAdded: f.TaxAdded, Breakdown: f.Breakdown}
+		if got != tt.want {
+			t.Errorf("%s:\n got %+v\nwant %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestIncentiveWordingFollowsTheCode checks that only a single-use code is
+// called the shopper's own: the shop's shared code, also when it stands in
+// for a single-use code that could not be made, is not.
+func TestIncentiveWordingFollowsTheCode(t *testing.T) {
+	r := newRenderer(t, Options{})
+	shop := testShop()
+	cart := shopifyCart(t)
+	// How each language says "just for you".
+	personal := map[string][]string{
+		"en": {"just for you"},
+		"nb": {"bare for deg", "bare til deg"},
+		"sv": {"bara för dig"},
+		"da": {"kun gælder for dig", "kun til dig"},
+		"fi": {"juuri sinulle", "vain sinulle"},
+		"de": {"nur für dich"},
+	}
+	if len(personal) != len(Languages) {
+		t.Fatalf("phrases for %d languages, the defaults have %d", len(personal), len(Languages))
+	}
+	says := func(s, lang string) bool {
+		for _, p := range personal[lang] {
+			if strings.Contains(strings.ToLower(s), p) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, lang := range Languages {
+		for _, tt := range []struct {
+			name   string
+			code   string
+			issued bool
+			step   string // the step's code, when RenderInput's differs
+		}{
+			{"shared code", discountCode, false, ""},
+			{"single-use code", issuedCode, true, ""},
+			{"a code other than the one issued", discountCode, true, issuedCode},
+		} {
+			unique := tt.issued && tt.step == ""
+			for _, channel := range []recovery.Channel{recovery.ChannelEmail, recovery.ChannelSMS} {
+				in := input(shop, cart, recovery.TemplateIncentive, channel, lang, tt.code)
+				in.Step.CodeIssued = tt.issued
+				if tt.step != "" {
+					in.Step.DiscountCode = tt.step
+				}
+				out, err := r.Render(context.Background(), in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				parts := map[string]string{"text": out.Text}
+				if channel == recovery.ChannelEmail {
+					parts["html"], parts["subject"] = out.HTML, out.Subject
+				}
+				for part, s := range parts {
+					if !strings.Contains(s, tt.code) && part != "subject" {
+						t.Errorf("%s %s %s: %s lacks the code", lang, tt.name, channel, part)
+					}
+					if got := says(s, lang); got && !unique {
+						t.Errorf("%s %s %s: %s calls the code personal:\n%s", lang, tt.name, channel, part, s)
+					}
+				}
+				if unique && !says(out.Text, lang) {
+					t.Errorf("%s %s %s: a single-use code is not called personal:\n%s", lang, tt.name, channel, out.Text)
+				}
+			}
+		}
+	}
+}
+
+// TestVariantLeavesOutWooCommerceKeys checks that a WooCommerce line's
+// restore keys (attribute_pa_color: black) never reach the shopper.
+func TestVariantLeavesOutWooCommerceKeys(t *testing.T) {
+	tests := []struct {
+		item recovery.LineItem
+		want string
+	}{
+		{recovery.LineItem{Title: "Ship Your Idea – Black, M", Attributes: []recovery.Attribute{{Name: "attribute_pa_color", Value: "black"}, {Name: "attribute_size", Value: "M"}}}, ""},
+		{recovery.LineItem{Title: "Ship Your Idea", VariantTitle: "Color: Black, Size: M", Attributes: []recovery.Attribute{{Name: "attribute_pa_color", Value: "black"}}}, "Color: Black, Size: M"},
+		{recovery.LineItem{Title: "Socks", Attributes: []recovery.Attribute{{Name: "Size", Value: "39-42"}, {Name: "attribute_pa_color", Value: "grey"}}}, "Size: 39-42"},
+	}
+	for _, tt := range tests {
+		if got := variant(tt.item); got != tt.want {
+			t.Errorf("variant(%+v) = %q, want %q", tt.item, got, tt.want)
 		}
 	}
 }

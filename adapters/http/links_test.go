@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cartback/cartback/recovery"
+	"github.com/cartback/cartback/templates"
 )
 
 func (e *env) get(path, userAgent string) (int, http.Header, string) {
@@ -148,5 +149,115 @@ func TestSequenceAndSettingsAPI(t *testing.T) {
 	}
 	if r := e.admin(http.MethodGet, base+"/stats?from=yesterday", nil); r.status != 400 || !strings.Contains(r.raw, "from") {
 		t.Errorf("bad stats period: %d %s", r.status, r.raw)
+	}
+}
+
+// getIn is get with the browser's Accept-Language.
+func (e *env) getIn(method, path, acceptLanguage string) (int, http.Header, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, nil)
+	if acceptLanguage != "" {
+		req.Header.Set("Accept-Language", acceptLanguage)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// TestLinkPagesSpeakTheShoppersLanguage checks that the pages behind a
+// reminder's links are written in the browser's language, among those the
+// reminders are written in, and in English otherwise.
+func TestLinkPagesSpeakTheShoppersLanguage(t *testing.T) {
+	e := newEnv(t)
+	id := cartID(t, e.shopifyWebhook("checkouts/create", "l1", mustJSON(t, fixture(t, "shopify_checkout.json")), shopifySecret))
+	expired := "/r/" + testSigner.Sign(recovery.LinkToken{Purpose: recovery.PurposeRestore, ShopID: e.shopify.ID, CartID: id, Expires: time.Now().Add(-time.Minute)})
+	unsubscribe := "/u/" + testSigner.Sign(recovery.LinkToken{Purpose: recovery.PurposeUnsubscribe, ShopID: e.shopify.ID, CartID: id, Expires: time.Now().Add(time.Hour)})
+	notFound := "/r/not-a-token"
+
+	tests := []struct {
+		acceptLanguage, lang string
+		// A phrase of the expired page, the not-found page and the
+		// unsubscribe confirmation.
+		expired, notFound, unsubscribe string
+	}{
+		{"", "en", "This link has expired", "Link not found", "Stop cart reminder emails from"},
+		{"fr-FR, es;q=0.8", "en", "This link has expired", "Link not found", "Stop cart reminder emails from"},
+		{"nb-NO,nb;q=0.9,en;q=0.8", "nb", "Lenken er utløpt", "Fant ikke lenken", "Vil du slutte å få påminnelser"},
+		{"nn", "nb", "Lenken er utløpt", "Fant ikke lenken", "Vil du slutte å få påminnelser"},
+		{"sv-FI", "sv", "Länken har gått ut", "Länken hittades inte", "Vill du sluta få påminnelser"},
+		{"da-DK", "da", "Linket er udløbet", "Linket blev ikke fundet", "Vil du ikke længere have påmindelser"},
+		{"fi", "fi", "Linkki on vanhentunut", "Linkkiä ei löytynyt", "Haluatko, ettei demo.myshopify.com lähetä"},
+		{"fr-CH, de-CH;q=0.9, en;q=0.5", "de", "Dieser Link ist abgelaufen", "Link nicht gefunden", "Keine Warenkorb-Erinnerungen"},
+		{"en-US,en;q=0.9,nb;q=0.5", "en", "This link has expired", "Link not found", "Stop cart reminder emails from"},
+	}
+	for _, tt := range tests {
+		for _, p := range []struct{ path, want string }{{expired, tt.expired}, {notFound, tt.notFound}, {unsubscribe, tt.unsubscribe}} {
+			_, h, body := e.getIn(http.MethodGet, p.path, tt.acceptLanguage)
+			if !strings.Contains(body, `<html lang="`+tt.lang+`">`) || h.Get("Content-Language") != tt.lang {
+				t.Errorf("%q %s: lang %q, want %q:\n%s", tt.acceptLanguage, p.path[:3], h.Get("Content-Language"), tt.lang, body)
+			}
+			if !strings.Contains(body, p.want) {
+				t.Errorf("%q %s: page lacks %q:\n%s", tt.acceptLanguage, p.path[:3], p.want, body)
+			}
+			if !strings.Contains(h.Get("Vary"), "Accept-Language") {
+				t.Errorf("%q %s: Vary %q", tt.acceptLanguage, p.path[:3], h.Get("Vary"))
+			}
+		}
+	}
+
+	// Every language of the reminders has its own words for every page.
+	english := map[string]string{}
+	for _, lang := range templates.Languages {
+		for _, path := range []string{expired, notFound, unsubscribe} {
+			_, _, body := e.getIn(http.MethodGet, path, lang)
+			if !strings.Contains(body, `<html lang="`+lang+`">`) {
+				t.Errorf("%s %s: not served in %s:\n%s", lang, path[:3], lang, body)
+			}
+			if lang == "en" {
+				english[path] = body
+			} else if body == english[path] {
+				t.Errorf("%s %s: the English page", lang, path[:3])
+			}
+		}
+	}
+
+	// The confirmation after unsubscribing, too.
+	status, _, body := e.getIn(http.MethodPost, unsubscribe, "de-AT")
+	if status != 200 || !strings.Contains(body, `lang="de"`) || !strings.Contains(body, "Du bist abgemeldet") {
+		t.Errorf("unsubscribed, in German: %d\n%s", status, body)
+	}
+}
+
+// TestExpiredLinkNamesTheShop checks that the way back from an expired
+// link names the shop: by its name, or by its domain when it has none (as
+// the unsubscribe page does), never "the shop".
+func TestExpiredLinkNamesTheShop(t *testing.T) {
+	e := newEnv(t)
+	id := cartID(t, e.shopifyWebhook("checkouts/create", "n1", mustJSON(t, fixture(t, "shopify_checkout.json")), shopifySecret))
+	expired := "/r/" + testSigner.Sign(recovery.LinkToken{Purpose: recovery.PurposeRestore, ShopID: e.shopify.ID, CartID: id, Expires: time.Now().Add(-time.Minute)})
+
+	if _, _, body := e.getIn(http.MethodGet, expired, ""); !strings.Contains(body, ">Continue to "+shopifyDomain+"</a>") {
+		t.Errorf("a shop without a name:\n%s", body)
+	}
+	if _, _, body := e.getIn(http.MethodGet, expired, "sv"); !strings.Contains(body, ">Fortsätt till "+shopifyDomain+"</a>") {
+		t.Errorf("a shop without a name, in Swedish:\n%s", body)
+	}
+	if err := e.db.Update(t.Context(), func(tx recovery.Tx) error {
+		shop, err := tx.Shop(e.shopify.ID)
+		if err != nil {
+			return err
+		}
+		shop.Name = "Demo & Co"
+		return tx.PutShop(shop)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, body := e.getIn(http.MethodGet, expired, ""); !strings.Contains(body, ">Continue to Demo &amp; Co</a>") {
+		t.Errorf("a shop with a name:\n%s", body)
 	}
 }

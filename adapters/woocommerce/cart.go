@@ -1,9 +1,12 @@
 package woocommerce
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cartback/cartback/internal/payload"
 	"github.com/cartback/cartback/recovery"
@@ -54,17 +57,19 @@ func decodeCart(body []byte, storeURL, region string) (*recovery.Cart, error) {
 		} else {
 			line = conv.Product("items.price", unit, item.Quantity)
 		}
+		title := text(item.Name)
 		cart.Items = append(cart.Items, recovery.LineItem{
-			Title:      text(item.Name),
-			SKU:        strings.TrimSpace(item.SKU),
-			Quantity:   item.Quantity,
-			UnitPrice:  unit,
-			LinePrice:  line,
-			ProductID:  item.ProductID.NonZero(),
-			VariantID:  item.VariationID.NonZero(),
-			ImageURL:   strings.TrimSpace(item.ImageURL),
-			ProductURL: strings.TrimSpace(item.ProductURL),
-			Attributes: sortedAttributes(item.Attributes),
+			Title:        title,
+			VariantTitle: variantTitle(title, item),
+			SKU:          strings.TrimSpace(item.SKU),
+			Quantity:     item.Quantity,
+			UnitPrice:    unit,
+			LinePrice:    line,
+			ProductID:    item.ProductID.NonZero(),
+			VariantID:    item.VariationID.NonZero(),
+			ImageURL:     strings.TrimSpace(item.ImageURL),
+			ProductURL:   strings.TrimSpace(item.ProductURL),
+			Attributes:   sortedAttributes(item.Attributes),
 		})
 	}
 	cart.Totals = recovery.Totals{
@@ -112,4 +117,71 @@ func sortedAttributes(m attributeMap) []recovery.Attribute {
 		return strings.Compare(a.Value, b.Value)
 	})
 	return attrs
+}
+
+// variantTitle is how a reminder names the line's variation: the plugin's
+// label, written by WooCommerce from the attributes' labels and term names,
+// or, from plugins before 1.1.2, which send only the attribute keys and
+// slugs the cart is restored from, a readable version of those.
+func variantTitle(name string, item cartItemPayload) string {
+	if item.VariantTitle != nil {
+		return text(*item.VariantTitle)
+	}
+	var parts []string
+	for _, a := range sortedAttributes(item.Attributes) {
+		label, value := attributeLabel(a.Name), attributeValue(a.Name, a.Value)
+		if label == "" || value == "" || inProductName(name, value) || inProductName(name, a.Value) {
+			continue
+		}
+		parts = append(parts, label+": "+value)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// attributeLabel turns a variation key into a label: attribute_pa_color
+// (a global attribute's taxonomy) is "Color", attribute_frame-size (a
+// product's own attribute, sanitised by WordPress) "Frame size".
+func attributeLabel(key string) string {
+	key = strings.TrimPrefix(key, "attribute_")
+	key = strings.TrimPrefix(key, "pa_")
+	return words(unescapeSlug(key))
+}
+
+// attributeValue is the shopper's word for a chosen value: a global
+// attribute's value is its term's slug ("dark-blue" is "Dark blue"); a
+// product's own attribute already holds the option as the shop wrote it
+// ("39-42" stays as it is).
+func attributeValue(key, value string) string {
+	if strings.HasPrefix(key, "attribute_pa_") || strings.HasPrefix(key, "pa_") {
+		return words(unescapeSlug(value))
+	}
+	return value
+}
+
+// unescapeSlug decodes the percent-encoding WordPress slugs carry for
+// letters outside ASCII ("bl%c3%a5" is "blå").
+func unescapeSlug(s string) string {
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// words turns a slug into words with a capital first letter: "dark-blue"
+// is "Dark blue".
+func words(slug string) string {
+	s := strings.Join(strings.FieldsFunc(slug, func(r rune) bool { return r == '-' || r == '_' || unicode.IsSpace(r) }), " ")
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 {
+		return ""
+	}
+	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+// inProductName reports whether a variation's name already shows value,
+// as WooCommerce decides it (wc_is_attribute_in_product_name): variations
+// of up to two attributes are named "Ship Your Idea – Black, M".
+func inProductName(name, value string) bool {
+	name, value = strings.ToLower(name), strings.ToLower(value)
+	return value != "" && (strings.Contains(name, " "+value+",") || strings.HasSuffix(name, " "+value))
 }

@@ -219,6 +219,16 @@ func readCartItem(r *payload.Reader, item *cartItemPayload) {
 			r.String(&item.ProductURL)
 		case "attributes":
 			r.Unmarshaler(&item.Attributes)
+		case "variant_title":
+			// Whether the field is there matters: "" from a plugin that
+			// sends it means there is nothing to add to the name.
+			if r.Null() {
+				item.VariantTitle = nil
+			} else {
+				var title string
+				r.String(&title)
+				item.VariantTitle = &title
+			}
 		default:
 			r.Unknown(key)
 		}

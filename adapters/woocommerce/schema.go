@@ -139,6 +139,9 @@ type cartItemPayload struct {
 	ImageURL    string          `json:"image_url"`
 	ProductURL  string          `json:"product_url"`
 	Attributes  attributeMap    `json:"attributes"`
+	// VariantTitle is the plugin's label of the variation (1.1.2 and
+	// later); nil from older plugins, which send only Attributes.
+	VariantTitle *string `json:"variant_title"`
 }
 
 type cartTotalsPayload struct {

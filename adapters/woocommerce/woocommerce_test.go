@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cartback/cartback/recovery"
+	"github.com/cartback/cartback/templates"
 )
 
 const storeURL = "https://shop.example.com"
@@ -286,7 +287,9 @@ func TestDecodeCartUpdated(t *testing.T) {
 				UnitPrice: 24900, LinePrice: 49800, ProductID: "22", VariantID: "23",
 				ImageURL:   "https://store.example/wp-content/uploads/2026/01/ship-your-idea-black.jpg",
 				ProductURL: "https://store.example/product/ship-your-idea/?attribute_pa_color=black&attribute_size=M",
-				Attributes: []recovery.Attribute{{Name: "Color", Value: "Black"}, {Name: "Size", Value: "M"}},
+				// The name shows both options: no variant title. The keys
+				// and slugs stay for restoring the cart.
+				Attributes: []recovery.Attribute{{Name: "attribute_pa_color", Value: "black"}, {Name: "attribute_size", Value: "M"}},
 			},
 			{
 				Title: "Woo Single #1", Quantity: 1, UnitPrice: 9950, LinePrice: 9950, ProductID: "93",
@@ -422,4 +425,73 @@ func FuzzDecodeWebhook(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestDecodeCartVariantTitle(t *testing.T) {
+	attrs := `{"attribute_pa_color":"dark-blue","attribute_size":"M","attribute_frame-size":"Large frame"}`
+	tests := []struct {
+		name, item, want string
+	}{
+		{"the plugin's label", `"name":"Ship Your Idea","attributes":` + attrs + `,"variant_title":"Color: Navy &amp; white, Size: M"`, "Color: Navy & white, Size: M"},
+		{"the plugin found nothing to add to the name", `"name":"Ship Your Idea","attributes":` + attrs + `,"variant_title":""`, ""},
+		// Plugins before 1.1.2 send only the keys and slugs.
+		{"older plugin", `"name":"Ship Your Idea","attributes":` + attrs, "Frame size: Large frame, Color: Dark blue, Size: M"},
+		{"older plugin, null label", `"name":"Ship Your Idea","attributes":` + attrs + `,"variant_title":null`, "Frame size: Large frame, Color: Dark blue, Size: M"},
+		{"older plugin, name shows all", `"name":"Ship Your Idea &ndash; Black, M","attributes":{"attribute_pa_color":"black","attribute_size":"M"}`, ""},
+		{"older plugin, name shows one", `"name":"Ship Your Idea &ndash; Dark Blue","attributes":{"attribute_pa_color":"dark-blue","attribute_size":"M"}`, "Size: M"},
+		{"older plugin, encoded slug", `"name":"Genser","attributes":{"attribute_pa_farge":"m%c3%b8rkebl%c3%a5"}`, "Farge: Mørkeblå"},
+		{"simple product", `"name":"Woo Single #1","attributes":{}`, ""},
+	}
+	for _, tt := range tests {
+		body := []byte(`{"cart_key":"k1","currency":"NOK","items":[{"quantity":1,"price":"10.00",` + tt.item + `}],"totals":{"total":"10.00"}}`)
+		cart := decode(t, TopicCartUpdated, body, recovery.EventCartUpdated).Cart
+		if got := cart.Items[0].VariantTitle; got != tt.want {
+			t.Errorf("%s: VariantTitle = %q, want %q", tt.name, got, tt.want)
+		}
+		sameAll(t, body)
+	}
+}
+
+// TestRemindersShowReadableVariants renders the plugin's own cart.updated
+// (the contract file the PHP tests write), in the form older plugins sent
+// and in the current one: the shopper sees the product's name and options,
+// never the keys and slugs the cart is restored from.
+func TestRemindersShowReadableVariants(t *testing.T) {
+	r, err := templates.New(templates.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	current := readTestdata(t, "contract/cart_updated.json")
+	older := bytes.ReplaceAll(current, []byte(`,"variant_title":""`), nil)
+	if bytes.Equal(older, current) {
+		t.Fatal("the contract cart has no variant_title")
+	}
+	withoutNames := bytes.ReplaceAll(older, []byte(`Ship Your Idea &ndash; Black, M`), []byte(`Ship Your Idea`))
+	for _, tt := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"plugin 1.1.2", current, "2 x Ship Your Idea – Black, M: "},
+		{"older plugin", older, "2 x Ship Your Idea – Black, M: "},
+		{"older plugin, name without options", withoutNames, "2 x Ship Your Idea (Color: Black, Size: M): "},
+	} {
+		cart := decode(t, TopicCartUpdated, tt.body, recovery.EventCartUpdated).Cart
+		in := recovery.RenderInput{
+			Shop: &recovery.Shop{Domain: "store.example", Name: "Store"}, Cart: cart, Locale: "en",
+			Step: recovery.StepRun{Channel: recovery.ChannelEmail, Template: recovery.TemplateReminder},
+		}
+		out, err := r.Render(t.Context(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.Text, tt.want) {
+			t.Errorf("%s: text lacks %q:\n%s", tt.name, tt.want, out.Text)
+		}
+		for _, part := range []string{out.Text, out.HTML} {
+			if strings.Contains(part, "attribute_") || strings.Contains(part, "pa_color") {
+				t.Errorf("%s: a restore key reached the shopper:\n%s", tt.name, part)
+			}
+		}
+	}
 }

@@ -52,19 +52,21 @@ class CaptureTest extends CartbackTestCase {
 		);
 		$this->assertSame(
 			array(
-				'product_id'   => 22,
-				'variation_id' => 23,
-				'name'         => 'Ship Your Idea &ndash; Black, M',
-				'sku'          => 'Bar3',
-				'quantity'     => 2,
-				'price'        => '249.00',
-				'line_total'   => '498.00',
-				'image_url'    => 'https://store.example/wp-content/uploads/2026/01/ship-your-idea-black.jpg',
-				'product_url'  => 'https://store.example/product/ship-your-idea/?attribute_pa_color=black&attribute_size=M',
-				'attributes'   => array(
+				'product_id'    => 22,
+				'variation_id'  => 23,
+				'name'          => 'Ship Your Idea &ndash; Black, M',
+				'sku'           => 'Bar3',
+				'quantity'      => 2,
+				'price'         => '249.00',
+				'line_total'    => '498.00',
+				'image_url'     => 'https://store.example/wp-content/uploads/2026/01/ship-your-idea-black.jpg',
+				'product_url'   => 'https://store.example/product/ship-your-idea/?attribute_pa_color=black&attribute_size=M',
+				'attributes'    => array(
 					'attribute_pa_color' => 'black',
 					'attribute_size'     => 'M',
 				),
+				// The name shows both options already.
+				'variant_title' => '',
 			),
 			$p['items'][0]
 		);
@@ -84,6 +86,94 @@ class CaptureTest extends CartbackTestCase {
 		// Money is never a JSON number.
 		$this->assertDoesNotMatchRegularExpression( '/"(price|line_total|subtotal|discount|shipping|tax|total)":\d/', $body );
 		$this->assertSame( 'https://store.example/', $p['restore_url'] );
+	}
+
+	/** Variations of product 22 whose names show none, one and both of their options. */
+	private function fill_variations() {
+		// WooCommerce names a variation of more than two attributes after
+		// the product alone.
+		WC_Fake_Catalog::$products[24] = new WC_Product(
+			array(
+				'id'        => 24,
+				'parent_id' => 22,
+				'name'      => 'Ship Your Idea',
+				'price'     => 249.0,
+			)
+		);
+		WC_Fake_Catalog::$products[25] = new WC_Product(
+			array(
+				'id'        => 25,
+				'parent_id' => 22,
+				'name'      => 'Ship Your Idea &ndash; Black',
+				'price'     => 249.0,
+			)
+		);
+		$cart = WC()->cart;
+		$cart->add_to_cart(
+			22,
+			1,
+			24,
+			array(
+				'attribute_pa_color' => 'dark-blue',
+				'attribute_size'     => 'M',
+				'attribute_fit'      => 'Slim',
+			)
+		);
+		$cart->add_to_cart(
+			22,
+			1,
+			25,
+			array(
+				'attribute_pa_color' => 'black',
+				'attribute_size'     => 'XL',
+			)
+		);
+		$cart->add_to_cart(
+			22,
+			2,
+			23,
+			array(
+				'attribute_pa_color' => 'black',
+				'attribute_size'     => 'M',
+			)
+		);
+		$cart->add_to_cart( 93, 1 );
+	}
+
+	public function test_variant_title_names_the_options_the_name_lacks() {
+		$this->fill_variations();
+		$items = $this->capture()->build_payload()['items'];
+		$this->assertSame( 'Color: Dark Blue, Size: M, Fit: Slim', $items[0]['variant_title'], 'labels and term names, not keys and slugs' );
+		$this->assertSame(
+			array(
+				'attribute_pa_color' => 'dark-blue',
+				'attribute_size'     => 'M',
+				'attribute_fit'      => 'Slim',
+			),
+			$items[0]['attributes'],
+			'the keys and slugs stay, for restoring the cart'
+		);
+		$this->assertSame( 'Size: XL', $items[1]['variant_title'], 'Black is in the name' );
+		$this->assertSame( '', $items[2]['variant_title'], 'Black and M are in the name' );
+		$this->assertSame( '', $items[3]['variant_title'], 'a simple product' );
+	}
+
+	public function test_variant_title_uses_the_shops_names() {
+		$this->fill_variations();
+		add_filter(
+			'woocommerce_attribute_label',
+			function ( $label ) {
+				return 'Color' === $label ? 'Farge' : $label;
+			}
+		);
+		add_filter(
+			'woocommerce_variation_option_name',
+			function ( $value ) {
+				return 'M' === $value ? 'Medium' : $value;
+			}
+		);
+		$items = $this->capture()->build_payload()['items'];
+		$this->assertSame( 'Farge: Dark Blue, Size: Medium, Fit: Slim', $items[0]['variant_title'] );
 	}
 
 	public function test_prices_excluding_tax_and_zero_decimal_currency() {

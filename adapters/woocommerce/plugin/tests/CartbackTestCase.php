@@ -47,14 +47,26 @@ abstract class CartbackTestCase extends TestCase {
 	/** The products of docs/woocommerce-events.md's example. */
 	protected function add_catalog() {
 		CB_Stub::$attachments[41] = 'https://store.example/wp-content/uploads/2026/01/ship-your-idea-black.jpg';
+		// Colour is a global attribute (taxonomy pa_color), size the
+		// product's own.
+		CB_Stub::$terms['pa_color'] = array(
+			'black'     => 'Black',
+			'dark-blue' => 'Dark Blue',
+		);
+		WC_Fake_Catalog::$attribute_labels['pa_color'] = 'Color';
+
 		WC_Fake_Catalog::$products[22] = new WC_Product(
 			array(
-				'id'        => 22,
-				'name'      => 'Ship Your Idea',
-				'price'     => 249.0,
-				'tax_rate'  => 0.25,
-				'image_id'  => 41,
-				'permalink' => 'https://store.example/product/ship-your-idea/',
+				'id'         => 22,
+				'name'       => 'Ship Your Idea',
+				'price'      => 249.0,
+				'tax_rate'   => 0.25,
+				'image_id'   => 41,
+				'permalink'  => 'https://store.example/product/ship-your-idea/',
+				'attributes' => array(
+					'size' => 'Size',
+					'fit'  => 'Fit',
+				),
 			)
 		);
 		WC_Fake_Catalog::$products[23] = new WC_Product(

@@ -1,1 +1,1 @@
-iJOHpthPtxS5eED2NjCVnzZtdX9dacoAYTl4xv9Y03A=
+Dw00m2ObjBdywZ2jn5ZM39roAjxhTRP0yfeO6NYZE2k=

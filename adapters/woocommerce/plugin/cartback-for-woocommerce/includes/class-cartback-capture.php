@@ -297,17 +297,20 @@ class Cartback_Capture {
 			$image_id = $product->get_image_id();
 			$image    = $image_id ? wp_get_attachment_image_url( $image_id, 'woocommerce_thumbnail' ) : '';
 
+			$variation = isset( $item['variation'] ) ? $item['variation'] : array();
+
 			$items[] = array(
-				'product_id'   => (int) $item['product_id'],
-				'variation_id' => isset( $item['variation_id'] ) ? (int) $item['variation_id'] : 0,
-				'name'         => (string) $product->get_name(),
-				'sku'          => (string) $product->get_sku(),
-				'quantity'     => $quantity,
-				'price'        => self::money( $quantity > 0 ? $line / $quantity : 0.0 ),
-				'line_total'   => self::money( $line ),
-				'image_url'    => $image ? (string) $image : '',
-				'product_url'  => (string) $product->get_permalink( $item ),
-				'attributes'   => self::attributes( isset( $item['variation'] ) ? $item['variation'] : array() ),
+				'product_id'    => (int) $item['product_id'],
+				'variation_id'  => isset( $item['variation_id'] ) ? (int) $item['variation_id'] : 0,
+				'name'          => (string) $product->get_name(),
+				'sku'           => (string) $product->get_sku(),
+				'quantity'      => $quantity,
+				'price'         => self::money( $quantity > 0 ? $line / $quantity : 0.0 ),
+				'line_total'    => self::money( $line ),
+				'image_url'     => $image ? (string) $image : '',
+				'product_url'   => (string) $product->get_permalink( $item ),
+				'attributes'    => self::attributes( $variation ),
+				'variant_title' => self::variant_title( $product, $variation ),
 			);
 		}
 
@@ -583,6 +586,51 @@ class Cartback_Capture {
 			}
 		}
 		return $attributes ? $attributes : new stdClass();
+	}
+
+	/**
+	 * The variation's options as the cart page lists them under the
+	 * product's name ("Color: Dark Blue, Size: M"), for reminders to show:
+	 * WooCommerce's attribute labels and term names rather than the keys
+	 * and slugs of attributes(), leaving out the values the variation's
+	 * name already shows, as WooCommerce does ("Ship Your Idea – Black, M"
+	 * needs nothing more).
+	 *
+	 * @param WC_Product $product   The cart item's product (a variation).
+	 * @param mixed      $variation The cart item's variation array.
+	 * @return string Empty for a simple product or a name that says it all.
+	 */
+	public static function variant_title( $product, $variation ) {
+		if ( ! is_array( $variation ) || ! is_object( $product ) ) {
+			return '';
+		}
+		$name  = (string) $product->get_name();
+		$parts = array();
+		foreach ( $variation as $key => $value ) {
+			if ( ! is_scalar( $value ) || '' === (string) $value ) {
+				continue;
+			}
+			$key      = urldecode( (string) $key );
+			$value    = (string) $value;
+			$taxonomy = wc_attribute_taxonomy_name( str_replace( 'attribute_pa_', '', $key ) );
+			if ( taxonomy_exists( $taxonomy ) ) {
+				// A global attribute: the value is one of its terms' slug.
+				$term = get_term_by( 'slug', $value, $taxonomy );
+				if ( $term && ! is_wp_error( $term ) && '' !== (string) $term->name ) {
+					$value = (string) $term->name;
+				}
+				$label = wc_attribute_label( $taxonomy );
+			} else {
+				// The product's own attribute: the value is the option as written.
+				$value = (string) apply_filters( 'woocommerce_variation_option_name', $value, null, $taxonomy, $product );
+				$label = wc_attribute_label( str_replace( 'attribute_', '', $key ), $product );
+			}
+			if ( '' === $value || wc_is_attribute_in_product_name( $value, $name ) ) {
+				continue;
+			}
+			$parts[] = $label . ': ' . $value;
+		}
+		return implode( ', ', $parts );
 	}
 
 	/**

@@ -39,8 +39,10 @@ class WC_Fake_Catalog {
 	public static $coupons = array();
 	/** @var array<int,WC_Webhook> */
 	public static $webhooks = array();
+	/** @var array<string,string> Labels of global attributes by taxonomy (pa_color => Color). */
+	public static $attribute_labels = array();
 	public static function reset() {
-		self::$products = self::$coupons = self::$webhooks = array();
+		self::$products = self::$coupons = self::$webhooks = self::$attribute_labels = array();
 		WooCommerce::$instance = null;
 	}
 }
@@ -65,6 +67,8 @@ class WC_Product {
 				'purchasable' => true,
 				'image_id'    => 0,
 				'permalink'   => '',
+				// The product's own attributes: sanitised name => label.
+				'attributes'  => array(),
 			),
 			$props
 		);
@@ -222,6 +226,28 @@ class WC_Order {
 	public function get_meta( $key ) { return isset( $this->meta[ $key ] ) ? $this->meta[ $key ] : ''; }
 }
 
+function wc_sanitize_taxonomy_name( $taxonomy ) { return urldecode( sanitize_title( urldecode( (string) $taxonomy ) ) ); }
+function wc_attribute_taxonomy_name( $attribute_name ) {
+	return $attribute_name ? 'pa_' . wc_sanitize_taxonomy_name( $attribute_name ) : '';
+}
+/** As WooCommerce: a global attribute's label, else the product's (its parent's, for a variation), else the name. */
+function wc_attribute_label( $name, $product = '' ) {
+	if ( isset( WC_Fake_Catalog::$attribute_labels[ $name ] ) ) {
+		$label = WC_Fake_Catalog::$attribute_labels[ $name ];
+	} elseif ( $product ) {
+		$parent = $product->get_parent_id() ? wc_get_product( $product->get_parent_id() ) : $product;
+		$own    = $parent ? $parent->props['attributes'] : array();
+		$label  = isset( $own[ sanitize_title( $name ) ] ) ? $own[ sanitize_title( $name ) ] : $name;
+	} else {
+		$label = $name;
+	}
+	return apply_filters( 'woocommerce_attribute_label', $label, $name, $product );
+}
+/** WooCommerce's own test: " Black," inside the name, or " M" at its end. */
+function wc_is_attribute_in_product_name( $attribute, $name ) {
+	$is_in_name = stristr( $name, ' ' . $attribute . ',' ) || 0 === stripos( strrev( $name ), strrev( ' ' . $attribute ) );
+	return apply_filters( 'woocommerce_is_attribute_in_product_name', $is_in_name, $attribute, $name );
+}
 function wc_format_coupon_code( $code ) { return strtolower( trim( (string) $code ) ); }
 function wc_get_price_decimals() { return (int) get_option( 'woocommerce_price_num_decimals', 2 ); }
 function get_woocommerce_currency() { return (string) get_option( 'woocommerce_currency', 'USD' ); }

@@ -35,6 +35,8 @@ class CB_Stub {
 	public static $scheduled = array();
 	/** @var array<int,string> Attachment URLs by id. */
 	public static $attachments = array();
+	/** @var array<string,array<string,string>> Terms by taxonomy: slug => name. */
+	public static $terms = array();
 
 	public static function reset() {
 		self::$options        = array(
@@ -54,6 +56,7 @@ class CB_Stub {
 		self::$deleted_posts  = array();
 		self::$scheduled      = array();
 		self::$attachments    = array();
+		self::$terms          = array();
 		$_GET = $_POST = $_COOKIE = array();
 		unset( $_SERVER['HTTP_USER_AGENT'] );
 	}
@@ -193,6 +196,17 @@ function sanitize_title( $title ) {
 	$title = strtolower( strip_tags( (string) $title ) );
 	$title = preg_replace( '/[^a-z0-9_\-]+/', '-', $title );
 	return trim( $title, '-' );
+}
+function taxonomy_exists( $taxonomy ) { return isset( CB_Stub::$terms[ $taxonomy ] ); }
+function get_term_by( $field, $value, $taxonomy = '' ) {
+	if ( 'slug' !== $field || ! isset( CB_Stub::$terms[ $taxonomy ][ $value ] ) ) {
+		return false;
+	}
+	$term           = new stdClass();
+	$term->slug     = $value;
+	$term->name     = CB_Stub::$terms[ $taxonomy ][ $value ];
+	$term->taxonomy = $taxonomy;
+	return $term;
 }
 function wp_unslash( $value ) { return is_string( $value ) ? stripslashes( $value ) : $value; }
 function is_email( $email ) { return false !== filter_var( (string) $email, FILTER_VALIDATE_EMAIL ) ? $email : false; }
