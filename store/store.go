@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -76,11 +77,13 @@ var ErrLocked = errors.New("database file is in use by another process")
 
 // Options tune a DB. The zero value is ready to use.
 type Options struct {
-	// ReadOnly opens the file without taking the write lock.
+	// ReadOnly opens the file for reading only. It shares the lock file
+	// with other readers and fails at once with ErrLocked while a writer
+	// (the service) holds it.
 	ReadOnly bool
-	// LockTimeout is how long Open waits for another process to release the
-	// file (default 1 s): long enough to ride out a restart, short enough to
-	// fail fast when two services point at one file.
+	// LockTimeout is how long a writer's Open waits for another process to
+	// release the file (default 1 s): long enough to ride out a restart,
+	// short enough to fail fast when two services point at one file.
 	LockTimeout time.Duration
 	// MaxBatchSize bounds how many updates one commit takes (default 512).
 	MaxBatchSize int
@@ -100,7 +103,8 @@ type DB struct {
 	// boltMu guards the bolt handle, which Compact replaces.
 	boltMu sync.RWMutex
 	opts   *bolt.Options
-	// lock is held on path+".lock" from Open to Close (nil read-only).
+	// lock is held on path+".lock" from Open to Close: exclusive for a
+	// writer, shared for a reader (nil where there is none).
 	lock *os.File
 	// backups counts the backups streaming now (see Compact).
 	backups atomic.Int32
@@ -131,8 +135,15 @@ var ErrClosed = errors.New("database closed")
 var _ recovery.Store = (*DB)(nil)
 
 // Open opens or creates the database at path, creating its directory.
-// ErrLocked is returned when another process has the file open.
+// ErrLocked is returned when another process has the file open for
+// writing (or, for a writer, at all).
 func Open(path string, opts Options) (*DB, error) {
+	return open(path, opts, true)
+}
+
+// open is Open; without useLock it leaves the lock file alone, for a file
+// no service can be using (a backup copy being checked).
+func open(path string, opts Options, useLock bool) (*DB, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
 	}
@@ -140,11 +151,15 @@ func Open(path string, opts Options) (*DB, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
+	} else if _, err := os.Stat(path); err != nil {
+		// Before the lock file: a reader must not leave one beside a
+		// database that is not there.
+		return nil, openError(path, err)
 	}
 	var lock *os.File
-	if !opts.ReadOnly {
+	if useLock {
 		var err error
-		if lock, err = lockFile(path+".lock", opts.LockTimeout); errors.Is(err, ErrLocked) {
+		if lock, err = lockFile(path+".lock", opts.LockTimeout, opts.ReadOnly); errors.Is(err, ErrLocked) {
 			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 		} else if err != nil {
 			return nil, fmt.Errorf("open %s: lock: %w", path, err)
@@ -163,7 +178,7 @@ func Open(path string, opts Options) (*DB, error) {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	db := &DB{path: path, bolt: bdb, opts: boltOpts, lock: lock, maxBatch: 512, writes: make(chan *writeRequest, 1024)}
 	if opts.MaxBatchSize > 0 {
@@ -190,6 +205,16 @@ func Open(path string, opts Options) (*DB, error) {
 		db.watcher.Go(func() { db.watchMapped(opts.MappedLimit, db.stopWatch) })
 	}
 	return db, nil
+}
+
+// openError says that path did not open, naming it once: file system
+// errors name it already.
+func openError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		return fmt.Errorf("open %s: %w", path, pe.Err)
+	}
+	return fmt.Errorf("open %s: %w", path, err)
 }
 
 // Path returns the database file's path.
@@ -433,28 +458,46 @@ func (db *DB) BackupFile(path string) (int64, error) {
 func WriteBackupFile(path string, write func(io.Writer) (int64, error)) (int64, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), ".cartback-backup-*")
 	if err != nil {
-		return 0, err
+		return 0, fileError("create", path, err)
 	}
 	defer os.Remove(f.Name())
 	n, err := write(f)
 	if err == nil {
-		err = f.Sync()
+		if err = f.Sync(); err != nil {
+			err = fileError("write", path, err)
+		}
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fileError("write", path, cerr)
 	}
 	if err == nil {
 		err = checkCopy(f.Name())
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), path)
+		if err = os.Rename(f.Name(), path); err != nil {
+			err = fileError("replace", path, err)
+		}
 	}
 	return n, err
 }
 
+// fileError reports a failure of op on the backup at path by that path
+// alone: the temporary file the error names means nothing to the reader.
+func fileError(op, path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("%s %s: %w", op, path, err)
+}
+
 // checkCopy opens the database copy at path and checks its indexes.
 func checkCopy(path string) error {
-	cp, err := Open(path, Options{ReadOnly: true})
+	cp, err := open(path, Options{ReadOnly: true}, false)
 	if err != nil {
 		return fmt.Errorf("the copy does not open: %w", err)
 	}

@@ -2,6 +2,8 @@ package http
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cartback/cartback/recovery"
 )
 
 // metrics are the HTTP adapter's Prometheus series.
@@ -32,6 +34,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "cartback_delivery_reports_total",
 		Help: "Provider delivery reports recorded, by channel and status (delivered, undelivered, failed, bounced).",
 	}, []string{"channel", "status"})
+	// Series known in advance start at 0, so that increase() and rate()
+	// see their first event (a series that appears at 1 shows no increase).
+	for _, o := range []recovery.VisitOutcome{recovery.VisitRestored, recovery.VisitConverted, recovery.VisitExpired, recovery.VisitInvalid} {
+		m.visits.WithLabelValues(string(o))
+	}
+	for _, st := range []recovery.MessageStatus{recovery.MessageDelivered, recovery.MessageUndelivered, recovery.MessageFailed} {
+		m.reports.WithLabelValues(string(recovery.ChannelSMS), string(st))
+	}
+	for _, p := range []recovery.Platform{recovery.PlatformShopify, recovery.PlatformWooCommerce} {
+		// A webhook that fails its signature (a wrong secret) counts here.
+		m.webhooks.WithLabelValues(string(p), "unverified", recovery.ErrorCode(errUnverified))
+	}
 	if reg != nil {
 		reg.MustRegister(m.webhooks, m.latency, m.visits, m.reports)
 	}

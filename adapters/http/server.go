@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -78,7 +79,7 @@ type Server struct {
 	merchantTestsMu sync.Mutex
 	merchantTests   map[uint64]dayCount
 
-	// signIns counts failed admin token checks per client address.
+	// signIns counts admin token attempts per client.
 	signIns *signInThrottle
 
 	// Templates previews and validates merchants' templates on the admin
@@ -95,6 +96,17 @@ type Server struct {
 	// Secure marks admin cookies Secure even when a request does not show
 	// HTTPS (TLS, or X-Forwarded-Proto: https).
 	Secure bool
+	// TrustedProxies are the networks of the reverse proxies in front of
+	// the server. A request whose connection comes from one of them is
+	// taken to come from the client its X-Forwarded-For names (the nearest
+	// address outside these networks): the admin sign-in throttle counts
+	// per client, not per proxy, and logs show the client. From anywhere
+	// else the header is ignored, since a client can write anything in
+	// it. Set before serving.
+	TrustedProxies []netip.Prefix
+
+	proxyOnce     sync.Once
+	forwardedFrom echo.IPExtractor
 }
 
 // NewServer returns a Server whose metrics are registered with reg.
@@ -103,7 +115,7 @@ func NewServer(reg prometheus.Registerer) *Server {
 	s.signIns = newSignInThrottle(s.now)
 	s.echo = echo.New()
 	s.echo.HTTPErrorHandler = s.handleError
-	s.echo.Use(middleware.Recover())
+	s.echo.Use(middleware.Recover(), s.forwardedClient, s.formSignInSucceeded)
 
 	s.echo.GET("/healthz", s.handleHealth)
 	s.echo.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(gathererOf(reg), promhttp.HandlerOpts{})))
@@ -287,23 +299,69 @@ func (s *Server) handleNoop(c *echo.Context) error {
 // requireAdmin admits requests that carry the admin token as a bearer token.
 func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
+		remote := c.Request().RemoteAddr
 		if err := s.throttleSignIn(c); err != nil {
 			return err
 		}
 		token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
 		if !ok || s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.AdminToken)) != 1 {
 			if ok {
-				s.signIns.failed(c.Request().RemoteAddr)
+				s.signIns.failed(remote)
+			} else {
+				s.signIns.succeeded(remote) // no token, no guess
 			}
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="cartback"`)
 			return Error(http.StatusUnauthorized, "missing or invalid admin token")
+		}
+		s.signIns.succeeded(remote)
+		return next(c)
+	}
+}
+
+// formSignInSucceeded gives back the attempt a successful sign-in by the
+// form took from the throttle (the form's handler takes one before it
+// compares the token; a sign-in that works must not use up the budget).
+// Only a successful sign-in answers the form with a redirect.
+func (s *Server) formSignInSucceeded(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		err := next(c)
+		if err == nil && c.Request().Method == http.MethodPost && c.Path() == "/admin/login" {
+			if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Status == http.StatusSeeOther {
+				s.signIns.succeeded(c.Request().RemoteAddr)
+			}
+		}
+		return err
+	}
+}
+
+// forwardedClient replaces the RemoteAddr of a request from a trusted
+// proxy with the client's address the proxy forwards, keeping the port.
+func (s *Server) forwardedClient(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		if len(s.TrustedProxies) > 0 {
+			s.proxyOnce.Do(func() {
+				// Only the configured networks: echo would also trust
+				// loopback, link-local and private addresses.
+				opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+				for _, p := range s.TrustedProxies {
+					p = p.Masked()
+					opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+				}
+				s.forwardedFrom = echo.ExtractIPFromXFFHeader(opts...)
+			})
+			r := c.Request()
+			if ip := s.forwardedFrom(r); ip != "" {
+				_, port, _ := net.SplitHostPort(r.RemoteAddr)
+				r.RemoteAddr = net.JoinHostPort(ip, port)
+			}
 		}
 		return next(c)
 	}
 }
 
-// throttleSignIn answers 429 to a client that has failed the admin token
-// too often lately, before its token is looked at.
+// throttleSignIn takes an attempt from the client's sign-in budget, or
+// answers 429 to a client that has failed the admin token too often
+// lately, before its token is looked at.
 func (s *Server) throttleSignIn(c *echo.Context) error {
 	if blocked, wait := s.signIns.blocked(c.Request().RemoteAddr); blocked {
 		s.Logger.Warn("admin sign-in throttled", "remote", c.Request().RemoteAddr)

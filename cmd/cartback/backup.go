@@ -11,18 +11,23 @@ import (
 	"github.com/cartback/cartback/store"
 )
 
+// backupHeaderTimeout bounds how long `cartback backup` waits for the
+// service to connect and start its answer; the copy itself may stream for
+// as long as it takes.
+var backupHeaderTimeout = 30 * time.Second
+
 // backup writes a consistent copy of the database to FILE. When the service
 // is running it holds the file, so the copy is streamed from the service's
 // admin API; otherwise the file is read directly.
 func backup(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) != 1 {
-		return fmt.Errorf("usage: cartback backup FILE")
-	}
-	dest := args[0]
-	cfg, err := LoadConfig(getenv, nil, stderr)
+	cfg, rest, err := loadConfig(getenv, args, stderr, "cartback backup", " FILE")
 	if err != nil {
 		return err
 	}
+	if len(rest) != 1 {
+		return fmt.Errorf("usage: cartback backup [flags] FILE (-h lists the flags)")
+	}
+	dest := rest[0]
 	db, err := store.Open(cfg.DBPath, store.Options{ReadOnly: true, LockTimeout: 200 * time.Millisecond})
 	var n int64
 	switch {
@@ -52,13 +57,23 @@ func backupFromService(cfg Config, dest string) (int64, error) {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+cfg.AdminToken)
-	resp, err := http.DefaultClient.Do(req)
+	// No overall timeout: a large copy takes as long as it takes. A
+	// service that does not answer must not hang the command, though.
+	client := &http.Client{Transport: &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: backupHeaderTimeout}).DialContext,
+		ResponseHeaderTimeout: backupHeaderTimeout,
+	}}
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("the service holds %s but could not be reached: %w", cfg.DBPath, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("service answered %s", resp.Status)
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		return 0, fmt.Errorf("the service holds %s and refused CARTBACK_ADMIN_TOKEN (%s): set it to the service's admin token", cfg.DBPath, resp.Status)
+	default:
+		return 0, fmt.Errorf("the service holds %s and answered %s", cfg.DBPath, resp.Status)
 	}
 	return store.WriteBackupFile(dest, func(w io.Writer) (int64, error) {
 		n, err := io.Copy(w, resp.Body)
@@ -69,11 +84,15 @@ func backupFromService(cfg Config, dest string) (int64, error) {
 	})
 }
 
-// check verifies the indexes of a database no service is using.
+// check verifies the indexes of a database no service is using; while the
+// service runs it fails at once, saying the file is in use.
 func check(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := LoadConfig(getenv, args, stderr)
+	cfg, rest, err := loadConfig(getenv, args, stderr, "cartback check", "")
 	if err != nil {
 		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected argument %q", rest[0])
 	}
 	db, err := store.Open(cfg.DBPath, store.Options{ReadOnly: true})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -69,6 +70,15 @@ type Config struct {
 	SMSRate string
 	// LogLevel is debug, info, warn or error (CARTBACK_LOG_LEVEL).
 	LogLevel string
+	// AllowLocalPublicURL lets a local PublicURL stand while messages go
+	// out through a provider or the Shopify app is configured
+	// (CARTBACK_ALLOW_LOCAL_PUBLIC_URL): development against fakes, where
+	// nobody outside this machine follows the links.
+	AllowLocalPublicURL string
+	// TrustedProxies are the comma-separated networks (CIDR) of reverse
+	// proxies whose X-Forwarded-For names the client
+	// (CARTBACK_TRUSTED_PROXIES); empty trusts none.
+	TrustedProxies string
 }
 
 // envVar describes one configuration variable, for flags and the README.
@@ -101,14 +111,31 @@ var envVars = []envVar{
 	{"TWILIO_API_URL", "", "", "replaces Twilio's API base URL (tests, compatible gateways)", func(c *Config) *string { return &c.TwilioAPIURL }},
 	{"SMS_RATE", "", "1", "most texts per second", func(c *Config) *string { return &c.SMSRate }},
 	{"CARTBACK_LOG_LEVEL", "log-level", "info", "log level: debug, info, warn, error", func(c *Config) *string { return &c.LogLevel }},
+	{"CARTBACK_ALLOW_LOCAL_PUBLIC_URL", "", "false", "true: keep a local CARTBACK_PUBLIC_URL with a provider or the Shopify app configured (development against fakes)", func(c *Config) *string { return &c.AllowLocalPublicURL }},
+	{"CARTBACK_TRUSTED_PROXIES", "", "", "comma-separated networks (CIDR) of reverse proxies whose X-Forwarded-For names the client", func(c *Config) *string { return &c.TrustedProxies }},
 }
 
 // LoadConfig reads the environment through getenv, then flags from args
-// (flags win), fills defaults and validates the result.
+// (flags win), fills defaults and validates the result. -h prints the
+// flags to stderr and returns flag.ErrHelp.
 func LoadConfig(getenv func(string) string, args []string, stderr io.Writer) (Config, error) {
+	c, rest, err := loadConfig(getenv, args, stderr, "cartback", "")
+	if err == nil && len(rest) > 0 {
+		return c, fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	return c, err
+}
+
+// loadConfig is LoadConfig for a command that takes arguments after its
+// flags (usage shows them); it returns them.
+func loadConfig(getenv func(string) string, args []string, stderr io.Writer, name, usage string) (Config, []string, error) {
 	var c Config
-	fs := flag.NewFlagSet("cartback", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s [flags]%s\n", name, usage)
+		fs.PrintDefaults()
+	}
 	for _, v := range envVars {
 		p := v.field(&c)
 		*p = v.def
@@ -121,16 +148,17 @@ func LoadConfig(getenv func(string) string, args []string, stderr io.Writer) (Co
 		}
 	}
 	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return c, nil, err
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://localhost:" + portOf(c.Addr)
 	}
-	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
-	return c, c.Validate()
+	// Trailing slashes go; a URL that is bad anyway is kept as given, for
+	// Validate to quote.
+	if u, err := checkPublicURL(c.PublicURL); err == nil {
+		c.PublicURL = u
+	}
+	return c, fs.Args(), c.Validate()
 }
 
 func portOf(addr string) string {
@@ -151,9 +179,8 @@ func (c Config) Validate() error {
 	if _, err := c.dbMappedLimit(); err != nil {
 		return err
 	}
-	u, err := url.Parse(c.PublicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return fmt.Errorf("CARTBACK_PUBLIC_URL: %q must be an http(s) URL with no path, e.g. https://cartback.example.com", c.PublicURL)
+	if _, err := checkPublicURL(c.PublicURL); err != nil {
+		return err
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		return fmt.Errorf("CARTBACK_ADMIN_TOKEN: must be at least 16 characters")
@@ -168,6 +195,11 @@ func (c Config) Validate() error {
 	}
 	if c.ShopifyAPIKey != "" && c.EncryptionKey == "" && !c.development() {
 		return fmt.Errorf("CARTBACK_ENCRYPTION_KEY: required with the Shopify app outside development (a local CARTBACK_PUBLIC_URL)")
+	}
+	if c.ShopifyBaseURL != "" {
+		if u, err := url.Parse(c.ShopifyBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || strings.ContainsAny(c.ShopifyBaseURL, "?#") {
+			return fmt.Errorf("CARTBACK_SHOPIFY_BASE_URL: %q is not an absolute http(s) URL, e.g. http://127.0.0.1:8081", c.ShopifyBaseURL)
+		}
 	}
 	if d, err := time.ParseDuration(c.ShopifyReconcileEvery); err != nil || d < time.Minute {
 		return fmt.Errorf("CARTBACK_SHOPIFY_RECONCILE_EVERY: %q is not a duration of at least 1m", c.ShopifyReconcileEvery)
@@ -189,6 +221,18 @@ func (c Config) Validate() error {
 	if (c.SMTPURL == "") != (c.EmailFrom == "") {
 		return fmt.Errorf("EMAIL_FROM: SMTP_URL and EMAIL_FROM must be set together")
 	}
+	if c.TwilioAccountSID == "" {
+		// Without the SID the other settings would be ignored and texts
+		// would quietly stay in the outbox.
+		for _, v := range []struct{ name, value string }{
+			{"TWILIO_AUTH_TOKEN", c.TwilioAuthToken}, {"TWILIO_FROM", c.TwilioFrom},
+			{"TWILIO_MESSAGING_SERVICE_SID", c.TwilioMessagingServiceSID}, {"TWILIO_API_URL", c.TwilioAPIURL},
+		} {
+			if v.value != "" {
+				return fmt.Errorf("TWILIO_ACCOUNT_SID: required when %s is set (without it texts stay in the outbox)", v.name)
+			}
+		}
+	}
 	for name, v := range map[string]string{"EMAIL_RATE": c.EmailRate, "SMS_RATE": c.SMSRate} {
 		// NaN and infinities parse but pace nothing; below one message an
 		// hour, sending would as good as stop.
@@ -199,7 +243,86 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return fmt.Errorf("CARTBACK_LOG_LEVEL: %v", err)
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
+	allowLocal, err := strconv.ParseBool(c.AllowLocalPublicURL)
+	if err != nil {
+		return fmt.Errorf("CARTBACK_ALLOW_LOCAL_PUBLIC_URL: %q is not true or false", c.AllowLocalPublicURL)
+	}
+	// Last, so that a provider's own settings are reported first.
+	if used := c.reachesOutside(); used != "" && c.development() && !allowLocal {
+		return fmt.Errorf("CARTBACK_PUBLIC_URL: %q is local (unset, it defaults to http://localhost:PORT), but with %s set links and callbacks must reach this service from outside; set the address shoppers reach it at, e.g. https://cartback.example.com (or CARTBACK_ALLOW_LOCAL_PUBLIC_URL=true for development)", c.PublicURL, used)
+	}
 	return nil
+}
+
+// checkPublicURL validates CARTBACK_PUBLIC_URL and returns it without
+// trailing slashes: links are built by appending paths to it.
+func checkPublicURL(raw string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("CARTBACK_PUBLIC_URL: %q %s; it must be an http(s) URL with only a host and port, e.g. https://cartback.example.com", raw, why)
+	}
+	trimmed := strings.TrimRight(raw, "/")
+	u, err := url.Parse(trimmed)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+		return bad("is not an absolute http(s) URL")
+	case strings.Contains(raw, "#"):
+		return bad("has a fragment")
+	case strings.Contains(raw, "?"):
+		return bad("has a query")
+	case u.User != nil:
+		return bad("has a user name or password")
+	case u.Path != "" || u.RawPath != "":
+		return bad("has a path")
+	case u.Hostname() == "":
+		return bad("has no host")
+	}
+	if strings.HasSuffix(u.Host, ":") {
+		return bad("has an empty port")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad("has a port outside 1-65535")
+		}
+	}
+	return trimmed, nil
+}
+
+// reachesOutside names the first setting through which cartback sends
+// links or takes callbacks from outside this machine, or returns "".
+func (c Config) reachesOutside() string {
+	switch {
+	case c.SMTPURL != "":
+		return "SMTP_URL"
+	case c.TwilioAccountSID != "":
+		return "TWILIO_ACCOUNT_SID"
+	case c.ShopifyAPIKey != "":
+		return "SHOPIFY_API_KEY"
+	}
+	return ""
+}
+
+// trustedProxies parses CARTBACK_TRUSTED_PROXIES; a bare address is a
+// network of that one host.
+func (c Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("CARTBACK_TRUSTED_PROXIES: %q is not a network such as 10.0.0.0/8 or fd00::/8", s)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // dbMappedLimit returns CARTBACK_DB_MAPPED_MB in bytes.
@@ -219,7 +342,10 @@ func (c Config) development() bool {
 		return false
 	}
 	h := u.Hostname()
-	return h == "localhost" || h == "127.0.0.1" || h == "::1"
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a.Unmap().IsLoopback()
+	}
+	return strings.EqualFold(h, "localhost")
 }
 
 func (c Config) previousSigningKeys() []string {
@@ -232,11 +358,18 @@ func (c Config) previousSigningKeys() []string {
 	return keys
 }
 
+// parseLevel reads CARTBACK_LOG_LEVEL: one of the four names, in any case
+// (slog's own syntax would also take offsets such as "info+2").
 func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	err := l.UnmarshalText([]byte(s))
-	if err != nil {
-		return l, fmt.Errorf("%q is not one of debug, info, warn, error", s)
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
 	}
-	return l, nil
+	return 0, fmt.Errorf("%q is not one of debug, info, warn, error", s)
 }

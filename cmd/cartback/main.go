@@ -11,10 +11,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -49,6 +51,9 @@ func main() {
 		debug.SetGCPercent(gcPercent)
 	}
 	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // the usage is printed; asking for it is no failure
+		}
 		fmt.Fprintln(os.Stderr, "cartback:", err)
 		os.Exit(1)
 	}
@@ -79,6 +84,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		return err
 	}
 	m := NewMain(cfg, stdout)
+	m.Stderr = stderr
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := m.Run(ctx); err != nil {
@@ -86,6 +92,9 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		return err
 	}
 	<-ctx.Done()
+	// A second signal stops the process at once, for an operator who will
+	// not wait for the drain.
+	stop()
 	m.Logger.Info("shutting down")
 	return m.Close()
 }
@@ -99,6 +108,9 @@ type Main struct {
 	Service   *recovery.Service
 	Scheduler *recovery.Scheduler
 	HTTP      *cbhttp.Server
+	// Stderr, when set, also receives a generated admin token, whatever
+	// the log level: it is shown only once.
+	Stderr io.Writer
 
 	cancel context.CancelFunc
 	jobs   sync.WaitGroup
@@ -130,7 +142,10 @@ func (m *Main) Run(ctx context.Context) error {
 	m.DB = db
 	m.Service = recovery.NewService(db)
 
-	adminToken, err := m.adminToken(ctx)
+	// A generated token is stored (and shown) only once the service
+	// listens: a start that fails before then must not keep a token that
+	// nobody saw.
+	adminToken, generated, err := m.adminToken(ctx)
 	if err != nil {
 		return err
 	}
@@ -146,6 +161,13 @@ func (m *Main) Run(ctx context.Context) error {
 		Name: "cartback_steps_total",
 		Help: "Reminder steps handled, by channel and final state (sent, outbox, skipped, failed, unknown).",
 	}, []string{"channel", "state"})
+	// Every series exists from the start at 0, so that increase() sees the
+	// first step of each kind instead of a series appearing at 1.
+	for _, ch := range []recovery.Channel{recovery.ChannelEmail, recovery.ChannelSMS} {
+		for _, st := range []recovery.StepState{recovery.StepSent, recovery.StepOutbox, recovery.StepSkipped, recovery.StepFailed, recovery.StepUnknown} {
+			steps.WithLabelValues(string(ch), string(st))
+		}
+	}
 	reg.MustRegister(steps)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "cartback_reminders_overdue_seconds",
@@ -239,8 +261,18 @@ func (m *Main) Run(ctx context.Context) error {
 			m.HTTP.ShopifyAppSecrets = append(m.HTTP.ShopifyAppSecrets, s)
 		}
 	}
+	m.HTTP.TrustedProxies, _ = m.Config.trustedProxies() // validated by LoadConfig
 	if err := m.HTTP.Open(); err != nil {
-		return err
+		var op *net.OpError
+		if errors.As(err, &op) {
+			err = op.Err
+		}
+		return fmt.Errorf("CARTBACK_ADDR: cannot listen on %s: %w", m.Config.Addr, err)
+	}
+	if generated {
+		if err := m.keepAdminToken(ctx, adminToken); err != nil {
+			return err
+		}
 	}
 
 	jobCtx, cancel := context.WithCancel(context.Background())
@@ -303,17 +335,34 @@ func (m *Main) Close() error {
 
 const adminTokenMeta = "admin_token"
 
-// adminToken returns the configured admin token, or the stored one, or
-// generates, stores and logs a new one: the only time it is printed.
-func (m *Main) adminToken(ctx context.Context) (string, error) {
+// adminToken returns the configured admin token, or the stored one, or a
+// new one (generated says so) for keepAdminToken to store.
+func (m *Main) adminToken(ctx context.Context) (token string, generated bool, err error) {
 	if m.Config.AdminToken != "" {
-		return m.Config.AdminToken, nil
+		return m.Config.AdminToken, false, nil
 	}
-	token, generated, err := m.storedSecret(ctx, adminTokenMeta, func() []byte { return []byte(recovery.NewSecret(24)) })
-	if generated {
-		m.Logger.Warn("generated an admin token; it is shown only this once, set CARTBACK_ADMIN_TOKEN to choose your own", "admin_token", string(token))
+	stored, err := m.meta(ctx, adminTokenMeta)
+	if err != nil || stored != nil {
+		return string(stored), false, err
 	}
-	return string(token), err
+	return recovery.NewSecret(24), true, nil
+}
+
+// keepAdminToken stores a generated admin token and shows it: the only
+// time it is shown, so besides the log (which the level may filter) it
+// goes to Stderr.
+func (m *Main) keepAdminToken(ctx context.Context, token string) error {
+	// This process holds the database alone, so no other token can have
+	// been stored since adminToken looked.
+	err := m.DB.Update(ctx, func(tx recovery.Tx) error { return tx.PutMeta(adminTokenMeta, []byte(token)) })
+	if err != nil {
+		return fmt.Errorf("store the generated admin token: %w", err)
+	}
+	m.Logger.Warn("generated an admin token; it is shown only this once, set CARTBACK_ADMIN_TOKEN to choose your own", "admin_token", token)
+	if m.Stderr != nil {
+		fmt.Fprintf(m.Stderr, "cartback: generated admin token: %s\ncartback: it is shown only this once; keep it, or set CARTBACK_ADMIN_TOKEN to choose your own\n", token)
+	}
+	return nil
 }
 
 // meta reads a service-wide value from the database (nil when none).

@@ -37,6 +37,8 @@ func TestShopifyAppEndToEnd(t *testing.T) {
 	env := []string{
 		"SHOPIFY_API_KEY=" + fake.ClientID, "SHOPIFY_API_SECRET=" + fake.ClientSecret,
 		"CARTBACK_SHOPIFY_BASE_URL=" + fake.URL, "CARTBACK_ENCRYPTION_KEY=" + hex.EncodeToString(keyBytes),
+		// The fake Shopify and the merchant's browser are on this machine.
+		"CARTBACK_ALLOW_LOCAL_PUBLIC_URL=true",
 	}
 	dbPath := filepath.Join(t.TempDir(), "cartback.db")
 	port := freePort(t)

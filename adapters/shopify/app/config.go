@@ -6,21 +6,6 @@ import (
 	"time"
 )
 
-// Environment variables read by ConfigFromEnv.
-const (
-	EnvAPIKey            = "SHOPIFY_API_KEY"
-	EnvAPISecret         = "SHOPIFY_API_SECRET"
-	EnvAPISecretPrevious = "SHOPIFY_API_SECRET_PREVIOUS"
-	// EnvBaseURL replaces https://{shop} for OAuth and Admin API calls, so
-	// that tests and local development can point cartback at a fake Shopify.
-	EnvBaseURL = "CARTBACK_SHOPIFY_BASE_URL"
-	// EnvScopes is a comma-separated list replacing DefaultScopes.
-	EnvScopes = "CARTBACK_SHOPIFY_SCOPES"
-	// EnvEncryptionKey holds the key sealing tokens at rest, 32 bytes in
-	// base64 or hex (see ParseKey).
-	EnvEncryptionKey = "CARTBACK_ENCRYPTION_KEY"
-)
-
 // Config is the Shopify app's configuration.
 type Config struct {
 	// APIKey is the app's client id.
@@ -37,23 +22,6 @@ type Config struct {
 	// Scopes are the access scopes requested at install; DefaultScopes
 	// when empty.
 	Scopes []string
-}
-
-// ConfigFromEnv reads a Config from the environment through getenv
-// (os.Getenv in production).
-func ConfigFromEnv(getenv func(string) string) Config {
-	c := Config{
-		APIKey:            strings.TrimSpace(getenv(EnvAPIKey)),
-		APISecret:         strings.TrimSpace(getenv(EnvAPISecret)),
-		APISecretPrevious: strings.TrimSpace(getenv(EnvAPISecretPrevious)),
-		BaseURL:           strings.TrimSpace(getenv(EnvBaseURL)),
-	}
-	for _, s := range strings.Split(getenv(EnvScopes), ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			c.Scopes = append(c.Scopes, s)
-		}
-	}
-	return c
 }
 
 // ShopBaseURL returns where the shop's OAuth and Admin API endpoints live:

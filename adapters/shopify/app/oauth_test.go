@@ -234,11 +234,8 @@ func TestAuthorizeURL(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	env := map[string]string{
-		app.EnvAPIKey: "key", app.EnvAPISecret: "secret", app.EnvAPISecretPrevious: "old",
-		app.EnvBaseURL: "http://127.0.0.1:8081/", app.EnvScopes: "read_orders, write_discounts",
-	}
-	c := app.ConfigFromEnv(func(k string) string { return env[k] })
+	c := app.Config{APIKey: "key", APISecret: "secret", APISecretPrevious: "old",
+		BaseURL: "http://127.0.0.1:8081/", Scopes: []string{"read_orders", "write_discounts"}}
 	if c.ShopBaseURL("a.myshopify.com") != "http://127.0.0.1:8081" {
 		t.Errorf("ShopBaseURL = %s", c.ShopBaseURL("a.myshopify.com"))
 	}
