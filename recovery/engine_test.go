@@ -1547,6 +1547,26 @@ func TestAdoptShopDetails(t *testing.T) {
 	}
 }
 
+// TestLogsHoldNoAddresses: a provider's refusal names the address; the
+// logs, which outlive an erasure, do not.
+func TestLogsHoldNoAddresses(t *testing.T) {
+	var logs strings.Builder
+	e := newEngine(t, recovery.ShopSettings{})
+	e.sched.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	e.email.fail = func(n int) error {
+		if n == 0 && e.now.Before(start.Add(90*time.Minute)) {
+			return &recovery.SendError{Temporary: true, Code: "451", Message: "451 4.3.0 <kari.nordmann@example.net> try later"}
+		}
+		return &recovery.SendError{Code: "550", Message: "550 5.1.1 <kari.nordmann@example.net> unknown, affected recipient(s): <kari.nordmann@example.net>"}
+	}
+	e.checkout("a", 0, withContact("kari.nordmann@example.net", ""))
+	e.at(time.Hour)
+	e.at(3 * time.Hour)
+	if !strings.Contains(logs.String(), "k…@example.net") || strings.Contains(logs.String(), "kari.nordmann@") {
+		t.Errorf("logs:\n%s", logs.String())
+	}
+}
+
 // TestForeignRestoreURLIsNotKept: a store's cart whose restore URL leads
 // off the store is kept without it, so its reminders link to the store.
 func TestForeignRestoreURLIsNotKept(t *testing.T) {

@@ -445,7 +445,7 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 		s.finish(ctx, cl, msg, StepUnknown, err.Error(), time.Time{}, false)
 	case temporary(err) && now.Before(cl.Step.DeadlineAt()):
 		retry := now.Add(backoff(cl.Step))
-		s.Logger.Warn("send failed, will retry", "cart", cl.Cart.ID, "step", cl.Step.Index, "retry_at", retry, "error", err)
+		s.Logger.Warn("send failed, will retry", "cart", cl.Cart.ID, "step", cl.Step.Index, "retry_at", retry, "error", RedactContacts(err.Error()))
 		s.finish(ctx, cl, nil, StepScheduled, err.Error(), retry, false)
 	default:
 		msg.Status, msg.Error = MessageFailed, err.Error()
@@ -513,7 +513,7 @@ func (s *Scheduler) finish(ctx context.Context, cl *Claim, msg *Message, state S
 		return
 	}
 	s.Logger.Info("step handled", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "step", cl.Step.Index,
-		"channel", cl.Step.Channel, "state", state, "reason", reason)
+		"channel", cl.Step.Channel, "state", state, "reason", RedactContacts(reason))
 	if s.OnStep != nil && state != StepScheduled {
 		s.OnStep(cl.Step.Channel, state)
 	}
