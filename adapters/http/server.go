@@ -104,9 +104,6 @@ type Server struct {
 	// else the header is ignored, since a client can write anything in
 	// it. Set before serving.
 	TrustedProxies []netip.Prefix
-
-	proxyOnce     sync.Once
-	forwardedFrom echo.IPExtractor
 }
 
 // NewServer returns a Server whose metrics are registered with reg.
@@ -300,16 +297,17 @@ func (s *Server) handleNoop(c *echo.Context) error {
 func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		remote := c.Request().RemoteAddr
+		token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			// No token, no guess: nothing to count.
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="cartback"`)
+			return Error(http.StatusUnauthorized, "missing or invalid admin token")
+		}
 		if err := s.throttleSignIn(c); err != nil {
 			return err
 		}
-		token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-		if !ok || s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.AdminToken)) != 1 {
-			if ok {
-				s.signIns.failed(remote)
-			} else {
-				s.signIns.succeeded(remote) // no token, no guess
-			}
+		if s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.AdminToken)) != 1 {
+			s.signIns.failed(remote)
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="cartback"`)
 			return Error(http.StatusUnauthorized, "missing or invalid admin token")
 		}
@@ -339,24 +337,56 @@ func (s *Server) formSignInSucceeded(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) forwardedClient(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		if len(s.TrustedProxies) > 0 {
-			s.proxyOnce.Do(func() {
-				// Only the configured networks: echo would also trust
-				// loopback, link-local and private addresses.
-				opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-				for _, p := range s.TrustedProxies {
-					p = p.Masked()
-					opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
-				}
-				s.forwardedFrom = echo.ExtractIPFromXFFHeader(opts...)
-			})
 			r := c.Request()
-			if ip := s.forwardedFrom(r); ip != "" {
+			if ip, ok := forwardedFor(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.TrustedProxies); ok {
 				_, port, _ := net.SplitHostPort(r.RemoteAddr)
-				r.RemoteAddr = net.JoinHostPort(ip, port)
+				r.RemoteAddr = net.JoinHostPort(ip.String(), port)
 			}
 		}
 		return next(c)
 	}
+}
+
+// forwardedFor returns the client a request from a trusted proxy was
+// forwarded for: walking X-Forwarded-For from the right (the entry the
+// nearest proxy wrote) past the trusted proxies, the first address that
+// is not one of them. When every entry is trusted, the leftmost of them is
+// the client only if nobody could have written it: so it is the entry the
+// last proxy wrote instead, the one a client cannot choose. ok is false
+// when the connection does not come from a trusted proxy or the header
+// holds nothing usable.
+func forwardedFor(remote string, headers []string, trusted []netip.Prefix) (netip.Addr, bool) {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	peer, err := netip.ParseAddrPort(remote)
+	if err != nil || !isTrusted(peer.Addr().Unmap()) {
+		return netip.Addr{}, false
+	}
+	var hops []netip.Addr
+	for _, h := range headers {
+		for _, part := range strings.Split(h, ",") {
+			a, err := netip.ParseAddr(strings.TrimSpace(part))
+			if err != nil {
+				return netip.Addr{}, false // a garbled chain: trust none of it
+			}
+			hops = append(hops, a.Unmap())
+		}
+	}
+	if len(hops) == 0 {
+		return netip.Addr{}, false
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		if !isTrusted(hops[i]) {
+			return hops[i], true
+		}
+	}
+	return hops[len(hops)-1], true
 }
 
 // throttleSignIn takes an attempt from the client's sign-in budget, or

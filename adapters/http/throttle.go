@@ -19,7 +19,7 @@ const (
 	// (its budget is whole again long before).
 	throttleForget = 15 * time.Minute
 	// throttleMaxAddrs bounds the table (a flood of addresses must not
-	// grow memory); past it, the client that tried least recently goes.
+	// grow memory); past it, a client that tried long ago goes (evict).
 	throttleMaxAddrs = 10000
 )
 
@@ -112,18 +112,38 @@ func (t *signInThrottle) entry(key string, now time.Time) *throttleEntry {
 		e.last = now
 		return e
 	}
-	for back := t.recent.Back(); back != nil; back = t.recent.Back() {
-		// Clients idle this long have their whole budget back; when the
-		// table is full the one idle longest goes anyway. Never all: a
-		// flood of addresses must not free a blocked one.
-		if now.Sub(back.Value.(*throttleEntry).last) <= throttleForget && len(t.clients) < throttleMaxAddrs {
-			break
-		}
+	// Clients idle this long have their whole budget back.
+	for back := t.recent.Back(); back != nil && now.Sub(back.Value.(*throttleEntry).last) > throttleForget; back = t.recent.Back() {
 		t.remove(back)
+	}
+	if len(t.clients) >= throttleMaxAddrs {
+		t.evict(now)
 	}
 	e := &throttleEntry{key: key, tokens: failedSignInBurst, at: now, last: now}
 	t.clients[key] = t.recent.PushFront(e)
 	return e
+}
+
+// evictScan bounds how many of the least recent clients a full table
+// looks at for one that is not blocked.
+const evictScan = 64
+
+// evict makes room in a full table: the least recent client that still
+// has attempts left goes, so that a flood of new addresses does not free
+// a blocked one; when the least recent all are blocked, the least recent.
+func (t *signInThrottle) evict(now time.Time) {
+	el := t.recent.Back()
+	for i, cand := 0, el; cand != nil && i < evictScan; i, cand = i+1, cand.Prev() {
+		e := cand.Value.(*throttleEntry)
+		e.refill(now)
+		if e.tokens >= 1 {
+			el = cand
+			break
+		}
+	}
+	if el != nil {
+		t.remove(el)
+	}
 }
 
 func (t *signInThrottle) remove(el *list.Element) {

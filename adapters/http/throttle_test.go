@@ -157,7 +157,8 @@ func TestThrottleFullTableKeepsBlockedClient(t *testing.T) {
 	for range failedSignInBurst {
 		fail("203.0.113.9:1")
 	}
-	for i := range 100 {
+	// As many new addresses as the table holds, each failing once.
+	for i := range throttleMaxAddrs {
 		fail(fmt.Sprintf("172.16.%d.%d:1", i>>8, i&0xff))
 	}
 	if blocked, _ := th.blocked("203.0.113.9:1"); !blocked {
@@ -259,5 +260,33 @@ func TestSuccessfulSignInsCostNothing(t *testing.T) {
 	}
 	if code := viaAPI(h, from, "", throttleToken); code != http.StatusTooManyRequests {
 		t.Errorf("after ten wrong tokens: %d, want 429", code)
+	}
+}
+
+// TestForwardedFor: the client is the first address from the right that
+// is not a trusted proxy; when the whole chain is trusted, the entry the
+// last proxy wrote, which no client can choose.
+func TestForwardedFor(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("10.0.0.0/8")}
+	for _, tc := range []struct {
+		remote string
+		xff    []string
+		want   string // "" when the header is not used
+	}{
+		{"192.0.2.1:1", []string{"203.0.113.5"}, "203.0.113.5"},
+		{"192.0.2.1:1", []string{"198.51.100.9, 203.0.113.5"}, "203.0.113.5"},
+		{"192.0.2.1:1", []string{"198.51.100.9", "203.0.113.5, 10.1.1.1"}, "203.0.113.5"},
+		{"192.0.2.1:1", []string{"198.51.100.9, 10.1.1.1, 192.0.2.7"}, "198.51.100.9"},
+		// All trusted: the leftmost could be the client's own writing.
+		{"192.0.2.1:1", []string{"10.6.6.6, 10.1.1.1"}, "10.1.1.1"},
+		{"192.0.2.1:1", []string{"::ffff:203.0.113.5"}, "203.0.113.5"},
+		{"192.0.2.1:1", []string{"203.0.113.5, not-an-ip"}, ""},
+		{"192.0.2.1:1", nil, ""},
+		{"198.51.100.1:1", []string{"203.0.113.5"}, ""}, // not from a proxy
+	} {
+		got, ok := forwardedFor(tc.remote, tc.xff, trusted)
+		if (tc.want == "") != !ok || (ok && got.String() != tc.want) {
+			t.Errorf("forwardedFor(%s, %q) = %v, %v; want %q", tc.remote, tc.xff, got, ok, tc.want)
+		}
 	}
 }

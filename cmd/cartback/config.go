@@ -320,6 +320,11 @@ func (c Config) trustedProxies() ([]netip.Prefix, error) {
 			}
 			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
 		}
+		if p.Bits() == 0 {
+			// Every address: any client could then name itself in
+			// X-Forwarded-For.
+			return nil, fmt.Errorf("CARTBACK_TRUSTED_PROXIES: %q trusts every address; list the proxies' own addresses or networks", s)
+		}
 		out = append(out, p.Masked())
 	}
 	return out, nil

@@ -57,6 +57,8 @@ func TestLoadConfigNamesBadVariable(t *testing.T) {
 		"CARTBACK_SHOPIFY_BASE_URL  ":     {"CARTBACK_SHOPIFY_BASE_URL": "/admin"},
 		"CARTBACK_TRUSTED_PROXIES":        {"CARTBACK_TRUSTED_PROXIES": "10.0.0.0/33"},
 		"CARTBACK_TRUSTED_PROXIES ":       {"CARTBACK_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"},
+		"CARTBACK_TRUSTED_PROXIES  ":      {"CARTBACK_TRUSTED_PROXIES": "0.0.0.0/0"},
+		"CARTBACK_TRUSTED_PROXIES   ":     {"CARTBACK_TRUSTED_PROXIES": "10.0.0.0/8,::/0"},
 		"CARTBACK_ALLOW_LOCAL_PUBLIC_URL": {"CARTBACK_ALLOW_LOCAL_PUBLIC_URL": "maybe"},
 	} {
 		_, err := LoadConfig(env(vars), nil, io.Discard)
