@@ -1253,6 +1253,54 @@ func TestMessageShowsTheCartAsLastSeen(t *testing.T) {
 	}
 }
 
+// A cart the shopper comes back to while its reminder queues is not
+// reminded now: the step goes back and moves with the cart. One whose
+// number changed to a number texted minutes ago is held by that number's
+// SMS cap, which the claim never checked for it.
+func TestCartChangedWhileQueuedGoesBack(t *testing.T) {
+	t.Run("shopper came back", func(t *testing.T) {
+		e := newEngine(t, recovery.ShopSettings{})
+		paced := &pacedSender{recordingSender: e.email}
+		e.sched.Senders[recovery.ChannelEmail] = paced
+		paced.wait = func(context.Context) error {
+			e.checkout("a", 59*time.Minute) // the shopper is back, editing the cart
+			return nil
+		}
+		id := e.checkout("a", 0)
+		e.at(time.Hour)
+		if n := len(e.email.messages()); n != 0 {
+			t.Fatalf("%d emails to a shopper back in the cart", n)
+		}
+		if c := e.cart(id); c.Steps[0].State != recovery.StepScheduled || !c.Steps[0].DueAt.Equal(start.Add(119*time.Minute)) {
+			t.Errorf("step %+v, want scheduled an hour after the return", c.Steps[0])
+		}
+	})
+	t.Run("number changed", func(t *testing.T) {
+		seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), FrequencyCap: 9, Steps: []recovery.Step{
+			{Channel: recovery.ChannelSMS, After: recovery.Duration(time.Hour), Template: "reminder"},
+		}}
+		e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+		// 10:00 UTC: daytime for the texts.
+		first := e.checkout("first", 2*time.Hour, withContact("a@example.com", "+4792222222"), withSMSConsent)
+		e.at(3 * time.Hour)
+		e.wantSteps(first, "sent")
+		paced := &pacedSender{recordingSender: e.sms}
+		e.sched.Senders[recovery.ChannelSMS] = paced
+		paced.wait = func(context.Context) error {
+			e.checkout("z", 2*time.Hour+5*time.Minute, withContact("z@example.com", "+4792222222"), withSMSConsent)
+			return nil
+		}
+		z := e.checkout("z", 2*time.Hour+5*time.Minute, withContact("z@example.com", "+4791111111"), withSMSConsent)
+		e.at(3*time.Hour + 5*time.Minute)
+		if n := len(e.sms.messages()); n != 1 {
+			t.Errorf("%d texts; the second went to a number texted 5 minutes before", n)
+		}
+		if got := e.steps(z)[0]; got != "skipped/sms_frequency_cap" && got != "scheduled/sms_frequency_cap" {
+			t.Errorf("z's step: %s", got)
+		}
+	})
+}
+
 // A search shows carts as every other view does: an active cart past its
 // abandonment cut-off is abandoned, with its episode planned, even before
 // the scheduler has written that.

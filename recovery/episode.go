@@ -27,11 +27,14 @@ const (
 	ReasonSMSFrequencyCap = "sms_frequency_cap"
 	ReasonQuietHours      = "quiet_hours"
 	ReasonEpisodeCap      = "episode_cap"
-	ReasonHoldout         = "holdout"
-	ReasonSuperseded      = "superseded"
-	ReasonInterrupted     = "interrupted"
-	ReasonPurchased       = "purchased_per_platform"
-	ReasonUnverified      = "purchase_unverified"
+	// ReasonCartChanged: the shopper came back, or the address changed,
+	// while the step was being sent; it was put back to be claimed anew.
+	ReasonCartChanged = "cart_changed"
+	ReasonHoldout     = "holdout"
+	ReasonSuperseded  = "superseded"
+	ReasonInterrupted = "interrupted"
+	ReasonPurchased   = "purchased_per_platform"
+	ReasonUnverified  = "purchase_unverified"
 )
 
 // contactCarts bounds how many of a contact's newest carts the stop rules
@@ -514,49 +517,66 @@ func optOutContact(channel Channel, contact string) string {
 	return contact
 }
 
+// lateLook is what a last look at a claimed step's cart found: the step
+// is done with (skip), goes back to wait (retryAt, for retryReason), or may
+// go out showing cart.
+type lateLook struct {
+	skip        string
+	retryAt     time.Time
+	retryReason string
+	cart        *Cart
+}
+
 // lateStop looks at a claimed step's cart once more, just before the send:
 // what may have happened since the claim (an order, a delete, an emptied
 // cart, an opt-out, consent to texts withdrawn, the shop paused or
-// removed) still stops it, and it returns the skip reason, or "". A text
-// whose wait for the provider ran into the recipient's quiet hours gets
-// the end of them as wait instead: it goes out in the morning.
-//
-// It also returns the cart as it is now, for the message: the items and
-// the address it goes to are the ones this look approved.
-func (s *Service) lateStop(ctx context.Context, cl *Claim) (reason string, wait time.Time, now *Cart, err error) {
+// removed) still stops it. A text whose wait for the provider ran into the
+// recipient's quiet hours goes back to wait for the morning. A cart the
+// shopper came back to, or whose address changed, goes back to be claimed
+// anew: the step then moves with the cart, and every rule (the caps, a
+// newer cart) is checked for the new address. Otherwise the step may go,
+// showing the cart as it is now.
+func (s *Service) lateStop(ctx context.Context, cl *Claim) (look lateLook, err error) {
 	err = s.Store.View(ctx, func(tx Tx) error {
 		shop, err := tx.Shop(cl.Shop.ID)
 		if ErrorCode(err) == ENOTFOUND {
-			reason = ReasonShopUninstalled
+			look.skip = ReasonShopUninstalled
 			return nil
 		} else if err != nil {
 			return err
 		}
 		c, err := tx.Cart(cl.Cart.ID)
 		if ErrorCode(err) == ENOTFOUND {
-			reason = ReasonDeleted
+			look.skip = ReasonDeleted
 			return nil
 		} else if err != nil {
 			return err
 		}
+		now := s.Now().UTC()
 		switch {
 		case c.State == CartConverted:
-			reason = ReasonConverted
+			look.skip = ReasonConverted
 		case c.State == CartDeleted:
-			reason = ReasonDeleted
+			look.skip = ReasonDeleted
 		case shopStop(shop) != "":
-			reason = shopStop(shop)
+			look.skip = shopStop(shop)
 		case c.Empty():
-			reason = ReasonEmpty
+			look.skip = ReasonEmpty
+		case c.LastActivityAt.After(cl.Cart.LastActivityAt) || c.address(cl.Step.Channel) != cl.Cart.address(cl.Step.Channel):
+			look.retryAt, look.retryReason = now, ReasonCartChanged
 		default:
-			if reason, err = reachable(tx, shop, c, cl.Step.Channel); err == nil && reason == "" {
-				wait, now = s.quietUntil(shop, c, cl.Step.Channel, s.Now()), c
+			if look.skip, err = reachable(tx, shop, c, cl.Step.Channel); err != nil || look.skip != "" {
+				return err
 			}
-			return err
+			if w := s.quietUntil(shop, c, cl.Step.Channel, now); !w.IsZero() {
+				look.retryAt, look.retryReason = w, ReasonQuietHours
+				return nil
+			}
+			look.cart = c
 		}
 		return nil
 	})
-	return reason, wait, now, err
+	return look, err
 }
 
 // recipientZones are the time zones a phone number's owner may be in: the

@@ -54,21 +54,29 @@ func (q QuietHours) Next(t time.Time, loc *time.Location) time.Time {
 		return t
 	}
 	local := t.In(loc)
-	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)
 	// The time on the clock, not the time since midnight: on the day the
 	// clocks change the two differ by an hour.
 	clock := time.Duration(local.Hour())*time.Hour + time.Duration(local.Minute())*time.Minute + time.Duration(local.Second())*time.Second
-	at := func(day time.Time, d time.Duration) time.Time {
-		// Wall-clock time of that day, so a DST change does not shift it.
-		return time.Date(day.Year(), day.Month(), day.Day(), int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, loc)
+	at := func(days int, d time.Duration) time.Time {
+		// Wall-clock time of today or a later day, built from the date's
+		// fields: where the clocks change at midnight, that midnight does
+		// not exist, and a day counted from it can land on the evening
+		// before.
+		w := time.Date(local.Year(), local.Month(), local.Day()+days, int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, loc)
+		for !w.After(t) {
+			// The end fell in the hour the clocks skipped and was read as
+			// the hour before: the quiet hours end when the clocks resume.
+			w = w.Add(time.Hour)
+		}
+		return w
 	}
 	switch {
 	case start < end && clock >= start && clock < end:
-		return at(midnight, end)
+		return at(0, end)
 	case start > end && clock >= start:
-		return at(midnight.AddDate(0, 0, 1), end)
+		return at(1, end)
 	case start > end && clock < end:
-		return at(midnight, end)
+		return at(0, end)
 	}
 	return t
 }

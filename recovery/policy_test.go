@@ -10,6 +10,9 @@ import (
 func TestQuietHoursNext(t *testing.T) {
 	oslo, _ := time.LoadLocation("Europe/Oslo")
 	newYork, _ := time.LoadLocation("America/New_York")
+	havana, _ := time.LoadLocation("America/Havana")
+	santiago, _ := time.LoadLocation("America/Santiago")
+	losAngeles, _ := time.LoadLocation("America/Los_Angeles")
 	night := recovery.DefaultQuietHours // 21:00–09:00
 	lunch := recovery.QuietHours{Start: "12:00", End: "13:00"}
 	for _, tc := range []struct {
@@ -32,6 +35,12 @@ func TestQuietHoursNext(t *testing.T) {
 		{"fall back, New York", night, newYork, "2025-11-02 08:15", "2025-11-02 09:00"},
 		{"fall back, just before the window", night, newYork, "2025-11-02 20:45", "2025-11-02 20:45"},
 		{"switched off", recovery.QuietHours{Start: "22:00", End: "22:00"}, oslo, "2025-06-10 23:00", "2025-06-10 23:00"},
+		// Where the clocks change at midnight, the next morning is still
+		// the next morning.
+		{"clocks change at midnight, Havana", night, havana, "2026-03-07 21:00", "2026-03-08 09:00"},
+		{"clocks change at midnight, Santiago", night, santiago, "2026-09-05 22:30", "2026-09-06 09:00"},
+		// Quiet hours ending in the hour the clocks skip end when they resume.
+		{"end in the skipped hour", recovery.QuietHours{Start: "01:00", End: "02:30"}, losAngeles, "2026-03-08 01:33", "2026-03-08 03:30"},
 	} {
 		at, _ := time.ParseInLocation("2006-01-02 15:04", tc.at, tc.loc)
 		want, _ := time.ParseInLocation("2006-01-02 15:04", tc.wants, tc.loc)

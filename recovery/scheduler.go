@@ -361,18 +361,18 @@ func (s *Scheduler) send(parent context.Context, cl *Claim) {
 	// opt-out that arrived meanwhile still stops the step. It reports
 	// whether the step is done with (finished here).
 	look := func() bool {
-		reason, wait, now, err := s.Service.lateStop(ctx, cl)
+		found, err := s.Service.lateStop(ctx, cl)
 		switch {
 		case err != nil:
 			s.Logger.Error("scheduler: look at the cart before sending", "cart", cl.Cart.ID, "error", err)
-		case reason != "":
-			s.finish(ctx, cl, nil, StepSkipped, reason, time.Time{}, false)
+		case found.skip != "":
+			s.finish(ctx, cl, nil, StepSkipped, found.skip, time.Time{}, false)
 			return true
-		case !wait.IsZero():
-			s.finish(ctx, cl, nil, StepScheduled, ReasonQuietHours, wait, false)
+		case !found.retryAt.IsZero():
+			s.finish(ctx, cl, nil, StepScheduled, found.retryReason, found.retryAt, false)
 			return true
 		default:
-			content = now
+			content = found.cart
 		}
 		return false
 	}

@@ -232,9 +232,6 @@ func (s *Shop) Validate() error {
 	case s.WebhookSecret != "" && len(s.WebhookSecret) < 16:
 		return Errorf(EINVALID, "webhook_secret: must be at least 16 characters")
 	}
-	if err := ValidateShopName(s.Name); err != nil {
-		return err
-	}
 	return s.Settings.Validate()
 }
 

@@ -23,7 +23,13 @@ func (s *Service) CreateShop(ctx context.Context, shop *Shop) (*Shop, error) {
 	if sh.WebhookSecret == "" && sh.Platform == PlatformWooCommerce {
 		sh.WebhookSecret = NewSecret(32)
 	}
+	sh.Name = strings.TrimSpace(sh.Name)
 	if err := sh.Validate(); err != nil {
+		return nil, err
+	}
+	// Checked here and on renaming, not in Validate: shops named before
+	// the check must stay usable.
+	if err := ValidateShopName(sh.Name); err != nil {
 		return nil, err
 	}
 	now := s.Now().UTC()
