@@ -264,8 +264,10 @@ type StepRun struct {
 	Channel      Channel `json:"channel"`
 	Template     string  `json:"template"`
 	DiscountCode string  `json:"discount_code,omitempty"`
-	// CodeIssued: DiscountCode is a single-use code made for this step.
-	CodeIssued bool `json:"code_issued,omitempty"`
+	// CodeIssued: DiscountCode is a single-use code made for this step,
+	// valid until CodeExpires.
+	CodeIssued  bool      `json:"code_issued,omitempty"`
+	CodeExpires time.Time `json:"code_expires,omitzero"`
 	// Variant is the wording this cart was drawn for ("A" without a test).
 	Variant string    `json:"variant,omitempty"`
 	After   Duration  `json:"after"`

@@ -1229,7 +1229,33 @@ func TestIssuedCodeKeptForTheRetry(t *testing.T) {
 	msgs := e.email.messages()
 	want := fmt.Sprintf("CB-%d-10-1", id)
 	if calls.codes != 1 || len(msgs) != 1 || msgs[0].DiscountCode != want {
-		t.Errorf("%d codes issued; sent %d, code %q, want %q", calls.codes, len(msgs), msgs[0].DiscountCode, want)
+		t.Fatalf("%d codes issued; sent %d, want one with %q", calls.codes, len(msgs), want)
+	}
+}
+
+// A kept code near its end is replaced: the shopper came back after the
+// failed send, the step moved three days on, and the first code would
+// have expired before it went out.
+func TestIssuedCodeRenewedWhenNearItsEnd(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{UniqueDiscountPercent: 10, Sequence: &recovery.Sequence{MaxAge: recovery.Duration(10 * 24 * time.Hour), Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(72 * time.Hour), Template: recovery.TemplateIncentive},
+	}}})
+	calls := &counter{}
+	e.sched.Discounts = map[recovery.Platform]recovery.DiscountIssuer{recovery.PlatformShopify: calls}
+	e.email.fail = func(n int) error {
+		if calls.codes == 1 {
+			return &recovery.SendError{Temporary: true, Code: "421", Message: "busy"}
+		}
+		return nil
+	}
+	id := e.checkout("a", 0)
+	e.at(72 * time.Hour)
+	e.checkout("a", 72*time.Hour+time.Minute) // back in the cart: the step moves to 144 h
+	e.at(144*time.Hour + time.Minute)
+	msgs := e.email.messages()
+	want := fmt.Sprintf("CB-%d-10-2", id)
+	if calls.codes != 2 || len(msgs) != 1 || msgs[0].DiscountCode != want {
+		t.Errorf("%d codes; sent %d, want one with a fresh %q", calls.codes, len(msgs), want)
 	}
 }
 

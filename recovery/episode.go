@@ -647,7 +647,7 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 		}
 		st := &c.Steps[cl.Step.Index]
 		// A code issued for this send is the one its restore link applies.
-		st.DiscountCode, st.CodeIssued = cl.Step.DiscountCode, cl.Step.CodeIssued
+		st.DiscountCode, st.CodeIssued, st.CodeExpires = cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires
 		if msg != nil {
 			m := *msg
 			m.ID = 0

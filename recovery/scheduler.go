@@ -480,19 +480,28 @@ func (s *Scheduler) checkPurchase(ctx context.Context, cl *Claim) (asked bool, r
 // issueDiscount gives an incentive step a single-use code when its shop
 // asks for one, and reports whether it asked the platform. A failure
 // keeps the static code: the reminder still goes. A step that already has
-// its code (issued before a retry or a move out of quiet hours) keeps it.
+// its code (issued before a retry or a move out of quiet hours) keeps it
+// while the shopper has a good while left to use it.
 func (s *Scheduler) issueDiscount(ctx context.Context, cl *Claim, now time.Time) bool {
 	pct := cl.Shop.Settings.UniqueDiscountPercent
 	issuer := s.Discounts[cl.Shop.Platform]
-	if pct <= 0 || issuer == nil || cl.Step.Template != TemplateIncentive || cl.Step.CodeIssued {
+	if pct <= 0 || issuer == nil || cl.Step.Template != TemplateIncentive {
 		return false
 	}
-	code, err := issuer.IssueDiscount(ctx, cl.Shop, cl.Cart, pct, now.Add(UniqueDiscountTTL))
+	if cl.Step.CodeIssued && now.Add(UniqueDiscountTTL/3).Before(cl.Step.CodeExpires) {
+		return false
+	}
+	expires := now.Add(UniqueDiscountTTL)
+	code, err := issuer.IssueDiscount(ctx, cl.Shop, cl.Cart, pct, expires)
 	if err != nil {
 		s.Logger.Warn("single-use discount not created; the shop's code is used", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
+		if cl.Step.CodeIssued && !now.Before(cl.Step.CodeExpires) {
+			// The old code no longer works: the shop's own code it is.
+			cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires = cl.Shop.Settings.DiscountCode, false, time.Time{}
+		}
 		return true
 	}
-	cl.Step.DiscountCode, cl.Step.CodeIssued = code, true
+	cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires = code, true, expires
 	return true
 }
 
