@@ -248,8 +248,12 @@ func TestDefaultSequenceWithSMSConsent(t *testing.T) {
 	for _, d := range []time.Duration{15 * time.Minute, time.Hour, 4 * time.Hour, 24 * time.Hour} {
 		e.at(d)
 	}
-	// Two messages went out and the cap is three: the last place is the
-	// incentive's, so the follow-up gives way to it.
+	// Two messages in the last 24 h: the follow-up waits until the first
+	// leaves the window, at 25 h. Then two messages went out and the cap
+	// is three: the last place is the incentive's, so the follow-up gives
+	// way to it.
+	e.wantSteps(id, "sent", "sent", "scheduled/frequency_cap", "scheduled")
+	e.at(25 * time.Hour)
 	e.wantSteps(id, "sent", "sent", "skipped/episode_cap", "scheduled")
 	e.at(72 * time.Hour)
 	e.wantSteps(id, "sent", "sent", "skipped/episode_cap", "sent")
@@ -279,6 +283,39 @@ func TestEpisodeCapKeepsTheLastPlaceOnlyForAReachableLastStep(t *testing.T) {
 	}
 	e.wantSteps(noSMS, "sent", "sent", "skipped/episode_cap")
 	e.wantSteps(withSMS, "sent", "skipped/episode_cap", "sent")
+}
+
+// The last step keeps its place only where it can go out: a last text the
+// SMS cap would hold past its deadline, or a last step planned at the
+// episode's maximum age, which still goes out when due.
+func TestEpisodeCapReservationOnlyForALastStepThatCanGo(t *testing.T) {
+	t.Run("sms cap", func(t *testing.T) {
+		seq := &recovery.Sequence{MaxMessages: 3, FrequencyCap: 9, Steps: []recovery.Step{
+			{Channel: recovery.ChannelEmail, After: recovery.Duration(time.Hour), Template: "reminder"},
+			{Channel: recovery.ChannelSMS, After: recovery.Duration(4 * time.Hour), Template: "reminder"},
+			{Channel: recovery.ChannelEmail, After: recovery.Duration(24 * time.Hour), Template: "follow-up"},
+			{Channel: recovery.ChannelSMS, After: recovery.Duration(30 * time.Hour), Template: "incentive"},
+		}}
+		e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+		id := e.checkout("a", 2*time.Hour, withSMSConsent) // 10:00 UTC: texts in daytime
+		for _, d := range []time.Duration{time.Hour, 4 * time.Hour, 24 * time.Hour, 30 * time.Hour} {
+			e.at(2*time.Hour + d)
+		}
+		e.wantSteps(id, "sent", "sent", "sent", "skipped/episode_cap")
+	})
+	t.Run("last step at max age", func(t *testing.T) {
+		seq := &recovery.Sequence{MaxMessages: 2, MaxAge: recovery.Duration(72 * time.Hour), FrequencyCap: 9, Steps: []recovery.Step{
+			{Channel: recovery.ChannelEmail, After: recovery.Duration(time.Hour), Template: "reminder"},
+			{Channel: recovery.ChannelEmail, After: recovery.Duration(24 * time.Hour), Template: "follow-up"},
+			{Channel: recovery.ChannelEmail, After: recovery.Duration(72 * time.Hour), Template: "incentive"},
+		}}
+		e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+		id := e.checkout("a", 0)
+		for _, d := range []time.Duration{time.Hour, 24 * time.Hour, 72*time.Hour + time.Second} {
+			e.at(d) // the scheduler a second late at the end
+		}
+		e.wantSteps(id, "sent", "skipped/episode_cap", "sent")
+	})
 }
 
 func TestOrderAroundDueTime(t *testing.T) {

@@ -292,7 +292,7 @@ func (s *Service) advance(tx Tx, shop *Shop, c *Cart, now time.Time) (*Claim, er
 	if c.State != CartAbandoned {
 		return nil, nil
 	}
-	if now.Sub(c.LastActivityAt) > time.Duration(seq.MaxAge) && !c.movedToMorning(now) {
+	if now.Sub(c.LastActivityAt) > time.Duration(seq.MaxAge) && !c.movedToMorning(now) && !c.dueAtMaxAge(now, seq) {
 		c.State = CartExpired
 		c.closeSteps(ReasonExpired, now)
 		return nil, nil
@@ -384,18 +384,6 @@ func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun,
 	if reason, err := reachable(tx, shop, c, st.Channel); err != nil || reason != "" {
 		return verdict{skip: reason}, err
 	}
-	if c.delivered()+1 == seq.MaxMessages {
-		// The last step (the incentive, in the defaults) keeps its place
-		// under the cap: the step that would take that place gives way,
-		// when the last one can reach this shopper.
-		if last := c.lastPending(); last != nil && last.Index != st.Index {
-			if reason, err := reachable(tx, shop, c, last.Channel); err != nil {
-				return verdict{}, err
-			} else if reason == "" {
-				return skip(ReasonEpisodeCap)
-			}
-		}
-	}
 
 	// Across the contact's carts in this shop: only the newest is reminded,
 	// nobody who ordered since is reminded, and the frequency caps hold.
@@ -442,7 +430,38 @@ func (s *Service) stopRule(tx Tx, shop *Shop, seq Sequence, c *Cart, st StepRun,
 	if w := s.quietUntil(shop, c, st.Channel, now); !w.IsZero() {
 		return verdict{wait: w, waitReason: ReasonQuietHours}, nil
 	}
+	if c.delivered()+1 == seq.MaxMessages {
+		// The last step (the incentive, in the defaults) keeps its place
+		// under the cap: the step that would take that place gives way,
+		// when the last one can go out to this shopper.
+		if last := c.lastPending(); last != nil && last.Index != st.Index {
+			keep, err := lastCanGo(tx, shop, seq, c, last, sends, texts)
+			if err != nil || keep {
+				return verdict{skip: ReasonEpisodeCap}, err
+			}
+		}
+	}
 	return verdict{}, nil
+}
+
+// lastCanGo reports whether the episode's last step can go out to this
+// shopper if the step due now gives way: it reaches them, and neither
+// frequency cap, with the sends made so far, holds it past its deadline.
+// Where it could not, the step due now goes instead of waiting for it.
+func lastCanGo(tx Tx, shop *Shop, seq Sequence, c *Cart, last *StepRun, sends, texts []time.Time) (bool, error) {
+	if reason, err := reachable(tx, shop, c, last.Channel); err != nil || reason != "" {
+		return false, err
+	}
+	at, deadline := last.ReadyAt(), last.DeadlineAt()
+	if w := capWait(sends, seq.FrequencyCap, time.Duration(seq.FrequencyWindow), at); w.After(deadline) {
+		return false, nil
+	}
+	if last.Channel == ChannelSMS {
+		if w := capWait(texts, seq.SMSFrequencyCap, time.Duration(seq.SMSFrequencyWindow), at); w.After(deadline) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // reachable checks what the cart's contact must allow for a message on
@@ -676,6 +695,23 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 		c.schedule(cl.Shop)
 		return tx.PutCart(c)
 	})
+}
+
+// maxAgeGrace is how late a step due at the episode's maximum age may
+// still go: the scheduler fires within a second, so a step planned for
+// that very moment would otherwise find the cart just too old.
+const maxAgeGrace = 5 * time.Minute
+
+// dueAtMaxAge reports whether a step planned within the maximum age fell
+// due only moments ago: the cart is not expired before it went.
+func (c *Cart) dueAtMaxAge(now time.Time, seq Sequence) bool {
+	edge := c.LastActivityAt.Add(time.Duration(seq.MaxAge))
+	for _, st := range c.Steps {
+		if st.State == StepScheduled && !st.DueAt.After(edge) && now.Before(st.DueAt.Add(maxAgeGrace)) {
+			return true
+		}
+	}
+	return false
 }
 
 // movedToMorning reports whether a step of the cart was moved out of the
