@@ -97,4 +97,17 @@ func TestTimeZones(t *testing.T) {
 			}
 		}
 	}
+	// The ocean territories sharing a calling code stay out of a number
+	// that says no more than that code.
+	for number, mustNot := range map[string][]string{
+		"+61412345678": {"Indian/Cocos", "Indian/Christmas"},
+		"+18005551234": {"Pacific/Guam", "Pacific/Pago_Pago", "Pacific/Saipan"},
+	} {
+		got := TimeZones(number)
+		for _, zone := range mustNot {
+			if slices.Contains(got, zone) {
+				t.Errorf("TimeZones(%s) = %q, holds %s", number, got, zone)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package phone
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,16 +33,36 @@ func TimeZones(e164 string) []string {
 	}
 	zones, err := phonenumbers.GetTimezonesForNumber(num)
 	if err != nil || len(zones) == 0 || zones[0] == phonenumbers.UNKNOWN_TIMEZONE {
-		return known(countryZones(num.GetCountryCode()))
+		return mainland(known(countryZones(num.GetCountryCode())))
 	}
 	// The cached country check first: for most countries it settles it
 	// without typing the number (pattern matching). A mobile prefix that
 	// covers the whole country maps to its main zone only, which says
 	// nothing of where the owner lives.
 	if countrySpread(num.GetCountryCode()) > maxZoneSpread && !geographic(num) {
-		return known(countryZones(num.GetCountryCode()))
+		return mainland(known(countryZones(num.GetCountryCode())))
 	}
 	return known(zones)
+}
+
+// mainland leaves out the ocean territories that share a calling code
+// with a continent's country (Guam and American Samoa with North America,
+// the Cocos and Christmas Islands with Australia): a number that says no
+// more than its calling code is far likelier the continent's, and a day
+// that must be daytime from Guam to Newfoundland as well hardly has an
+// hour of it. Areas of their own keep their zones (a Guam number is
+// geographic).
+func mainland(zones []string) []string {
+	var out []string
+	for _, z := range zones {
+		if !strings.HasPrefix(z, "Pacific/") && !strings.HasPrefix(z, "Indian/") && !strings.HasPrefix(z, "Atlantic/") && !strings.HasPrefix(z, "Antarctica/") {
+			out = append(out, z)
+		}
+	}
+	if len(out) == 0 {
+		return zones // an island country
+	}
+	return out
 }
 
 // countryZones returns the zones of a calling code's countries.
