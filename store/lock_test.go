@@ -113,3 +113,25 @@ func TestReadOnlyOpenMissingFile(t *testing.T) {
 		t.Errorf("files after a failed read and a backup: %s", got)
 	}
 }
+
+// A reader never creates the lock file: one it made (as another user, say
+// root running a check) could keep the service out of its own file.
+func TestReaderCreatesNoLockFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cartback.db")
+	db, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := os.Remove(path + ".lock"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := os.Stat(path + ".lock"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a reader created the lock file: %v", err)
+	}
+}

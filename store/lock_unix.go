@@ -19,24 +19,21 @@ import (
 // A writer takes it exclusively, waiting up to timeout for another holder
 // to let go. A reader (shared) does not wait: a running service holds it
 // for as long as it runs, so a reader fails at once with ErrLocked. A
-// reader that cannot create a missing lock file (read-only media) goes
-// without it: no service can be writing there.
+// reader only opens a lock file that exists, for reading: one it created
+// (as another user, root running a check, say) could lock the service out
+// of its own file. Without one, no service has run on the file since it
+// was put there.
 func lockFile(path string, timeout time.Duration, shared bool) (*os.File, error) {
 	how := syscall.LOCK_EX
+	var f *os.File
+	var err error
 	if shared {
-		how = syscall.LOCK_SH
-		timeout = 0
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil && shared {
-		// A lock file of the service's, readable but not writable by this
-		// user, locks as well opened for reading.
-		var rerr error
-		if f, rerr = os.Open(path); errors.Is(rerr, os.ErrNotExist) {
+		how, timeout = syscall.LOCK_SH, 0
+		if f, err = os.Open(path); errors.Is(err, os.ErrNotExist) {
 			return nil, nil
-		} else if rerr == nil {
-			err = nil
 		}
+	} else {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	}
 	if err != nil {
 		return nil, err

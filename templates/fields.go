@@ -160,7 +160,9 @@ func (f *Fields) breakdown(t recovery.Totals, sum int64, money func(int64) strin
 		subtotal = t.Subtotal
 	}
 	total := t.Total
-	if total == 0 {
+	if total == 0 && t.Discounts <= 0 {
+		// No total given. With a discount, nothing to pay is a real total
+		// (a 100 % coupon).
 		total = cmp.Or(t.Subtotal, sum)
 	}
 	f.Total = money(total)

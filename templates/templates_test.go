@@ -761,6 +761,9 @@ func TestFieldsTotals(t *testing.T) {
 		{"free cart", []int64{0},
 			recovery.Totals{},
 			totals{Total: "$0.00"}},
+		{"100 % coupon", []int64{5000},
+			recovery.Totals{Subtotal: 5000, Discounts: 5000},
+			totals{Total: "$0.00", Subtotal: "$50.00", Discount: "$50.00", Breakdown: true}},
 	}
 	for _, tt := range tests {
 		cart := &recovery.Cart{Currency: "USD", Totals: tt.totals}

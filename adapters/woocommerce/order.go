@@ -135,14 +135,24 @@ func orderCart(p *orderPayload, status, storeURL, region string) (*recovery.Cart
 	}
 	for i, item := range p.LineItems {
 		subtotals[i] = conv.Money("line_items.subtotal", item.Subtotal)
+		// price is a JSON number in WooCommerce (3, 21.99); its literal
+		// text is parsed, never a float64.
+		unit, line := conv.Money("line_items.price", item.Price), subtotals[i]
+		if p.PricesIncludeTax && item.SubtotalTax != "" {
+			// The shop shows prices with tax: so do its reminders, or the
+			// lines would differ from what the shopper saw by the tax.
+			subtotals[i] = conv.Sum("line_items.subtotal_tax", subtotals[i], conv.Money("line_items.subtotal_tax", item.SubtotalTax))
+			line = subtotals[i]
+			if item.Quantity > 0 {
+				unit = line / int64(item.Quantity)
+			}
+		}
 		cart.Items = append(cart.Items, recovery.LineItem{
-			Title:    text(item.Name),
-			SKU:      strings.TrimSpace(item.SKU),
-			Quantity: item.Quantity,
-			// price is a JSON number in WooCommerce (3, 21.99); its literal
-			// text is parsed, never a float64.
-			UnitPrice:  conv.Money("line_items.price", item.Price),
-			LinePrice:  subtotals[i],
+			Title:      text(item.Name),
+			SKU:        strings.TrimSpace(item.SKU),
+			Quantity:   item.Quantity,
+			UnitPrice:  unit,
+			LinePrice:  line,
 			ProductID:  item.ProductID.NonZero(),
 			VariantID:  item.VariationID.NonZero(),
 			ImageURL:   imageSource(item.Image),
@@ -151,7 +161,8 @@ func orderCart(p *orderPayload, status, storeURL, region string) (*recovery.Cart
 	}
 	cart.Totals = recovery.Totals{
 		// WooCommerce has no order subtotal field; its own "Subtotal" line
-		// is the sum of the line subtotals, before discounts.
+		// is the sum of the line subtotals, before discounts (with tax in
+		// a shop that shows prices with tax).
 		Subtotal:  conv.Sum("line_items.subtotal", subtotals...),
 		Discounts: conv.Money("discount_total", p.DiscountTotal),
 		Shipping:  conv.Money("shipping_total", p.ShippingTotal),

@@ -29,6 +29,8 @@ func readOrder(r *payload.Reader, p *orderPayload) {
 			r.String(&p.DateModifiedGMT)
 		case "date_paid_gmt":
 			r.String(&p.DatePaidGMT)
+		case "prices_include_tax":
+			r.Bool(&p.PricesIncludeTax)
 		case "discount_total":
 			r.Decimal(&p.DiscountTotal)
 		case "shipping_total":
@@ -115,6 +117,8 @@ func readOrderLineItem(r *payload.Reader, item *orderLineItemPayload) {
 			r.Decimal(&item.Price)
 		case "subtotal":
 			r.Decimal(&item.Subtotal)
+		case "subtotal_tax":
+			r.Decimal(&item.SubtotalTax)
 		case "meta_data":
 			payload.Slice(r, (*[]metaEntry)(&item.MetaData), readMetaEntry)
 		case "image":

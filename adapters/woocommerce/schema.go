@@ -26,21 +26,24 @@ type orderStatusPayload struct {
 
 // orderPayload is the body of order.created and order.updated.
 type orderPayload struct {
-	ID              payload.ID             `json:"id"`
-	Number          payload.ID             `json:"number"`
-	OrderKey        string                 `json:"order_key"`
-	Status          string                 `json:"status"`
-	Currency        string                 `json:"currency"`
-	DateCreatedGMT  string                 `json:"date_created_gmt"`
-	DateModifiedGMT string                 `json:"date_modified_gmt"`
-	DatePaidGMT     string                 `json:"date_paid_gmt"`
-	DiscountTotal   payload.Decimal        `json:"discount_total"`
-	ShippingTotal   payload.Decimal        `json:"shipping_total"`
-	TotalTax        payload.Decimal        `json:"total_tax"`
-	Total           payload.Decimal        `json:"total"`
-	Billing         contactPayload         `json:"billing"`
-	MetaData        metaData               `json:"meta_data"`
-	LineItems       []orderLineItemPayload `json:"line_items"`
+	ID              payload.ID `json:"id"`
+	Number          payload.ID `json:"number"`
+	OrderKey        string     `json:"order_key"`
+	Status          string     `json:"status"`
+	Currency        string     `json:"currency"`
+	DateCreatedGMT  string     `json:"date_created_gmt"`
+	DateModifiedGMT string     `json:"date_modified_gmt"`
+	DatePaidGMT     string     `json:"date_paid_gmt"`
+	// PricesIncludeTax: the shop shows prices with tax, as its shoppers
+	// saw them; the line subtotals are without it either way.
+	PricesIncludeTax bool                   `json:"prices_include_tax"`
+	DiscountTotal    payload.Decimal        `json:"discount_total"`
+	ShippingTotal    payload.Decimal        `json:"shipping_total"`
+	TotalTax         payload.Decimal        `json:"total_tax"`
+	Total            payload.Decimal        `json:"total"`
+	Billing          contactPayload         `json:"billing"`
+	MetaData         metaData               `json:"meta_data"`
+	LineItems        []orderLineItemPayload `json:"line_items"`
 }
 
 type orderLineItemPayload struct {
@@ -51,6 +54,7 @@ type orderLineItemPayload struct {
 	Quantity    int             `json:"quantity"`
 	Price       payload.Decimal `json:"price"`
 	Subtotal    payload.Decimal `json:"subtotal"`
+	SubtotalTax payload.Decimal `json:"subtotal_tax"`
 	MetaData    metaData        `json:"meta_data"`
 	// Image is {"id":…,"src":…} in recent WooCommerce versions and
 	// absent in older ones; it is read leniently, see imageSource.

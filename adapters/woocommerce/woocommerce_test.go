@@ -215,6 +215,30 @@ func TestDecodeUnpaidOrderVariants(t *testing.T) {
 	})
 }
 
+// A shop that shows prices with tax: its order lines, which WooCommerce
+// gives without tax, are shown with it, as the shopper saw them, and so
+// they add up to the total with shipping.
+func TestDecodeOrderPricesIncludingTax(t *testing.T) {
+	items := []any{map[string]any{
+		"name": "Tee", "quantity": 2, "price": 100, "subtotal": "200.00", "subtotal_tax": "50.00",
+		"total": "200.00", "total_tax": "50.00",
+	}}
+	for _, inclusive := range []bool{false, true} {
+		body := patched(t, "order_pending.json", map[string]any{
+			"line_items": items, "prices_include_tax": inclusive,
+			"discount_total": "0.00", "shipping_total": "0.00", "total_tax": "50.00", "total": "250.00",
+		})
+		cart := decode(t, TopicOrderCreated, body, recovery.EventCartUpdated).Cart
+		wantLine, wantUnit := int64(20000), int64(10000)
+		if inclusive {
+			wantLine, wantUnit = 25000, 12500
+		}
+		if it := cart.Items[0]; it.LinePrice != wantLine || it.UnitPrice != wantUnit || cart.Totals.Subtotal != wantLine {
+			t.Errorf("inclusive=%v: line %d, unit %d, subtotal %d; want %d, %d", inclusive, it.LinePrice, it.UnitPrice, cart.Totals.Subtotal, wantLine, wantUnit)
+		}
+	}
+}
+
 func TestDecodeOrderStatuses(t *testing.T) {
 	tests := []struct {
 		status string
