@@ -1619,6 +1619,41 @@ func TestUnsubscribeAfterShopErasure(t *testing.T) {
 	e.wantSteps(b, "skipped/opted_out", "scheduled", "scheduled", "scheduled")
 }
 
+// TestUnsubscribeWhileErasing: while the shop is being erased, an
+// unsubscribe writes nothing the erasure might or might not sweep away.
+func TestUnsubscribeWhileErasing(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, recovery.ShopSettings{})
+	e.checkout("a", 0, withContact("kari@example.com", ""))
+	e.at(time.Hour)
+	token := strings.TrimPrefix(e.email.messages()[0].UnsubscribeURL, "https://cb.example.com/u/")
+	if err := e.db.Update(ctx, func(tx recovery.Tx) error {
+		sh, err := tx.Shop(e.shop.ID)
+		if err != nil {
+			return err
+		}
+		sh.Status, sh.Erasing = recovery.ShopRedacted, true
+		return tx.PutShop(sh)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Unsubscribe(ctx, e.sched.Signer, token, true); err != nil {
+		t.Fatal(err)
+	}
+	var out *recovery.OptOut
+	e.db.View(ctx, func(tx recovery.Tx) (err error) {
+		out, err = tx.OptOut(e.shop.ID, recovery.ChannelEmail, "kari@example.com")
+		return err
+	})
+	if out != nil {
+		t.Errorf("opt-out written during the erasure: %+v", out)
+	}
+	// Finish the erasure, so the index check at the end sees a settled store.
+	if err := e.svc.EraseShop(ctx, e.shop.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestUnsubscribeLinkOfAnOverlongAddress: an address no mail server
 // delivers to is not sealed into the link (the link stays short and opens).
 func TestUnsubscribeLinkOfAnOverlongAddress(t *testing.T) {
