@@ -253,7 +253,28 @@ func (s *Server) pageShopSession(c *echo.Context) error {
 	}
 	s.setCookie(c, shopTicketCookie, "", "/admin/shop-session", -1) // once
 	s.setCookie(c, sessionCookie, s.newSession(shop), "/admin", sessionLifetime)
-	return seeOther(c, "/admin/shops/"+url.PathEscape(shop)+"/dashboard")
+	// Not a redirect: this request is the end of a chain of redirects that
+	// began on Shopify, and a browser sends no SameSite=Strict cookie
+	// along such a chain, so a 303 would land on the sign-in page. A page
+	// of our own moving on starts a navigation from this site, which
+	// carries the new session.
+	return moveOnPage(c, "/admin/shops/"+url.PathEscape(shop)+"/dashboard")
+}
+
+// moveOnTemplate is a page that takes the browser on to a local path.
+var moveOnTemplate = template.Must(template.New("move-on").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={{.}}">
+<title>Signed in · cartback</title></head>
+<body><p><a href="{{.}}">Continue to your dashboard</a></p></body></html>`))
+
+// moveOnPage answers with a page that takes the browser on to path.
+func moveOnPage(c *echo.Context, path string) error {
+	h := c.Response().Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	c.Response().WriteHeader(http.StatusOK)
+	return moveOnTemplate.Execute(c.Response(), path)
 }
 
 // scope returns the shop the request's session is confined to, or "".

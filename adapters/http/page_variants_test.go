@@ -274,7 +274,7 @@ func TestAdminSendTest(t *testing.T) {
 	// address typed.
 	fail = nil
 	m := e.browser()
-	if p := m.shopSignIn(shopifyDomain); p.status != http.StatusSeeOther {
+	if p := m.shopSignIn(shopifyDomain); p.status != http.StatusOK || !strings.Contains(p.body, "/dashboard\"") {
 		t.Fatalf("shop sign-in: %d", p.status)
 	}
 	m.get("/admin/shops/" + shopifyDomain + "/templates")
