@@ -735,6 +735,29 @@ func TestSMSQuietHoursForANumberOfAWideCountry(t *testing.T) {
 	}
 }
 
+// A STOP to the sending number holds for every shop, also one that had no
+// cart of the number when it came: all shops text from that number.
+func TestSMSStopHoldsForEveryShop(t *testing.T) {
+	ctx := context.Background()
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), Steps: []recovery.Step{
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(time.Hour), Template: "reminder"},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+	if n, err := e.svc.SetOptOut(ctx, recovery.ChannelSMS, "+4792222222", true, "sms_reply"); err != nil || n != 0 {
+		t.Fatalf("SetOptOut = %d, %v", n, err)
+	}
+	a := e.checkout("a", 2*time.Hour, withContact("a@example.com", "+4792222222"), withSMSConsent)
+	e.at(3 * time.Hour)
+	e.wantSteps(a, "skipped/opted_out")
+	// START undoes it, for every shop too.
+	if _, err := e.svc.SetOptOut(ctx, recovery.ChannelSMS, "+4792222222", false, "sms_reply"); err != nil {
+		t.Fatal(err)
+	}
+	b := e.checkout("b", 4*time.Hour, withContact("b@example.com", "+4792222222"), withSMSConsent)
+	e.at(5 * time.Hour)
+	e.wantSteps(b, "sent")
+}
+
 func TestSMSFrequencyRule(t *testing.T) {
 	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), FrequencyCap: 5, Steps: []recovery.Step{
 		{Channel: recovery.ChannelSMS, After: recovery.Duration(time.Hour), Template: "reminder"},

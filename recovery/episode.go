@@ -478,6 +478,9 @@ func reachable(tx Tx, shop *Shop, c *Cart, channel Channel) (string, error) {
 		return ReasonNoSMSConsent, nil
 	}
 	out, err := tx.OptOut(shop.ID, channel, address)
+	if err == nil && out == nil && channel == ChannelSMS {
+		out, err = tx.OptOut(EveryShop, channel, address)
+	}
 	if err != nil || out == nil {
 		return "", err
 	}

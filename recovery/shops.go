@@ -512,10 +512,16 @@ func (s *Service) RecordDelivery(ctx context.Context, r DeliveryReport) (*Messag
 	return msg, err
 }
 
+// EveryShop is the ShopID of an opt-out that holds for every shop: a STOP
+// to the sending number, which all shops text from.
+const EveryShop uint64 = 0
+
 // SetOptOut opts a contact (an email address or E.164 number) out of a
 // channel, or back in, for every shop that has a cart of theirs, and
 // returns how many shops that was. Inbound STOP replies come this way: the
-// reply names the number, not the shop.
+// reply names the number, not the shop. For texts it also records the
+// opt-out for every shop (EveryShop), including those that have no cart
+// of the number yet: every shop texts from the same number.
 func (s *Service) SetOptOut(ctx context.Context, channel Channel, contact string, optOut bool, source string) (int, error) {
 	contact = optOutContact(channel, contact)
 	key := "e:" + contact
@@ -526,6 +532,17 @@ func (s *Service) SetOptOut(ctx context.Context, channel Channel, contact string
 	var n int
 	err := s.Store.Update(ctx, func(tx Tx) error {
 		n = 0
+		if channel == ChannelSMS {
+			var err error
+			if optOut {
+				err = tx.PutOptOut(&OptOut{ShopID: EveryShop, Channel: channel, Contact: contact, At: now, Source: source})
+			} else {
+				err = tx.DeleteOptOut(EveryShop, channel, contact)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		shops, err := tx.Shops()
 		if err != nil {
 			return err

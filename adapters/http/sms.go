@@ -1,6 +1,8 @@
 package http
 
 import (
+	"bytes"
+	"encoding/xml"
 	"net/http"
 	"net/url"
 
@@ -20,9 +22,10 @@ type SMSWebhooks struct {
 	// Status reads a delivery report; final is false for intermediate
 	// statuses that change nothing.
 	Status func(form url.Values) (report recovery.DeliveryReport, final bool, err error)
-	// Inbound reads a shopper's reply: who sent it and whether it opts out
-	// or back in.
-	Inbound func(form url.Values) (from string, optOut, optIn bool, err error)
+	// Inbound reads a shopper's reply: who sent it, whether it opts out or
+	// back in, and the confirmation to answer with when the provider sends
+	// none itself ("" when it does).
+	Inbound func(form url.Values) (from string, optOut, optIn bool, confirm string, err error)
 }
 
 // smsForm reads and verifies a provider callback. Anything that does not
@@ -79,7 +82,7 @@ func (s *Server) handleSMSInbound(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	from, optOut, optIn, err := s.SMS.Inbound(form)
+	from, optOut, optIn, confirm, err := s.SMS.Inbound(form)
 	if err != nil {
 		return recovery.Errorf(recovery.EINVALID, "%v", err)
 	}
@@ -90,6 +93,13 @@ func (s *Server) handleSMSInbound(c *echo.Context) error {
 		}
 		s.Logger.Info("sms reply", "opt_out", optOut, "opt_in", optIn, "shops", n)
 	}
-	// An empty TwiML answer: the provider's own STOP handling replies.
-	return c.Blob(http.StatusOK, "text/xml", []byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`))
+	if confirm == "" {
+		// An empty TwiML answer: the provider's own STOP handling replies.
+		return c.Blob(http.StatusOK, "text/xml", []byte(`<?xml version="1.0" encoding="UTF-8"?><Response></Response>`))
+	}
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><Response><Message>`)
+	xml.EscapeText(&b, []byte(confirm))
+	b.WriteString(`</Message></Response>`)
+	return c.Blob(http.StatusOK, "text/xml", b.Bytes())
 }

@@ -165,7 +165,14 @@ type Inbound struct {
 	// …) and OptIn when they asked to start again (START, UNSTOP, YES).
 	OptOut bool
 	OptIn  bool
+	// Confirm is the reply to send for an opt-out Twilio does not confirm
+	// itself (STOPP, which is not one of its keywords); "" otherwise.
+	Confirm string
 }
+
+// stoppConfirmation answers STOPP, the word the Norwegian and Swedish
+// stop lines ask for, in both languages.
+const stoppConfirmation = "Du er meldt av og får ingen flere meldinger herfra. / Du är avregistrerad och får inga fler meddelanden härifrån."
 
 // Twilio's default opt-out and opt-in keywords, and the word the
 // Norwegian and Swedish stop lines ask for (STOPP, which Twilio does not
@@ -202,6 +209,9 @@ func ParseInbound(form url.Values) (Inbound, error) {
 		word := strings.ToUpper(strings.TrimRight(strings.TrimSpace(in.Body), ".!"))
 		in.OptOut = optOutWords[word]
 		in.OptIn = optInWords[word]
+		if word == "STOPP" {
+			in.Confirm = stoppConfirmation
+		}
 	}
 	return in, nil
 }

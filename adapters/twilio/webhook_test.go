@@ -262,6 +262,8 @@ func TestParseInbound(t *testing.T) {
 		optOut  bool
 		optIn   bool
 		wantErr bool
+		// confirm: cartback must confirm the opt-out, Twilio does not.
+		confirm bool
 	}{
 		{name: "STOP", form: base + "Body=STOP", optOut: true},
 		{name: "stop lower case, padded", form: base + "Body=+stop%0A", optOut: true},
@@ -277,7 +279,7 @@ func TestParseInbound(t *testing.T) {
 		{name: "yes", form: base + "Body=Yes", optIn: true},
 		{name: "sentence with stop", form: base + "Body=please+stop+texting", optOut: false},
 		{name: "stop with punctuation", form: base + "Body=STOP!", optOut: true},
-		{name: "Stopp, as the Norwegian and Swedish lines ask", form: base + "Body=Stopp.", optOut: true},
+		{name: "Stopp, as the Norwegian and Swedish lines ask", form: base + "Body=Stopp.", optOut: true, confirm: true},
 		{name: "punctuation only", form: base + "Body=.!"},
 		{name: "help", form: base + "Body=HELP"},
 		{name: "question", form: base + "Body=Is+the+blue+one+back+in+stock%3F"},
@@ -302,6 +304,9 @@ func TestParseInbound(t *testing.T) {
 			}
 			if got.OptOut != tt.optOut || got.OptIn != tt.optIn {
 				t.Errorf("OptOut, OptIn = %v, %v, want %v, %v", got.OptOut, got.OptIn, tt.optOut, tt.optIn)
+			}
+			if (got.Confirm != "") != tt.confirm {
+				t.Errorf("Confirm = %q, want one: %v", got.Confirm, tt.confirm)
 			}
 			if got.From != "+4798765432" || got.To != "+4791234567" || got.MessageSID != "SM9" {
 				t.Errorf("ParseInbound = %+v, want From +4798765432, To +4791234567, MessageSID SM9", got)

@@ -93,9 +93,9 @@ func smsWebhooks(authToken string) *cbhttp.SMSWebhooks {
 			r, final := st.Report()
 			return r, final, nil
 		},
-		Inbound: func(form url.Values) (string, bool, bool, error) {
+		Inbound: func(form url.Values) (string, bool, bool, string, error) {
 			in, err := twilio.ParseInbound(form)
-			return in.From, in.OptOut, in.OptIn, err
+			return in.From, in.OptOut, in.OptIn, in.Confirm, err
 		},
 	}
 }
