@@ -289,7 +289,7 @@ func (s *Server) pageTemplateTest(c *echo.Context) error {
 		return show(http.StatusTooManyRequests, "", fmt.Sprintf("Not sent: a shop can send %d tests a day; more tomorrow.", MerchantTestsPerDay))
 	}
 	if err := s.SendTest(ctx, shop, ch.Kind, ch.Channel, ch.Locale, ch.Variant, to); err != nil {
-		s.Logger.Warn("test message not sent", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "variant", ch.Variant, "to", maskContact(to), "error", err)
+		s.Logger.Warn("test message not sent", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "variant", ch.Variant, "to", maskContact(to), "error", recovery.RedactContacts(err.Error()))
 		return show(http.StatusBadGateway, "", "The test was not sent: "+err.Error())
 	}
 	s.Logger.Info("test message sent", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "locale", ch.Locale, "variant", ch.Variant, "to", maskContact(to))

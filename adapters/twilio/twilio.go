@@ -282,7 +282,17 @@ func classify(err error, status int, wrote bool) *recovery.SendError {
 	case status == 0:
 		se.Code, se.Unknown = CodeUnknownOutcome, true
 		se.Message = "twilio: request sent but no answer, the message may exist: " + msg
+	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
+		// A gateway between us and Twilio gave up waiting: Twilio may
+		// well have made the message. Trying again could text twice.
+		se.Code, se.Unknown = CodeUnknownOutcome, true
+		se.Message = fmt.Sprintf("twilio: HTTP %d from a gateway, the message may exist: %s", status, msg)
 	case status == http.StatusTooManyRequests || status >= 500:
+		se.Temporary = true
+	case configurationCode(se.Code):
+		// The account, not the number: every text fails until the
+		// operator fixes it, so reminders wait (until their deadline)
+		// instead of failing one by one.
 		se.Temporary = true
 	case status < 300:
 		// A 2xx whose body could not be read or decoded: the message
@@ -309,11 +319,24 @@ func stopContact(code string) bool { return OptOutCode(code) || UnusableNumberCo
 
 // UnusableNumberCode reports whether a Twilio error code means the number
 // can never receive SMS from us: invalid (21211), not a mobile number
-// (21614), unreachable from this sender (21612) or not a valid mobile
-// number for this sender (21635).
+// (21614), unreachable from this sender (21612), not a valid mobile
+// number for this sender (21635), and, from delivery reports, a number
+// the carrier does not know (30005) or a landline (30006).
 func UnusableNumberCode(code string) bool {
 	switch code {
-	case "21211", "21614", "21612", "21635":
+	case "21211", "21614", "21612", "21635", "30005", "30006":
+		return true
+	}
+	return false
+}
+
+// configurationCode reports whether a Twilio error code is about the
+// account's setup rather than the message: credentials refused (20003),
+// sending to the recipient's region not enabled (21408), or a sender that
+// cannot send SMS (21606).
+func configurationCode(code string) bool {
+	switch code {
+	case "20003", "21408", "21606":
 		return true
 	}
 	return false

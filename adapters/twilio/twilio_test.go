@@ -260,7 +260,17 @@ func TestSendErrors(t *testing.T) {
 			answer: func(w http.ResponseWriter, _ *http.Request) {
 				twilioError(w, http.StatusUnauthorized, 20003, "Authenticate")
 			},
-			code: "20003",
+			// The account's setup: reminders wait for the operator's fix.
+			code:      "20003",
+			temporary: true,
+		},
+		{
+			name: "sending to the region not enabled",
+			answer: func(w http.ResponseWriter, _ *http.Request) {
+				twilioError(w, http.StatusBadRequest, 21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number")
+			},
+			code:      "21408",
+			temporary: true,
 		},
 		{
 			name: "4xx without a Twilio body",
@@ -291,7 +301,16 @@ func TestSendErrors(t *testing.T) {
 				w.WriteHeader(http.StatusBadGateway)
 				io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
 			},
-			temporary: true,
+			// A gateway that gave up waiting: Twilio may have made the
+			// message, so it is not tried again.
+			code: CodeUnknownOutcome,
+		},
+		{
+			name: "gateway timeout",
+			answer: func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusGatewayTimeout)
+			},
+			code: CodeUnknownOutcome,
 		},
 		{
 			name: "rate limited",

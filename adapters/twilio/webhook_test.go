@@ -200,6 +200,20 @@ func TestParseStatus(t *testing.T) {
 			stop:    true,
 		},
 		{
+			name:    "undelivered, a landline (the carrier says so)",
+			form:    "MessageSid=SM12&MessageStatus=undelivered&ErrorCode=30006",
+			want:    Status{MessageSID: "SM12", MessageStatus: "undelivered", ErrorCode: "30006"},
+			outcome: recovery.MessageUndelivered,
+			stop:    true,
+		},
+		{
+			name:    "undelivered, a number the carrier does not know",
+			form:    "MessageSid=SM13&MessageStatus=undelivered&ErrorCode=30005",
+			want:    Status{MessageSID: "SM13", MessageStatus: "undelivered", ErrorCode: "30005"},
+			outcome: recovery.MessageUndelivered,
+			stop:    true,
+		},
+		{
 			name: "queued changes nothing",
 			form: "MessageSid=SM5&MessageStatus=queued",
 			want: Status{MessageSID: "SM5", MessageStatus: "queued"},
