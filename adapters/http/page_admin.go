@@ -309,9 +309,12 @@ func (s *Server) csrfToken(sess session) string {
 // cookies must be Secure.
 func (s *Server) secure(c *echo.Context) bool { return s.secureRequest(c.Request()) }
 
-// secureRequest reports whether r came over HTTPS (or Secure says so).
+// secureRequest reports whether r came over HTTPS (or Secure says so, or
+// the public URL is https: behind a proxy that ends TLS without saying
+// so, the browser still sees HTTPS).
 func (s *Server) secureRequest(r *http.Request) bool {
-	return s.Secure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	return s.Secure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") ||
+		strings.HasPrefix(strings.ToLower(s.PublicURL), "https://")
 }
 
 // setCookie sets an HttpOnly, SameSite=Strict cookie; maxAge < 0 deletes it.

@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -46,5 +47,19 @@ func TestRenameShop(t *testing.T) {
 	form.Set("shop_name", "Tab\there")
 	if p := b.post(page+"/settings", b.withCSRF(form)); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "control characters") {
 		t.Errorf("bad name in the form: %d", p.status)
+	}
+}
+
+// TestSessionCookieSecureBehindProxy: behind a proxy that ends TLS and
+// says nothing of it, an https public URL still makes the cookies Secure.
+func TestSessionCookieSecureBehindProxy(t *testing.T) {
+	s, _ := clockedServer(t)
+	s.PublicURL = "https://cartback.example.com"
+	h := s.Handler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin/login", nil))
+	login := cookie(rec.Header(), "cartback_login")
+	if login == nil || !login.Secure {
+		t.Errorf("sign-in form cookie over plain HTTP behind an https public URL: %+v", login)
 	}
 }
