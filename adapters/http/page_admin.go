@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,6 +278,20 @@ func moveOnPage(c *echo.Context, path string) error {
 	return moveOnTemplate.Execute(c.Response(), path)
 }
 
+// afterSignIn is where a request that found no session goes once signed
+// in: itself, for a page; for a form sent after the session ended (which
+// has no page of its own to come back to), the page the form was on, or
+// else the one above it.
+func afterSignIn(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.URL.RequestURI()
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && strings.HasPrefix(ref.Path, "/admin/") {
+		return ref.RequestURI()
+	}
+	return path.Dir(r.URL.Path)
+}
+
 // scope returns the shop the request's session is confined to, or "".
 func scope(c *echo.Context) string {
 	v, _ := c.Get("session_shop").(string)
@@ -340,7 +355,7 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 			if r.Header.Get(csrfHeader) != "" {
 				return Error(http.StatusUnauthorized, "not signed in")
 			}
-			return c.Redirect(http.StatusSeeOther, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()))
+			return c.Redirect(http.StatusSeeOther, "/admin/login?next="+url.QueryEscape(afterSignIn(r)))
 		}
 		if sess.shop != "" {
 			// A merchant's sign-in lasts only while the shop is installed.

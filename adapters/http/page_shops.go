@@ -22,6 +22,9 @@ type shopsPage struct {
 	Created *recovery.Shop
 	Webhook string
 	Form    createShopForm
+	// CanAdd: the operator is signed in (a shop's own sign-in cannot add
+	// stores).
+	CanAdd bool
 }
 
 // createShopForm is the "add a WooCommerce store" form.
@@ -51,7 +54,7 @@ func (s *Server) renderShops(c *echo.Context, status int, created *recovery.Shop
 	}
 	return s.renderPage(c, status, "shops", pageData{
 		Title: "Shops", Nav: "shops", Error: problem, Notice: notice,
-		Body: shopsPage{Shops: shops, Created: created, Webhook: s.publicURL(c) + "/webhooks/woocommerce", Form: form},
+		Body: shopsPage{Shops: shops, Created: created, Webhook: s.publicURL(c) + "/webhooks/woocommerce", Form: form, CanAdd: scope(c) == ""},
 	})
 }
 

@@ -63,3 +63,43 @@ func TestSessionCookieSecureBehindProxy(t *testing.T) {
 		t.Errorf("sign-in form cookie over plain HTTP behind an https public URL: %+v", login)
 	}
 }
+
+// TestFormAfterSessionEnded: a form sent after the session ended leads,
+// once signed in again, back to the page it was on, not to a 404.
+func TestFormAfterSessionEnded(t *testing.T) {
+	s, _ := clockedServer(t)
+	h := s.Handler()
+	for _, tc := range []struct{ referer, want string }{
+		{"http://example.com/admin/shops/" + shopifyDomain + "?tab=steps", "/admin/shops/" + shopifyDomain + "?tab=steps"},
+		{"", "/admin/shops/" + shopifyDomain},                                  // no Referer: the page above
+		{"https://elsewhere.example/admin/x", "/admin/shops/" + shopifyDomain}, // another site's: ignored
+	} {
+		req := httptest.NewRequest(http.MethodPost, "http://example.com/admin/shops/"+shopifyDomain+"/settings", strings.NewReader("abandon_after=15m"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if tc.referer != "" {
+			req.Header.Set("Referer", tc.referer)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		loc, _ := url.Parse(rec.Header().Get("Location"))
+		if rec.Code != http.StatusSeeOther || loc == nil || loc.Path != "/admin/login" || loc.Query().Get("next") != tc.want {
+			t.Errorf("referer %q: %d → %q, want next=%q", tc.referer, rec.Code, rec.Header().Get("Location"), tc.want)
+		}
+	}
+}
+
+// TestMerchantSeesNoOperatorForm: a shop's own sign-in is not offered the
+// form that adds stores, which it may not use.
+func TestMerchantSeesNoOperatorForm(t *testing.T) {
+	e := newEnv(t)
+	operator := e.browser()
+	operator.signIn()
+	if p := operator.get("/admin/shops"); !strings.Contains(p.body, "Add a WooCommerce store") {
+		t.Errorf("the operator lacks the form")
+	}
+	m := e.browser()
+	m.shopSignIn(shopifyDomain)
+	if p := m.get("/admin/shops"); p.status != http.StatusOK || strings.Contains(p.body, "Add a WooCommerce store") {
+		t.Errorf("merchant's shop list: %d, offers the operator's form", p.status)
+	}
+}
