@@ -423,7 +423,8 @@ func (s *Server) handleOutbox(c *echo.Context) error {
 }
 
 // handleStats answers the shop's figures for carts captured in [from, to);
-// both accept RFC 3339 times or dates, and default to the last 30 days.
+// both accept RFC 3339 times or dates, and default to the last 30 days. A
+// date as to counts that whole day, as the dashboard reads it.
 func (s *Server) handleStats(c *echo.Context) error {
 	shop, err := s.shopParam(c)
 	if err != nil {
@@ -453,6 +454,9 @@ func timeParam(c *echo.Context, name string, def time.Time) (time.Time, error) {
 		return t, nil
 	}
 	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		if name == "to" {
+			return t.AddDate(0, 0, 1), nil // through the end of that day
+		}
 		return t, nil
 	}
 	return time.Time{}, recovery.Errorf(recovery.EINVALID, "%s: must be an RFC 3339 time or a date (2006-01-02)", name)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRenameShop: the name shoppers see, set through the API and the
@@ -101,5 +102,25 @@ func TestMerchantSeesNoOperatorForm(t *testing.T) {
 	m.shopSignIn(shopifyDomain)
 	if p := m.get("/admin/shops"); p.status != http.StatusOK || strings.Contains(p.body, "Add a WooCommerce store") {
 		t.Errorf("merchant's shop list: %d, offers the operator's form", p.status)
+	}
+}
+
+// TestStatsDateIsAWholeDay: the stats API reads a date as to the way the
+// dashboard does, through the end of that day.
+func TestStatsDateIsAWholeDay(t *testing.T) {
+	e := newEnv(t)
+	day := time.Now().UTC().Format(time.DateOnly)
+	e.shopifyWebhook("checkouts/create", "day1", mustJSON(t, fixture(t, "shopify_checkout.json")), shopifySecret)
+	if time.Now().UTC().Format(time.DateOnly) != day {
+		t.Skip("the day ended while the cart was captured")
+	}
+	base := "/admin/api/shops/" + shopifyDomain + "/stats"
+	if r := e.admin(http.MethodGet, base+"?from="+day+"&to="+day, nil); r.status != 200 || r.body["captured"] != 1.0 {
+		t.Errorf("stats for today: %d %s", r.status, r.raw)
+	}
+	b := e.browser()
+	b.signIn()
+	if p := b.get("/admin/shops/" + shopifyDomain + "/dashboard?from=" + day + "&to=" + day); p.status != 200 {
+		t.Errorf("dashboard for today: %d", p.status)
 	}
 }
