@@ -274,6 +274,96 @@ class CaptureTest extends CartbackTestCase {
 		$this->assertFalse( $p['consent']['sms_marketing'] );
 	}
 
+	public function test_block_checkout_consent_stored_on_the_customer() {
+		WC()->cart->add_to_cart( 93, 1 );
+		// The update-customer request carries addresses only; WooCommerce
+		// keeps the contact fields on the customer.
+		$customer = WC()->customer;
+		$customer->set_billing_email( 'kari@example.no' );
+		$customer->update_meta_data( '_wc_other/cartback/sms-consent', '1' );
+		$customer->update_meta_data( '_wc_other/cartback/email-consent', '0' );
+		$request = new WP_REST_Request( 'POST', '/wc/store/v1/cart/update-customer' );
+
+		$capture = $this->capture();
+		$capture->register();
+		do_action( 'woocommerce_store_api_cart_update_customer_from_request', $customer, $request );
+		do_action( 'shutdown' );
+
+		$events = $this->sent_events();
+		$this->assertCount( 1, $events );
+		$p = json_decode( $events[0][1], true );
+		$this->assertTrue( $p['consent']['sms_marketing'] );
+		$this->assertFalse( $p['consent']['email_marketing'] );
+	}
+
+	public function test_unstored_block_field_keeps_the_consent_recorded() {
+		WC()->cart->add_to_cart( 93, 1 );
+		WC()->customer->set_billing_email( 'kari@example.no' );
+		// Ticked on the checkout, recorded from its request; not (yet)
+		// stored on the guest's customer.
+		WC()->session->set(
+			Cartback_Capture::S_CONSENT,
+			array(
+				'email' => true,
+				'sms'   => false,
+			)
+		);
+		$capture = $this->capture();
+		$capture->capture_store_api_customer( WC()->customer, new WP_REST_Request( 'POST', '/wc/store/v1/cart/update-customer' ) );
+		$capture->flush();
+		$p = json_decode( $this->sent_events()[0][1], true );
+		$this->assertTrue( $p['consent']['email_marketing'] );
+	}
+
+	public function test_typed_backslash_is_kept() {
+		WC()->cart->add_to_cart( 93, 1 );
+		$capture = $this->capture();
+		// WooCommerce hands over post_data already unslashed.
+		$capture->capture_posted_data( 'billing_first_name=Kari%5CAnne&billing_last_name=O%27Neil&billing_email=kari%40example.no' );
+		$capture->flush();
+		$p = json_decode( $this->sent_events()[0][1], true );
+		$this->assertSame( 'Kari\\Anne', $p['customer']['first_name'] );
+		$this->assertSame( "O'Neil", $p['customer']['last_name'] );
+	}
+
+	/**
+	 * @dataProvider switched_currencies
+	 */
+	public function test_switched_currency_uses_its_own_minor_unit( $currency, $price, $total ) {
+		$this->fill_contract_cart();
+		// A multi-currency plugin shows the NOK shop in another currency.
+		add_filter(
+			'woocommerce_currency',
+			function () use ( $currency ) {
+				return $currency;
+			}
+		);
+		$p = $this->capture()->build_payload();
+		$this->assertSame( $currency, $p['currency'] );
+		$this->assertSame( $price, $p['items'][0]['price'] );
+		$this->assertSame( $total, $p['totals']['total'] );
+	}
+
+	public function switched_currencies() {
+		return array(
+			'yen'   => array( 'JPY', '249', '627' ),
+			'dinar' => array( 'KWD', '249.000', '626.500' ),
+			'euro'  => array( 'EUR', '249.00', '626.50' ),
+		);
+	}
+
+	public function test_shop_currency_keeps_the_shops_decimals() {
+		$this->fill_contract_cart();
+		update_option( 'woocommerce_price_num_decimals', 3 );
+		add_filter(
+			'woocommerce_currency',
+			function ( $currency ) {
+				return $currency;
+			}
+		);
+		$this->assertSame( '249.000', $this->capture()->build_payload()['items'][0]['price'] );
+	}
+
 	public function test_consent_needs_the_checkbox_to_be_shown() {
 		update_option( Cartback_Settings::SMS_CONSENT_LABEL, '' );
 		$this->fill_contract_cart();
@@ -309,6 +399,40 @@ class CaptureTest extends CartbackTestCase {
 			'headless'  => array( 'Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0 Safari/537.36' ),
 			'curl'      => array( 'curl/8.5.0' ),
 			'empty'     => array( '' ),
+			'googlebot smartphone' => array( 'Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.216 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' ),
+			'facebook catalog'     => array( 'facebookcatalog/1.0' ),
+			'slackbot links'       => array( 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)' ),
+			'slackbot'             => array( 'Slackbot 1.0 (+https://api.slack.com/robots)' ),
+			'twitterbot'           => array( 'Twitterbot/1.0' ),
+			'ahrefs'               => array( 'Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)' ),
+			'duckduckbot'          => array( 'DuckDuckBot-Https/1.1; (+https://duckduckgo.com/duckduckbot)' ),
+			'python'               => array( 'python-requests/2.31.0' ),
+		);
+	}
+
+	/**
+	 * @dataProvider shopper_agents
+	 */
+	public function test_shoppers_are_not_bots( $agent ) {
+		$this->assertFalse( Cartback_Capture::is_crawler( $agent ) );
+		$this->fill_contract_cart();
+		$_SERVER['HTTP_USER_AGENT'] = $agent;
+		$capture = $this->capture();
+		$capture->mark_dirty();
+		$capture->flush();
+		$this->assertCount( 1, $this->sent_events() );
+	}
+
+	public function shopper_agents() {
+		return array(
+			// Cubot phones name their brand in capitals, with or without an underscore.
+			'cubot'        => array( 'Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.210 Mobile Safari/537.36' ),
+			'cubot build'  => array( 'Mozilla/5.0 (Linux; Android 9; CUBOT P30 Build/PPR1.180610.011) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.6045.193 Mobile Safari/537.36' ),
+			'cubot note'   => array( 'Mozilla/5.0 (Linux; Android 11; Cubot_Note_20) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.5993.111 Mobile Safari/537.36' ),
+			'iphone'       => array( 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.3 Mobile/15E148 Safari/604.1' ),
+			// Words the old pattern took for bots.
+			'monitor app'  => array( 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.0.0 Safari/537.36 MonitorOS/2.1' ),
+			'edge preview' => array( 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36 Edg/122.0.0.0 Preview' ),
 		);
 	}
 
@@ -362,18 +486,20 @@ class CaptureTest extends CartbackTestCase {
 		$this->assertCount( 3, array_unique( $ids ), 'cartback must not drop the last change as a duplicate of the first' );
 	}
 
-	public function test_debounce() {
+	public function test_unchanged_cart_is_resent_at_most_every_ten_minutes() {
 		$this->fill_contract_cart();
 		$capture = $this->capture();
 		$this->assertTrue( $capture->send_update() );
-		$this->now += 10;
-		$this->assertFalse( $capture->send_update(), 'same cart within 30 s' );
-		$this->now += 25;
-		$this->assertTrue( $capture->send_update(), 'same cart after 30 s' );
+		$this->now += 35;
+		$this->assertFalse( $capture->send_update(), 'not on every page view' );
+		$this->now += 9 * 60;
+		$this->assertFalse( $capture->send_update(), 'same cart within 10 minutes' );
+		$this->now += 30;
+		$this->assertTrue( $capture->send_update(), 'the heartbeat after 10 minutes' );
 		$events = $this->sent_events();
 		$this->assertCount( 2, $events );
 		$this->assertSame( $events[0][1], $events[1][1], 'unchanged cart keeps its updated_at' );
-		$this->assertSame( $events[0][2]['X-WC-Webhook-Delivery-ID'], $events[1][2]['X-WC-Webhook-Delivery-ID'] );
+		$this->assertSame( $events[0][2]['X-WC-Webhook-Delivery-ID'], $events[1][2]['X-WC-Webhook-Delivery-ID'], 'a resend, with the same delivery id' );
 
 		// A change goes out at once, with the time of the change.
 		$this->now += 1;
@@ -387,6 +513,45 @@ class CaptureTest extends CartbackTestCase {
 		$this->assertSame( '298.50', $p['items'][1]['line_total'] );
 		$this->assertSame( wp_date( 'Y-m-d\TH:i:sP', $this->now ), $p['updated_at'] );
 		$this->assertSame( '2026-03-02T09:41:07+01:00', $p['created_at'] );
+	}
+
+	public function test_events_go_out_after_the_session_is_saved_and_the_response_finished() {
+		$this->fill_contract_cart();
+		$capture = $this->capture();
+		$capture->register();
+		// WooCommerce saves the session at shutdown, priority 20.
+		$at_save = null;
+		add_action(
+			'shutdown',
+			function () use ( &$at_save ) {
+				$at_save = array(
+					'sent' => count( CB_Stub::$remote_calls ),
+					'hash' => WC()->session->get( Cartback_Capture::S_HASH ),
+				);
+			},
+			20
+		);
+		do_action( 'woocommerce_cart_updated' );
+		do_action( 'shutdown' );
+
+		$this->assertSame( 0, $at_save['sent'], 'nothing goes out before the session is saved' );
+		$this->assertNotEmpty( $at_save['hash'], 'the session saved records the event' );
+		$this->assertCount( 1, CB_Stub::$remote_calls );
+		$call = CB_Stub::$remote_calls[0];
+		$this->assertSame( 1, $call['finished'], 'the response is finished before the event is sent' );
+		$this->assertSame( 1, CB_Stub::$finished, 'once' );
+		$this->assertFalse( $call['args']['blocking'] );
+		$this->assertLessThanOrEqual( 2, $call['args']['timeout'], 'a slow cartback holds the PHP worker 2 s at most' );
+		$this->assertTrue( $call['safe'], 'wp_safe_remote_post()' );
+	}
+
+	public function test_nothing_to_send_leaves_the_response_alone() {
+		WC()->cart->add_to_cart( 93, 1 );
+		$capture = $this->capture();
+		$capture->register();
+		do_action( 'woocommerce_cart_updated' );
+		do_action( 'shutdown' );
+		$this->assertSame( 0, CB_Stub::$finished, 'an anonymous cart sends nothing' );
 	}
 
 	public function test_hooks_mark_the_cart_and_shutdown_sends_once() {

@@ -60,6 +60,65 @@ class CheckoutTest extends CartbackTestCase {
 		$this->assertSame( 724, WC()->session->get( Cartback_Capture::S_ORDERED ) );
 	}
 
+	public function test_block_checkout_consent_reaches_cartback_before_the_order() {
+		$this->fill_contract_cart();
+		WC()->session->set( Cartback_Capture::S_CONSENT, null );
+		$capture  = $this->capture();
+		$checkout = new Cartback_Checkout( $capture );
+		$capture->register();
+		$checkout->register();
+		$this->assertTrue( $capture->send_update() );
+		$this->assertFalse( json_decode( $this->sent_events()[0][1], true )['consent']['sms_marketing'] );
+
+		// The shopper ticks the SMS box: the block checkout PUTs the field
+		// to /checkout, which updates the draft order; nothing else runs.
+		$request = new WP_REST_Request( 'PUT', '/wc/store/v1/checkout' );
+		$request->set_param(
+			'additional_fields',
+			array(
+				'cartback/email-consent' => false,
+				'cartback/sms-consent'   => true,
+			)
+		);
+		$order = new WC_Order( 727 );
+		do_action( 'woocommerce_store_api_checkout_update_order_meta', $order );
+		do_action( 'woocommerce_store_api_checkout_update_order_from_request', $order, $request );
+		do_action( 'shutdown' );
+
+		$events = $this->sent_events();
+		$this->assertCount( 2, $events, 'the consent goes out with the request that recorded it' );
+		$p = json_decode( $events[1][1], true );
+		$this->assertTrue( $p['consent']['sms_marketing'] );
+		$this->assertFalse( $p['consent']['email_marketing'] );
+		$this->assertSame( 'yes', $order->get_meta( '_cartback_sms_consent' ) );
+	}
+
+	public function test_block_checkout_field_left_out_keeps_the_orders_value() {
+		$this->fill_contract_cart();
+		$order = new WC_Order( 728 );
+		// WooCommerce stored the SMS box on the draft order earlier.
+		$order->update_meta_data( '_wc_other/cartback/sms-consent', '1' );
+		$request = new WP_REST_Request( 'PUT', '/wc/store/v1/checkout' );
+		$request->set_param( 'additional_fields', array( 'cartback/email-consent' => true ) );
+		( new Cartback_Checkout( $this->capture() ) )->block_order_meta( $order, $request );
+		$this->assertSame( 'yes', $order->get_meta( '_cartback_sms_consent' ) );
+		$this->assertSame( 'yes', $order->get_meta( '_cartback_email_consent' ) );
+	}
+
+	public function test_classic_checkout_consent_goes_out_with_the_order_request() {
+		$this->fill_contract_cart();
+		WC()->session->set( Cartback_Capture::S_CONSENT, null );
+		$capture = $this->capture();
+		$capture->register();
+		( new Cartback_Checkout( $capture ) )->register();
+		$_POST['cartback_email_consent'] = '1';
+		do_action( 'woocommerce_checkout_create_order', new WC_Order( 729 ), array() );
+		do_action( 'shutdown' );
+		$events = $this->sent_events();
+		$this->assertCount( 1, $events );
+		$this->assertTrue( json_decode( $events[0][1], true )['consent']['email_marketing'] );
+	}
+
 	public function test_consent_without_checkbox_is_no() {
 		update_option( Cartback_Settings::SMS_CONSENT_LABEL, '' );
 		$this->fill_contract_cart();

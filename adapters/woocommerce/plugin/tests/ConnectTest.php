@@ -89,6 +89,201 @@ class ConnectTest extends CartbackTestCase {
 		$this->assertCount( 0, WC_Fake_Catalog::$webhooks );
 	}
 
+	private function cartback_answers_ok() {
+		CB_Stub::$remote_handler = function () {
+			return array(
+				'response' => array( 'code' => 200 ),
+				'body'     => '{"ok":true,"shop":"store.example"}',
+			);
+		};
+	}
+
+	public function test_failed_ping_keeps_the_webhooks_within_reach() {
+		$this->cartback_answers_ok();
+		$this->assertTrue( $this->admin()->run_connect()['ok'] );
+		CB_Stub::$remote_handler = function () {
+			return new WP_Error( 'http_request_failed', 'cURL error 28: Operation timed out' );
+		};
+		$result = $this->admin()->run_connect();
+		$this->assertFalse( $result['ok'] );
+		$this->assertStringContainsString( 'timed out', $result['message'] );
+		$this->assertSame(
+			array(
+				'order.created' => 1,
+				'order.updated' => 2,
+			),
+			get_option( Cartback_Settings::CONNECTED )['webhooks']
+		);
+
+		// Deactivating still pauses them, deleting still deletes them.
+		Cartback_Plugin::deactivate();
+		$this->assertSame( 'paused', WC_Fake_Catalog::$webhooks[1]->get_status() );
+		$this->assertSame( 'paused', WC_Fake_Catalog::$webhooks[2]->get_status() );
+	}
+
+	public function test_connecting_to_a_new_url_removes_the_old_webhooks() {
+		$this->cartback_answers_ok();
+		$this->assertTrue( $this->admin()->run_connect()['ok'] );
+		$own = new WC_Webhook();
+		$own->set_topic( 'order.created' );
+		$own->set_delivery_url( 'https://erp.example/hook' );
+		$own->set_status( 'active' );
+		$own->save();
+
+		update_option( Cartback_Settings::SIDECAR_URL, 'https://cartback-new.example' );
+		$this->assertTrue( $this->admin()->run_connect()['ok'] );
+
+		$urls = array();
+		foreach ( WC_Fake_Catalog::$webhooks as $webhook ) {
+			$urls[] = $webhook->get_topic() . ' ' . $webhook->get_delivery_url() . ' ' . $webhook->get_status();
+		}
+		sort( $urls );
+		$this->assertSame(
+			array(
+				'order.created https://cartback-new.example/webhooks/woocommerce active',
+				'order.created https://erp.example/hook active',
+				'order.updated https://cartback-new.example/webhooks/woocommerce active',
+			),
+			$urls,
+			'the old URL gets no more orders; the merchant\'s own webhook stays'
+		);
+		$connected = get_option( Cartback_Settings::CONNECTED )['webhooks'];
+		$this->assertSame( 'https://cartback-new.example/webhooks/woocommerce', wc_get_webhook( $connected['order.created'] )->get_delivery_url() );
+	}
+
+	private function render_connect() {
+		ob_start();
+		$this->admin()->render_connect();
+		return ob_get_clean();
+	}
+
+	public function test_settings_page_shows_webhooks_woocommerce_stopped() {
+		$this->cartback_answers_ok();
+		$this->assertTrue( $this->admin()->run_connect()['ok'] );
+		$this->assertStringNotContainsString( 'notice-warning', $this->render_connect() );
+
+		// WooCommerce disables a webhook after five failed deliveries.
+		WC_Fake_Catalog::$webhooks[1]->set_status( 'disabled' );
+		WC_Fake_Catalog::$webhooks[2]->delete( true );
+		$html = $this->render_connect();
+		$this->assertStringContainsString( 'The order.created webhook to cartback is disabled', $html );
+		$this->assertStringContainsString( 'press Connect again', $html );
+		$this->assertStringContainsString( 'The order.updated webhook to cartback has been deleted', $html );
+
+		// Connect puts both back.
+		$this->assertTrue( $this->admin()->run_connect()['ok'] );
+		$this->assertStringNotContainsString( 'notice-warning', $this->render_connect() );
+	}
+
+	public function test_settings_page_shows_a_paused_webhook() {
+		$this->cartback_answers_ok();
+		$this->admin()->run_connect();
+		WC_Fake_Catalog::$webhooks[2]->set_status( 'paused' );
+		$this->assertStringContainsString( 'The order.updated webhook to cartback is paused', $this->render_connect() );
+	}
+
+	public function test_requests_to_cartback_are_safe_requests() {
+		$this->cartback_answers_ok();
+		$this->assertTrue( $this->admin()->run_connect()['ok'] );
+		$this->assertCount( 1, CB_Stub::$remote_calls );
+		$this->assertTrue( CB_Stub::$remote_calls[0]['safe'], 'wp_safe_remote_get()' );
+	}
+
+	/**
+	 * @dataProvider plain_http_urls
+	 */
+	public function test_cartback_url_must_be_https( $url ) {
+		update_option( Cartback_Settings::SIDECAR_URL, $url );
+		$this->assertFalse( Cartback_Settings::is_configured() );
+		$result = $this->admin()->run_connect();
+		$this->assertFalse( $result['ok'] );
+		$this->assertStringContainsString( 'must start with https://', $result['message'] );
+
+		$this->fill_contract_cart();
+		$capture = $this->capture();
+		$capture->mark_dirty();
+		$capture->flush();
+		$this->assertCount( 0, CB_Stub::$remote_calls, 'nothing goes out in the clear' );
+		$this->assertStringContainsString( 'must start with https://', $this->render_connect() );
+	}
+
+	public function plain_http_urls() {
+		return array(
+			'http'          => array( 'http://cartback.example' ),
+			'lookalike'     => array( 'http://localhost.example.com' ),
+			'no scheme'     => array( 'cartback.example' ),
+			'other scheme'  => array( 'ftp://cartback.example' ),
+		);
+	}
+
+	/**
+	 * @dataProvider local_urls
+	 */
+	public function test_local_cartback_over_http_for_development( $url ) {
+		update_option( Cartback_Settings::SIDECAR_URL, $url );
+		$this->cartback_answers_ok();
+		$result = $this->admin()->run_connect();
+		$this->assertTrue( $result['ok'], $result['message'] );
+		$this->assertSame( $url . '/api/woocommerce/ping', CB_Stub::$remote_calls[0]['url'] );
+		$this->assertTrue( CB_Stub::$remote_calls[0]['safe'] );
+		// Let through for that request only.
+		$this->assertFalse( apply_filters( 'http_request_host_is_external', false, parse_url( $url, PHP_URL_HOST ), $url ) );
+		$this->assertSame( array( 80, 443, 8080 ), apply_filters( 'http_allowed_safe_ports', array( 80, 443, 8080 ), parse_url( $url, PHP_URL_HOST ), $url ) );
+	}
+
+	public function local_urls() {
+		return array(
+			'localhost' => array( 'http://localhost:8787' ),
+			'loopback'  => array( 'http://127.0.0.1:8787' ),
+		);
+	}
+
+	public function test_private_address_is_refused_by_safe_requests() {
+		update_option( Cartback_Settings::SIDECAR_URL, 'https://10.0.0.5' );
+		$this->cartback_answers_ok();
+		$this->assertFalse( $this->admin()->run_connect()['ok'] );
+		$this->assertCount( 0, CB_Stub::$remote_calls );
+	}
+
+	public function test_settings_page_never_shows_the_secret() {
+		$admin = $this->admin();
+		$admin->register();
+		ob_start();
+		$admin->render();
+		$html = ob_get_clean();
+		$this->assertStringNotContainsString( self::SECRET, $html );
+		$this->assertMatchesRegularExpression( '/name="cartback_secret" type="password" value=""/', $html );
+		$this->assertStringContainsString( 'leave empty to keep the current secret', $html );
+	}
+
+	public function test_saving_an_empty_secret_keeps_it() {
+		$admin = $this->admin();
+		$admin->register();
+		$_POST = array(
+			Cartback_Settings::SIDECAR_URL => 'https://cartback.example',
+			Cartback_Settings::SECRET      => '',
+		);
+		$admin->save();
+		$this->assertSame( self::SECRET, get_option( Cartback_Settings::SECRET ) );
+		$this->assertSame( array(), WC_Admin_Settings::$errors );
+
+		$_POST[ Cartback_Settings::SECRET ] = 'rotated-secret-0123456789';
+		$admin->save();
+		$this->assertSame( 'rotated-secret-0123456789', get_option( Cartback_Settings::SECRET ) );
+	}
+
+	public function test_saving_a_plain_http_url_says_why_nothing_is_sent() {
+		$admin = $this->admin();
+		$admin->register();
+		$_POST = array(
+			Cartback_Settings::SIDECAR_URL => 'http://cartback.example',
+			Cartback_Settings::SECRET      => '',
+		);
+		$admin->save();
+		$this->assertCount( 1, WC_Admin_Settings::$errors );
+		$this->assertStringContainsString( 'must start with https://', WC_Admin_Settings::$errors[0] );
+	}
+
 	public function test_connect_needs_settings() {
 		update_option( Cartback_Settings::SIDECAR_URL, '' );
 		$this->assertFalse( $this->admin()->run_connect()['ok'] );

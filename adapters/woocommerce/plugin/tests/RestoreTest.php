@@ -54,7 +54,7 @@ class RestoreTest extends CartbackTestCase {
 	}
 
 	private function restore() {
-		return new Testable_Restore( new Cartback_Client(), $this->capture() );
+		return new Testable_Restore( new Cartback_Client(), $this->capture(), $this->clock() );
 	}
 
 	public function test_restores_cart_and_redirects_to_checkout() {
@@ -259,6 +259,90 @@ class RestoreTest extends CartbackTestCase {
 		$this->answer( 200, $this->cart_answer() );
 		$this->assertSame( 'https://store.example/shop/', $this->restore()->restore( 'tok' ) );
 		$this->assertCount( 0, CB_Stub::$remote_calls );
+	}
+
+	/**
+	 * @dataProvider guest_notices
+	 */
+	public function test_guest_without_a_session_keeps_the_notice( $code, $token, $notice ) {
+		// A reminder opened in a browser that never visited the shop.
+		WC()->session->has_session = false;
+		$this->answer( $code, array( 'error' => 'no' ) );
+		$_GET['cartback_restore'] = $token;
+		$this->restore()->maybe_restore();
+		$this->assertSame( array( 'https://store.example/shop/' ), CB_Stub::$redirects );
+		$this->assertSame( $notice, CB_Stub::$notices[0][1] );
+		$this->assertTrue( WC()->session->cookie_set, 'without the cookie WooCommerce saves no session, and the notice is lost' );
+	}
+
+	public function guest_notices() {
+		return array(
+			'expired'   => array( 410, 'AbC-123_xyz', 'This link is invalid or has expired.' ),
+			'bought'    => array( 409, 'AbC-123_xyz', 'This order has already been placed. Thank you!' ),
+			'down'      => array( 503, 'AbC-123_xyz', 'Your cart could not be restored right now. Please try the link again in a moment.' ),
+			'malformed' => array( 200, '../../admin', 'This link is invalid or has expired.' ),
+		);
+	}
+
+	public function test_existing_session_is_left_as_it_is() {
+		$this->answer( 410, array( 'error' => 'this link has expired' ) );
+		$this->restore()->restore( 'old' );
+		$this->assertFalse( WC()->session->cookie_set );
+	}
+
+	public function test_restore_waits_five_seconds_at_most() {
+		$this->answer( 410, array( 'error' => 'this link has expired' ) );
+		$this->restore()->restore( 'tok' );
+		$this->assertLessThanOrEqual( 5, CB_Stub::$remote_calls[0]['args']['timeout'] );
+		$this->assertTrue( CB_Stub::$remote_calls[0]['safe'], 'wp_safe_remote_get()' );
+	}
+
+	public function test_restore_lookups_are_limited_per_ip_address() {
+		$this->answer( 410, array( 'error' => 'unknown link' ) );
+		$_SERVER['REMOTE_ADDR'] = '203.0.113.7';
+		$restore                = $this->restore();
+		for ( $i = 0; $i < 20; $i++ ) {
+			$restore->restore( 'guess' . $i );
+		}
+		$this->assertCount( 20, CB_Stub::$remote_calls );
+		$notices = count( CB_Stub::$notices );
+
+		// The 21st within ten minutes goes to the cart without asking cartback.
+		$this->now += 9 * 60;
+		$this->assertSame( 'https://store.example/cart/', $restore->restore( 'guess20' ) );
+		$this->assertCount( 20, CB_Stub::$remote_calls );
+		$this->assertCount( $notices, CB_Stub::$notices, 'and stores nothing' );
+
+		// Another address is counted apart.
+		$_SERVER['REMOTE_ADDR'] = '198.51.100.2';
+		$restore->restore( 'mine' );
+		$this->assertCount( 21, CB_Stub::$remote_calls );
+
+		// Ten minutes after the first lookup, the first address may again.
+		$_SERVER['REMOTE_ADDR'] = '203.0.113.7';
+		$this->now += 60;
+		$restore->restore( 'again' );
+		$this->assertCount( 22, CB_Stub::$remote_calls );
+
+		foreach ( array_keys( CB_Stub::$options ) as $name ) {
+			$this->assertStringNotContainsString( '203.0.113.7', $name, 'addresses are stored hashed' );
+		}
+	}
+
+	public function test_rate_limit_redirect_from_the_link() {
+		$this->answer( 410, array( 'error' => 'unknown link' ) );
+		$_SERVER['REMOTE_ADDR']   = '203.0.113.7';
+		$_GET['cartback_restore'] = 'guess';
+		add_filter(
+			'cartback_restore_rate_limit',
+			function () {
+				return 1;
+			}
+		);
+		$this->restore()->maybe_restore();
+		$this->restore()->maybe_restore();
+		$this->assertCount( 1, CB_Stub::$remote_calls );
+		$this->assertSame( 'https://store.example/cart/', CB_Stub::$redirects[1] );
 	}
 
 	public function test_no_query_var_does_nothing() {

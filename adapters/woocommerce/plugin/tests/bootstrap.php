@@ -9,5 +9,6 @@ define( 'ABSPATH', __DIR__ . '/' );
 
 require __DIR__ . '/stubs/wordpress.php';
 require __DIR__ . '/stubs/woocommerce.php';
+require __DIR__ . '/stubs/woocommerce-blocks.php';
 require __DIR__ . '/../cartback-for-woocommerce/cartback-for-woocommerce.php';
 require __DIR__ . '/CartbackTestCase.php';

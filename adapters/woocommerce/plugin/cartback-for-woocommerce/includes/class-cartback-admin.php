@@ -49,6 +49,7 @@ class Cartback_Admin {
 		add_filter( 'woocommerce_settings_tabs_array', array( $this, 'add_tab' ), 50 );
 		add_action( 'woocommerce_settings_tabs_' . self::TAB, array( $this, 'render' ) );
 		add_action( 'woocommerce_update_options_' . self::TAB, array( $this, 'save' ) );
+		add_filter( 'woocommerce_admin_settings_sanitize_option_' . Cartback_Settings::SECRET, array( $this, 'keep_secret' ), 10, 3 );
 		add_action( 'woocommerce_admin_field_cartback_connect', array( $this, 'render_connect' ) );
 		add_action( 'admin_post_' . self::ACTION, array( $this, 'connect' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( CARTBACK_FILE ), array( $this, 'action_links' ) );
@@ -98,11 +99,19 @@ class Cartback_Admin {
 				'default'     => '',
 			),
 			array(
-				'title'   => __( 'Secret', 'cartback-for-woocommerce' ),
-				'desc'    => __( 'The shop\'s webhook secret, as cartback answered when the shop was registered.', 'cartback-for-woocommerce' ),
-				'id'      => Cartback_Settings::SECRET,
-				'type'    => 'password',
-				'default' => '',
+				'title'             => __( 'Secret', 'cartback-for-woocommerce' ),
+				'desc'              => '' === Cartback_Settings::secret()
+					? __( 'The shop\'s webhook secret, as cartback answered when the shop was registered.', 'cartback-for-woocommerce' )
+					: __( 'The shop\'s webhook secret, as cartback answered when the shop was registered. A secret is saved; leave empty to keep the current secret.', 'cartback-for-woocommerce' ),
+				'id'                => Cartback_Settings::SECRET,
+				'type'              => 'password',
+				'default'           => '',
+				// Never sent back to the browser, where it would sit in the
+				// page's source.
+				'value'             => '',
+				// Browsers fill an empty password field with the login's
+				// password, which saving would then store as the secret.
+				'custom_attributes' => array( 'autocomplete' => 'new-password' ),
 			),
 			array(
 				'type'      => 'cartback_connect',
@@ -166,6 +175,23 @@ class Cartback_Admin {
 	 */
 	public function save() {
 		WC_Admin_Settings::save_fields( $this->fields() );
+		$error = Cartback_Settings::sidecar_url_error();
+		if ( '' !== $error ) {
+			WC_Admin_Settings::add_error( $error );
+		}
+	}
+
+	/**
+	 * The secret field is shown empty: submitted empty, it keeps the saved
+	 * secret (null tells WooCommerce not to save the option).
+	 *
+	 * @param mixed $value     The sanitized value.
+	 * @param array $option    The field.
+	 * @param mixed $raw_value The submitted value.
+	 * @return mixed
+	 */
+	public function keep_secret( $value, $option, $raw_value ) {
+		return '' === trim( (string) $raw_value ) ? null : $value;
 	}
 
 	/**
@@ -182,6 +208,13 @@ class Cartback_Admin {
 			delete_transient( 'cartback_connect_result_' . get_current_user_id() );
 			echo '<div class="notice inline ' . ( $result['ok'] ? 'notice-success' : 'notice-error' ) . '"><p>' . esc_html( $result['message'] ) . '</p></div>';
 		}
+		$url_error = Cartback_Settings::sidecar_url_error();
+		if ( '' !== $url_error ) {
+			echo '<div class="notice inline notice-error"><p>' . esc_html( $url_error ) . '</p></div>';
+		}
+		foreach ( $this->webhook_warnings() as $warning ) {
+			echo '<div class="notice inline notice-warning"><p>' . esc_html( $warning ) . '</p></div>';
+		}
 		echo '<a class="button button-secondary" href="' . esc_url( $url ) . '">' . esc_html__( 'Connect', 'cartback-for-woocommerce' ) . '</a> ';
 		if ( is_array( $connected ) && ! empty( $connected['shop'] ) ) {
 			/* translators: %s: the shop's domain as cartback knows it */
@@ -189,6 +222,30 @@ class Cartback_Admin {
 		}
 		echo '<p class="description">' . esc_html__( 'Save your changes first. Connecting checks the URL and the secret, and creates the order.created and order.updated webhooks to cartback.', 'cartback-for-woocommerce' ) . '</p>';
 		echo '</td></tr>';
+	}
+
+	/**
+	 * What is wrong with the order webhooks Connect made: orders reach
+	 * cartback only through them, and WooCommerce disables one quietly
+	 * after its deliveries fail five times in a row.
+	 *
+	 * @return string[] One line per webhook that is not active.
+	 */
+	public function webhook_warnings() {
+		$warnings = array();
+		foreach ( Cartback_Webhooks::connected_statuses() as $topic => $status ) {
+			if ( 'active' === $status ) {
+				continue;
+			}
+			if ( '' === $status ) {
+				/* translators: %s: webhook topic, e.g. order.created */
+				$warnings[] = sprintf( __( 'The %s webhook to cartback has been deleted, so cartback does not hear of orders. Press Connect again to create it.', 'cartback-for-woocommerce' ), $topic );
+			} else {
+				/* translators: 1: webhook topic, e.g. order.created; 2: its status in WooCommerce, e.g. disabled or paused */
+				$warnings[] = sprintf( __( 'The %1$s webhook to cartback is %2$s in WooCommerce (WooCommerce disables a webhook whose deliveries keep failing), so cartback does not hear of orders. Check that cartback is reachable, then press Connect again to turn it back on.', 'cartback-for-woocommerce' ), $topic, $status );
+			}
+		}
+		return $warnings;
 	}
 
 	/**
@@ -214,6 +271,13 @@ class Cartback_Admin {
 	 * @return array{ok:bool,message:string}
 	 */
 	public function run_connect() {
+		$url_error = Cartback_Settings::sidecar_url_error();
+		if ( '' !== $url_error ) {
+			return array(
+				'ok'      => false,
+				'message' => $url_error,
+			);
+		}
 		if ( ! Cartback_Settings::is_configured() ) {
 			return array(
 				'ok'      => false,
@@ -222,7 +286,9 @@ class Cartback_Admin {
 		}
 		$ping = $this->client->ping();
 		if ( ! $ping['ok'] ) {
-			delete_option( Cartback_Settings::CONNECTED );
+			// The cartback_connected option is kept: it holds the ids of the
+			// webhooks an earlier Connect made, which still exist and which
+			// deactivating or deleting the plugin must still reach.
 			return array(
 				'ok'      => false,
 				/* translators: %s: the reason */

@@ -12,19 +12,64 @@ defined( 'ABSPATH' ) || exit;
  * docs/woocommerce-events.md specifies.
  *
  * Hooks only mark the cart as changed; the event is built once, at the end
- * of the request, and only when it differs from the last one sent.
+ * of the request, and only when it differs from the last one sent (or the
+ * heartbeat is due). It goes out last of all, after the response has been
+ * finished and the session saved, so that the shopper never waits for it.
  */
 class Cartback_Capture {
 
 	/**
-	 * An unchanged cart is not sent again within this many seconds.
+	 * An unchanged cart is sent again at most once in this many seconds.
+	 *
+	 * Events go out without waiting for cartback's answer, so the plugin
+	 * cannot know whether one arrived. Sending the unchanged cart again
+	 * while the shopper keeps viewing the cart or checkout is a heartbeat
+	 * that mends a lost event and keeps cartback's copy fresh; cartback takes
+	 * an event it already has as a no-op. Ten minutes keeps that to a few
+	 * requests per visit rather than one per page view.
 	 */
-	const DEBOUNCE = 30;
+	const HEARTBEAT = 600;
 
 	/**
-	 * User agents that are never shoppers.
+	 * User agents that are never shoppers. Each pattern is anchored to how
+	 * crawlers name themselves ("Googlebot/2.1", "+http://…/bot.html", "bot"
+	 * as a word), because a bare "bot" also matches phones such as the
+	 * CUBOT P40, whose owners are shoppers.
 	 */
-	const BOT_PATTERN = '/bot|crawl|spider|slurp|facebookexternalhit|facebookcatalog|embedly|mediapartners|preview|headless|lighthouse|pingdom|uptime|monitor|curl|wget|python-requests|go-http-client|java\/|httpclient|scrapy/i';
+	const BOT_PATTERN = '~\bbot\b|bot/|\+https?://|crawler|crawl\b|spider|slurp|slackbot|facebookexternalhit|facebookcatalog|embedly|mediapartners-google|headlesschrome|chrome-lighthouse|pingdom|\bcurl/|\bwget/|python-requests|go-http-client|\bjava/|httpclient/|scrapy~i';
+
+	/**
+	 * ISO 4217 currencies whose minor unit is not 1/100, as cartback reads
+	 * them (recovery/money.go).
+	 */
+	const CURRENCY_DECIMALS = array(
+		'BIF' => 0,
+		'CLP' => 0,
+		'DJF' => 0,
+		'GNF' => 0,
+		'ISK' => 0,
+		'JPY' => 0,
+		'KMF' => 0,
+		'KRW' => 0,
+		'PYG' => 0,
+		'RWF' => 0,
+		'UGX' => 0,
+		'UYI' => 0,
+		'VND' => 0,
+		'VUV' => 0,
+		'XAF' => 0,
+		'XOF' => 0,
+		'XPF' => 0,
+		'BHD' => 3,
+		'IQD' => 3,
+		'JOD' => 3,
+		'KWD' => 3,
+		'LYD' => 3,
+		'OMR' => 3,
+		'TND' => 3,
+		'CLF' => 4,
+		'UYW' => 4,
+	);
 
 	/**
 	 * Cookie the plugin's script sets, telling a browser from a script.
@@ -72,6 +117,21 @@ class Cartback_Capture {
 	private $suppressed = false;
 
 	/**
+	 * Set while flush_on_shutdown() runs: events are kept in the outbox
+	 * rather than sent.
+	 *
+	 * @var bool
+	 */
+	private $deferred = false;
+
+	/**
+	 * Events waiting for deliver(), as [topic, body, revision].
+	 *
+	 * @var array<int,array{0:string,1:string,2:string}>
+	 */
+	private $outbox = array();
+
+	/**
 	 * Constructor.
 	 *
 	 * @param Cartback_Client $client Sends the events.
@@ -104,8 +164,12 @@ class Cartback_Capture {
 		add_action( 'woocommerce_checkout_update_order_review', array( $this, 'capture_posted_data' ) );
 		// Block checkout: the Store API's update-customer request.
 		add_action( 'woocommerce_store_api_cart_update_customer_from_request', array( $this, 'capture_store_api_customer' ), 10, 2 );
-		// Before WooCommerce saves the session, at priority 20.
-		add_action( 'shutdown', array( $this, 'flush' ), 5 );
+		// Before WooCommerce saves the session, at priority 20, so that what
+		// is sent is recorded in the session it saves.
+		add_action( 'shutdown', array( $this, 'flush_on_shutdown' ), 5 );
+		// Last: once the session is saved, the response can be finished and
+		// the events sent without the shopper waiting.
+		add_action( 'shutdown', array( $this, 'deliver' ), PHP_INT_MAX );
 	}
 
 	/**
@@ -137,7 +201,9 @@ class Cartback_Capture {
 	 * Reads the contact details and consent from the classic checkout's
 	 * order review update.
 	 *
-	 * @param string $posted_data The checkout form, URL-encoded.
+	 * @param string $posted_data The checkout form, URL-encoded, as
+	 *                            WC_AJAX::update_order_review() passes it
+	 *                            (already unslashed).
 	 * @return void
 	 */
 	public function capture_posted_data( $posted_data ) {
@@ -160,6 +226,14 @@ class Cartback_Capture {
 	 * Reads the contact details and consent from the block checkout's
 	 * update-customer request.
 	 *
+	 * That request carries the addresses only. The consent checkboxes are
+	 * additional checkout fields, which WooCommerce keeps on the customer
+	 * (the account of a signed-in customer, the session of a guest) and
+	 * sends with the checkout requests, where Cartback_Checkout reads them;
+	 * here they are read from the customer. A box found ticked there is
+	 * recorded; one found unticked leaves what the session has, since a
+	 * field WooCommerce has not stored yet reads as unticked too.
+	 *
 	 * @param WC_Customer     $customer The customer, already updated from the request.
 	 * @param WP_REST_Request $request  The Store API request.
 	 * @return void
@@ -179,12 +253,60 @@ class Cartback_Capture {
 		$fields = is_object( $request ) ? $request->get_param( 'additional_fields' ) : null;
 		if ( is_array( $fields ) ) {
 			$this->remember_consent( ! empty( $fields[ Cartback_Checkout::BLOCK_EMAIL_FIELD ] ), ! empty( $fields[ Cartback_Checkout::BLOCK_SMS_FIELD ] ) );
+		} else {
+			$stored = array(
+				'email' => Cartback_Checkout::stored_field( Cartback_Checkout::BLOCK_EMAIL_FIELD, $customer ),
+				'sms'   => Cartback_Checkout::stored_field( Cartback_Checkout::BLOCK_SMS_FIELD, $customer ),
+			);
+			if ( true === $stored['email'] || true === $stored['sms'] ) {
+				$current = is_object( WC()->session ) ? WC()->session->get( self::S_CONSENT ) : null;
+				$current = is_array( $current ) ? $current : array();
+				$this->remember_consent(
+					true === $stored['email'] || ! empty( $current['email'] ),
+					true === $stored['sms'] || ! empty( $current['sms'] )
+				);
+			}
 		}
 		$this->mark_dirty();
 	}
 
 	/**
-	 * Sends what changed in this request; runs on shutdown.
+	 * Builds this request's events on shutdown and keeps them for deliver().
+	 *
+	 * @return void
+	 */
+	public function flush_on_shutdown() {
+		$this->deferred = true;
+		try {
+			$this->flush();
+		} finally {
+			$this->deferred = false;
+		}
+	}
+
+	/**
+	 * Sends the events flush_on_shutdown() kept, after finishing the
+	 * shopper's response where the server allows it. Runs last on shutdown,
+	 * after WooCommerce has saved the session: once the response is
+	 * finished the browser may send its next request at once, which must
+	 * find the session saved.
+	 *
+	 * @return void
+	 */
+	public function deliver() {
+		if ( ! $this->outbox ) {
+			return;
+		}
+		$events       = $this->outbox;
+		$this->outbox = array();
+		$this->client->finish_response();
+		foreach ( $events as $event ) {
+			$this->client->send_event( $event[0], $event[1], $event[2] );
+		}
+	}
+
+	/**
+	 * Sends what changed in this request.
 	 *
 	 * @return void
 	 */
@@ -206,8 +328,8 @@ class Cartback_Capture {
 	}
 
 	/**
-	 * Sends cart.updated unless the same cart went out less than DEBOUNCE
-	 * seconds ago.
+	 * Sends cart.updated when the cart changed, or when the same cart went
+	 * out HEARTBEAT seconds ago or longer.
 	 *
 	 * @return bool Whether an event was sent.
 	 */
@@ -219,7 +341,7 @@ class Cartback_Capture {
 
 		$revision = (string) $session->get( self::S_REVISION );
 		if ( $session->get( self::S_HASH ) === $hash ) {
-			if ( $now - (int) $session->get( self::S_SENT_AT ) < self::DEBOUNCE ) {
+			if ( $now - (int) $session->get( self::S_SENT_AT ) < self::HEARTBEAT ) {
 				return false;
 			}
 			$updated_at = (int) $session->get( self::S_UPDATED_AT );
@@ -239,7 +361,7 @@ class Cartback_Capture {
 		$payload['created_at'] = self::format_time( (int) $session->get( self::S_CREATED_AT ) );
 		$payload['updated_at'] = self::format_time( $updated_at ? $updated_at : $now );
 
-		$this->client->send_event( 'cart.updated', self::encode( $payload ), $revision );
+		$this->send( 'cart.updated', self::encode( $payload ), $revision );
 		$session->set( self::S_HASH, $hash );
 		$session->set( self::S_REVISION, $revision );
 		$session->set( self::S_UPDATED_AT, $updated_at ? $updated_at : $now );
@@ -262,7 +384,7 @@ class Cartback_Capture {
 				'cart_key'   => (string) $key,
 				'updated_at' => self::format_time( (int) call_user_func( $this->clock ) ),
 			);
-			$this->client->send_event( 'cart.deleted', self::encode( $payload ) );
+			$this->send( 'cart.deleted', self::encode( $payload ) );
 			$sent = true;
 		}
 		if ( $key ) {
@@ -275,16 +397,35 @@ class Cartback_Capture {
 	}
 
 	/**
+	 * Sends an event now, or keeps it for deliver() when flushing on
+	 * shutdown.
+	 *
+	 * @param string $topic    cart.updated or cart.deleted.
+	 * @param string $body     JSON body.
+	 * @param string $revision See Cartback_Client::send_event().
+	 * @return void
+	 */
+	private function send( $topic, $body, $revision = '' ) {
+		if ( $this->deferred ) {
+			$this->outbox[] = array( $topic, $body, $revision );
+			return;
+		}
+		$this->client->send_event( $topic, $body, $revision );
+	}
+
+	/**
 	 * The cart.updated payload of the session's cart, without created_at and
 	 * updated_at filled in (they are set when it is sent).
 	 *
 	 * @return array
 	 */
 	public function build_payload() {
-		$cart    = WC()->cart;
-		$contact = $this->contact();
-		$consent = $this->consent();
-		$incl    = (bool) $cart->display_prices_including_tax();
+		$cart     = WC()->cart;
+		$contact  = $this->contact();
+		$consent  = $this->consent();
+		$incl     = (bool) $cart->display_prices_including_tax();
+		$currency = (string) get_woocommerce_currency();
+		$decimals = self::currency_decimals( $currency );
 
 		$items = array();
 		foreach ( $cart->get_cart() as $cart_item_key => $item ) {
@@ -305,8 +446,8 @@ class Cartback_Capture {
 				'name'          => (string) $product->get_name(),
 				'sku'           => (string) $product->get_sku(),
 				'quantity'      => $quantity,
-				'price'         => self::money( $quantity > 0 ? $line / $quantity : 0.0 ),
-				'line_total'    => self::money( $line ),
+				'price'         => self::money( $quantity > 0 ? $line / $quantity : 0.0, $decimals ),
+				'line_total'    => self::money( $line, $decimals ),
 				'image_url'     => $image ? (string) $image : '',
 				'product_url'   => (string) $product->get_permalink( $item ),
 				'attributes'    => self::attributes( $variation ),
@@ -318,7 +459,7 @@ class Cartback_Capture {
 			'cart_key'   => $this->cart_key(),
 			'created_at' => null,
 			'updated_at' => null,
-			'currency'   => (string) get_woocommerce_currency(),
+			'currency'   => $currency,
 			'locale'     => self::locale(),
 			'customer'   => $contact,
 			'consent'    => array(
@@ -327,11 +468,11 @@ class Cartback_Capture {
 			),
 			'items'      => $items,
 			'totals'     => array(
-				'subtotal' => self::money( (float) $cart->get_subtotal() + ( $incl ? (float) $cart->get_subtotal_tax() : 0.0 ) ),
-				'discount' => self::money( (float) $cart->get_discount_total() + ( $incl ? (float) $cart->get_discount_tax() : 0.0 ) ),
-				'shipping' => self::money( (float) $cart->get_shipping_total() + ( $incl ? (float) $cart->get_shipping_tax() : 0.0 ) ),
-				'tax'      => self::money( (float) $cart->get_total_tax() ),
-				'total'    => self::money( (float) $cart->get_total( 'edit' ) ),
+				'subtotal' => self::money( (float) $cart->get_subtotal() + ( $incl ? (float) $cart->get_subtotal_tax() : 0.0 ), $decimals ),
+				'discount' => self::money( (float) $cart->get_discount_total() + ( $incl ? (float) $cart->get_discount_tax() : 0.0 ), $decimals ),
+				'shipping' => self::money( (float) $cart->get_shipping_total() + ( $incl ? (float) $cart->get_shipping_tax() : 0.0 ), $decimals ),
+				'tax'      => self::money( (float) $cart->get_total_tax(), $decimals ),
+				'total'    => self::money( (float) $cart->get_total( 'edit' ), $decimals ),
 			),
 			// The restore route lives on the home page: cartback links to it
 			// with ?cartback_restore={token}.
@@ -517,6 +658,10 @@ class Cartback_Capture {
 	/**
 	 * Stores the non-empty contact fields typed at checkout.
 	 *
+	 * The values are not unslashed again: WooCommerce passes the order
+	 * review's post_data already unslashed, and customer objects hold the
+	 * values as typed, so a backslash the shopper typed is theirs.
+	 *
 	 * @param array<string,string> $fields Contact fields.
 	 * @return void
 	 */
@@ -528,7 +673,7 @@ class Cartback_Capture {
 		$contact = $session->get( self::S_CONTACT );
 		$contact = is_array( $contact ) ? $contact : array();
 		foreach ( $fields as $field => $value ) {
-			$value = sanitize_text_field( wp_unslash( (string) $value ) );
+			$value = sanitize_text_field( (string) $value );
 			if ( 'email' === $field && ! is_email( $value ) ) {
 				continue;
 			}
@@ -634,13 +779,37 @@ class Cartback_Capture {
 	}
 
 	/**
-	 * A money amount as a decimal string with the shop's decimals.
+	 * How many decimals amounts in currency get.
 	 *
-	 * @param float $amount Amount.
+	 * In the shop's own currency, the shop's price decimals: they are what
+	 * its prices were rounded to. A multi-currency plugin that switches
+	 * get_woocommerce_currency() may leave that setting as it is for the
+	 * store currency (two decimals of yen), so another currency gets its
+	 * own ISO 4217 minor unit, which is also what cartback parses.
+	 *
+	 * @param string $currency ISO 4217 code of the cart.
+	 * @return int
+	 */
+	public static function currency_decimals( $currency ) {
+		$currency = strtoupper( (string) $currency );
+		if ( '' === $currency || strtoupper( (string) get_option( 'woocommerce_currency' ) ) === $currency ) {
+			return max( 0, (int) wc_get_price_decimals() );
+		}
+		return isset( self::CURRENCY_DECIMALS[ $currency ] ) ? self::CURRENCY_DECIMALS[ $currency ] : 2;
+	}
+
+	/**
+	 * A money amount as a decimal string.
+	 *
+	 * @param float    $amount   Amount.
+	 * @param int|null $decimals Decimals; by default those of the cart's currency.
 	 * @return string
 	 */
-	public static function money( $amount ) {
-		return number_format( (float) $amount, max( 0, (int) wc_get_price_decimals() ), '.', '' );
+	public static function money( $amount, $decimals = null ) {
+		if ( null === $decimals ) {
+			$decimals = self::currency_decimals( (string) get_woocommerce_currency() );
+		}
+		return number_format( (float) $amount, max( 0, (int) $decimals ), '.', '' );
 	}
 
 	/**

@@ -157,16 +157,58 @@ class Cartback_Checkout {
 	}
 
 	/**
-	 * Block checkout: meta from the Store API checkout request.
+	 * Block checkout: meta from the Store API checkout request, both the
+	 * PUT the block sends when a field of the form changes and the POST
+	 * that places the order. This is where the consent checkboxes reach the
+	 * plugin before the order is placed: write_meta() records them in the
+	 * session and marks the cart changed, so the next event carries them.
+	 *
+	 * A checkbox the request leaves out keeps the value WooCommerce has
+	 * stored on the order.
 	 *
 	 * @param WC_Order        $order   The order.
 	 * @param WP_REST_Request $request The checkout request.
 	 * @return void
 	 */
 	public function block_order_meta( $order, $request ) {
-		$fields = is_object( $request ) ? $request->get_param( 'additional_fields' ) : null;
-		$fields = is_array( $fields ) ? $fields : array();
-		$this->write_meta( $order, ! empty( $fields[ self::BLOCK_EMAIL_FIELD ] ), ! empty( $fields[ self::BLOCK_SMS_FIELD ] ) );
+		$fields  = is_object( $request ) ? $request->get_param( 'additional_fields' ) : null;
+		$fields  = is_array( $fields ) ? $fields : array();
+		$consent = array();
+		foreach ( array( self::BLOCK_EMAIL_FIELD, self::BLOCK_SMS_FIELD ) as $key ) {
+			if ( array_key_exists( $key, $fields ) ) {
+				$consent[ $key ] = ! empty( $fields[ $key ] );
+			} else {
+				$consent[ $key ] = true === self::stored_field( $key, $order );
+			}
+		}
+		$this->write_meta( $order, $consent[ self::BLOCK_EMAIL_FIELD ], $consent[ self::BLOCK_SMS_FIELD ] );
+	}
+
+	/**
+	 * The value WooCommerce has stored for one of the plugin's additional
+	 * checkout fields on a customer or an order (WooCommerce 8.9 and later).
+	 *
+	 * @param string $key       Field id, e.g. cartback/sms-consent.
+	 * @param mixed  $wc_object WC_Customer or WC_Order.
+	 * @return bool|string|null The value (a checkbox's is a bool), or null
+	 *                          when WooCommerce cannot tell.
+	 */
+	public static function stored_field( $key, $wc_object ) {
+		$service = 'Automattic\WooCommerce\Blocks\Domain\Services\CheckoutFields';
+		$package = 'Automattic\WooCommerce\Blocks\Package';
+		if ( ! is_object( $wc_object ) || ! is_a( $wc_object, 'WC_Data' ) || ! class_exists( $service ) || ! class_exists( $package ) || ! method_exists( $package, 'container' ) ) {
+			return null;
+		}
+		try {
+			$fields = call_user_func( array( $package, 'container' ) )->get( $service );
+			if ( ! is_object( $fields ) || ! method_exists( $fields, 'get_field_from_object' ) ) {
+				return null;
+			}
+			return $fields->get_field_from_object( $key, $wc_object, 'other' );
+		} catch ( Throwable $e ) {
+			// A WooCommerce whose checkout fields differ from 8.9's: no value.
+			return null;
+		}
 	}
 
 	/**
@@ -197,8 +239,10 @@ class Cartback_Checkout {
 		$sms   = $sms && '' !== Cartback_Settings::sms_consent_label();
 		if ( $this->capture->has_session() ) {
 			$order->update_meta_data( '_cartback_cart_key', $this->capture->cart_key() );
-			// Should the payment fail, the cart's next events carry the same consent.
+			// The cart's next event, at the end of this request, carries the
+			// consent, and so do the later ones should the payment fail.
 			$this->capture->remember_consent( $email, $sms );
+			$this->capture->mark_dirty();
 		}
 		$order->update_meta_data( '_cartback_email_consent', $email ? 'yes' : 'no' );
 		$order->update_meta_data( '_cartback_sms_consent', $sms ? 'yes' : 'no' );

@@ -16,12 +16,37 @@ class Cartback_Client {
 	const RESTORE_PATH = '/api/woocommerce/restore/';
 
 	/**
+	 * Seconds a cart event may take to go out. It is sent without waiting
+	 * for cartback's answer, but connecting and sending still take up to
+	 * this long.
+	 */
+	const EVENT_TIMEOUT = 2;
+
+	/**
+	 * Seconds a restore link waits for cartback: the shopper is waiting
+	 * for the redirect.
+	 */
+	const RESTORE_TIMEOUT = 5;
+
+	/**
+	 * Seconds the Connect button waits for cartback.
+	 */
+	const PING_TIMEOUT = 10;
+
+	/**
+	 * Whether finish_response() has run.
+	 *
+	 * @var bool
+	 */
+	private $finished = false;
+
+	/**
 	 * Checks the sidecar URL and the secret.
 	 *
 	 * @return array{ok:bool,shop?:string,error?:string}
 	 */
 	public function ping() {
-		$response = $this->signed_get( self::PING_PATH );
+		$response = $this->signed_get( self::PING_PATH, self::PING_TIMEOUT );
 		if ( is_wp_error( $response ) ) {
 			return array(
 				'ok'    => false,
@@ -55,7 +80,7 @@ class Cartback_Client {
 	 * @return array{status:string,cart?:array} status is "ok", "invalid" (404 or 410), "bought" (409) or "error".
 	 */
 	public function restore( $token ) {
-		$response = $this->signed_get( self::RESTORE_PATH . $token );
+		$response = $this->signed_get( self::RESTORE_PATH . $token, self::RESTORE_TIMEOUT );
 		if ( is_wp_error( $response ) ) {
 			return array( 'status' => 'error' );
 		}
@@ -80,6 +105,10 @@ class Cartback_Client {
 	 * Sends a cart event like WooCommerce sends a webhook, without waiting
 	 * for the answer.
 	 *
+	 * A non-blocking request still connects and hands over the body before
+	 * it returns (with cURL, until the timeout), so the timeout is short and
+	 * the capture finishes the shopper's response first (finish_response()).
+	 *
 	 * @param string $topic    cart.updated or cart.deleted.
 	 * @param string $body     JSON body.
 	 * @param string $revision Tells apart events with the same body that are
@@ -92,7 +121,7 @@ class Cartback_Client {
 		}
 		$args = array(
 			'method'      => 'POST',
-			'timeout'     => 5,
+			'timeout'     => self::EVENT_TIMEOUT,
 			'blocking'    => false,
 			'redirection' => 0,
 			'user-agent'  => 'cartback-for-woocommerce/' . CARTBACK_VERSION,
@@ -103,10 +132,32 @@ class Cartback_Client {
 		/**
 		 * Filters the arguments of a cart event's request.
 		 *
-		 * @param array  $args  wp_remote_post() arguments.
+		 * @param array  $args  wp_safe_remote_post() arguments.
 		 * @param string $topic cart.updated or cart.deleted.
 		 */
-		wp_remote_post( Cartback_Settings::webhook_url(), apply_filters( 'cartback_event_request_args', $args, $topic ) );
+		$args = (array) apply_filters( 'cartback_event_request_args', $args, $topic );
+		$this->request( 'POST', Cartback_Settings::webhook_url(), $args );
+	}
+
+	/**
+	 * Sends the response to the shopper and closes the connection, where the
+	 * server allows it (PHP-FPM, LiteSpeed), so that the shopper does not
+	 * wait while the cart events go out. Output after this is discarded, so
+	 * the capture calls it last on shutdown, after WooCommerce has saved the
+	 * session: the shopper's next request must find the session saved.
+	 *
+	 * @return void
+	 */
+	public function finish_response() {
+		if ( $this->finished ) {
+			return;
+		}
+		$this->finished = true;
+		if ( function_exists( 'fastcgi_finish_request' ) ) {
+			fastcgi_finish_request();
+		} elseif ( function_exists( 'litespeed_finish_request' ) ) {
+			litespeed_finish_request();
+		}
 	}
 
 	/**
@@ -133,17 +184,20 @@ class Cartback_Client {
 	/**
 	 * A signed GET to cartback.
 	 *
-	 * @param string $path Path starting with /api/.
+	 * @param string $path    Path starting with /api/.
+	 * @param int    $timeout Seconds to wait for the answer.
 	 * @return array|WP_Error
 	 */
-	private function signed_get( $path ) {
+	private function signed_get( $path, $timeout ) {
 		if ( ! Cartback_Settings::is_configured() ) {
-			return new WP_Error( 'cartback_not_configured', __( 'Enter the cartback URL and the secret first.', 'cartback-for-woocommerce' ) );
+			$error = Cartback_Settings::sidecar_url_error();
+			return new WP_Error( 'cartback_not_configured', '' !== $error ? $error : __( 'Enter the cartback URL and the secret first.', 'cartback-for-woocommerce' ) );
 		}
-		return wp_remote_get(
+		return $this->request(
+			'GET',
 			Cartback_Settings::sidecar_url() . $path,
 			array(
-				'timeout'     => 10,
+				'timeout'     => $timeout,
 				'redirection' => 0,
 				'user-agent'  => 'cartback-for-woocommerce/' . CARTBACK_VERSION,
 				'headers'     => array_merge(
@@ -152,5 +206,46 @@ class Cartback_Client {
 				),
 			)
 		);
+	}
+
+	/**
+	 * Makes a request with WordPress's safe HTTP functions, which refuse
+	 * hosts that resolve to loopback or private network addresses and ports
+	 * other than 80, 443 and 8080 (wp_http_validate_url()).
+	 *
+	 * A cartback on this machine (http://localhost:8787 while developing)
+	 * is such a host: it is let through for this request only, and only
+	 * because the merchant typed it as the cartback URL.
+	 *
+	 * @param string $method GET or POST.
+	 * @param string $url    The URL, on the cartback server.
+	 * @param array  $args   wp_safe_remote_*() arguments.
+	 * @return array|WP_Error
+	 */
+	private function request( $method, $url, array $args ) {
+		$host = Cartback_Settings::is_local_url( $url ) ? strtolower( (string) wp_parse_url( $url, PHP_URL_HOST ) ) : '';
+		$port = (int) wp_parse_url( $url, PHP_URL_PORT );
+
+		$allow_host = static function ( $external, $requested_host ) use ( $host ) {
+			return $external || strtolower( (string) $requested_host ) === $host;
+		};
+		$allow_port = static function ( $ports, $requested_host ) use ( $host, $port ) {
+			if ( $port && is_array( $ports ) && strtolower( (string) $requested_host ) === $host ) {
+				$ports[] = $port;
+			}
+			return $ports;
+		};
+		if ( '' !== $host ) {
+			add_filter( 'http_request_host_is_external', $allow_host, 10, 2 );
+			add_filter( 'http_allowed_safe_ports', $allow_port, 10, 2 );
+		}
+		try {
+			return 'POST' === $method ? wp_safe_remote_post( $url, $args ) : wp_safe_remote_get( $url, $args );
+		} finally {
+			if ( '' !== $host ) {
+				remove_filter( 'http_request_host_is_external', $allow_host, 10 );
+				remove_filter( 'http_allowed_safe_ports', $allow_port, 10 );
+			}
+		}
 	}
 }

@@ -16,6 +16,18 @@ class Cartback_Restore {
 	const QUERY_VAR = 'cartback_restore';
 
 	/**
+	 * Restore links one client IP address may have cartback looked up per
+	 * RATE_WINDOW; each costs a signed request the shopper waits for, so a
+	 * flood of made-up tokens must not tie up the shop.
+	 */
+	const RATE_LIMIT = 20;
+
+	/**
+	 * Seconds over which RATE_LIMIT counts.
+	 */
+	const RATE_WINDOW = 600;
+
+	/**
 	 * Asks cartback for the cart.
 	 *
 	 * @var Cartback_Client
@@ -30,14 +42,23 @@ class Cartback_Restore {
 	private $capture;
 
 	/**
+	 * Returns the time in Unix seconds.
+	 *
+	 * @var callable
+	 */
+	private $clock;
+
+	/**
 	 * Constructor.
 	 *
 	 * @param Cartback_Client  $client  Asks cartback for the cart.
 	 * @param Cartback_Capture $capture The capture.
+	 * @param callable|null    $clock   Returns Unix seconds; time() by default.
 	 */
-	public function __construct( Cartback_Client $client, Cartback_Capture $capture ) {
+	public function __construct( Cartback_Client $client, Cartback_Capture $capture, $clock = null ) {
 		$this->client  = $client;
 		$this->capture = $capture;
+		$this->clock   = $clock ? $clock : 'time';
 	}
 
 	/**
@@ -83,11 +104,21 @@ class Cartback_Restore {
 			return $fallback;
 		}
 		if ( '' === $token || strlen( $token ) > 512 || ! preg_match( '/^[A-Za-z0-9._~-]+$/', $token ) ) {
+			$this->start_session();
 			wc_add_notice( __( 'This link is invalid or has expired.', 'cartback-for-woocommerce' ), 'error' );
 			return $fallback;
 		}
+		if ( ! $this->take_rate_slot() ) {
+			// Nothing is asked of cartback, and nothing is stored for a
+			// client that may be flooding the shop.
+			return wc_get_cart_url();
+		}
 
 		$answer = $this->client->restore( $token );
+		// A guest opening the link in a browser without a session has no
+		// session cookie yet, and WooCommerce saves no session without one:
+		// the notices below would be lost before the page they are for.
+		$this->start_session();
 		if ( 'bought' === $answer['status'] ) {
 			wc_add_notice( __( 'This order has already been placed. Thank you!', 'cartback-for-woocommerce' ), 'notice' );
 			return $fallback;
@@ -117,6 +148,70 @@ class Cartback_Restore {
 		// The first change the shopper makes is reported under the old key.
 		$this->capture->mark_dirty();
 		return wc_get_checkout_url();
+	}
+
+	/**
+	 * Sets WooCommerce's session cookie unless the visitor already has a
+	 * session, so that the notices and the cart of this request are saved
+	 * and shown on the page the redirect leads to.
+	 *
+	 * @return void
+	 */
+	private function start_session() {
+		$session = WC()->session;
+		if ( is_object( $session ) && method_exists( $session, 'set_customer_session_cookie' ) && ! $session->has_session() ) {
+			$session->set_customer_session_cookie( true );
+		}
+	}
+
+	/**
+	 * Counts a restore lookup against the client's IP address.
+	 *
+	 * The counts are transients keyed by a keyed hash of the address, so
+	 * the options table holds no addresses. It is a soft limit: two
+	 * requests at the same moment may both read the same count.
+	 *
+	 * @return bool Whether the lookup may go ahead.
+	 */
+	private function take_rate_slot() {
+		$ip = isset( $_SERVER['REMOTE_ADDR'] ) ? sanitize_text_field( wp_unslash( $_SERVER['REMOTE_ADDR'] ) ) : '';
+		/**
+		 * Filters the client IP address restore lookups are counted by.
+		 *
+		 * REMOTE_ADDR by default. Behind a proxy or CDN that does not pass
+		 * on the client's address in REMOTE_ADDR, every shopper shares the
+		 * proxy's: return the client's address from a header the proxy sets
+		 * and the client cannot.
+		 *
+		 * @param string $ip The address.
+		 */
+		$ip = (string) apply_filters( 'cartback_restore_client_ip', $ip );
+		/**
+		 * Filters how many restore lookups an IP address may make in ten
+		 * minutes; 0 turns the limit off.
+		 *
+		 * @param int $limit Lookups, 20 by default.
+		 */
+		$limit = (int) apply_filters( 'cartback_restore_rate_limit', self::RATE_LIMIT );
+		if ( $limit <= 0 || '' === $ip ) {
+			return true;
+		}
+
+		$now    = (int) call_user_func( $this->clock );
+		$key    = 'cartback_restore_' . wp_hash( $ip );
+		$bucket = get_transient( $key );
+		if ( ! is_array( $bucket ) || ! isset( $bucket['start'], $bucket['count'] ) || $now - (int) $bucket['start'] >= self::RATE_WINDOW ) {
+			$bucket = array(
+				'start' => $now,
+				'count' => 0,
+			);
+		}
+		if ( (int) $bucket['count'] >= $limit ) {
+			return false;
+		}
+		++$bucket['count'];
+		set_transient( $key, $bucket, max( 1, self::RATE_WINDOW - ( $now - (int) $bucket['start'] ) ) );
+		return true;
 	}
 
 	/**

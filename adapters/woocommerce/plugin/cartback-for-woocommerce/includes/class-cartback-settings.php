@@ -54,12 +54,46 @@ class Cartback_Settings {
 	}
 
 	/**
-	 * Whether the sidecar URL and the secret are both set.
+	 * Whether the sidecar URL and the secret are both set, and the URL is
+	 * one the plugin sends to (see sidecar_url_error()).
 	 *
 	 * @return bool
 	 */
 	public static function is_configured() {
-		return '' !== self::sidecar_url() && '' !== self::secret();
+		return '' !== self::sidecar_url() && '' !== self::secret() && '' === self::sidecar_url_error();
+	}
+
+	/**
+	 * What is wrong with the sidecar URL, '' if nothing (or if it is not
+	 * set). The events carry shoppers' names, addresses and carts, and the
+	 * signed requests would be replayable off the wire, so the URL must be
+	 * https; plain http is only accepted for a cartback on this machine
+	 * (localhost or 127.0.0.1), for development.
+	 *
+	 * @return string
+	 */
+	public static function sidecar_url_error() {
+		$url = self::sidecar_url();
+		if ( '' === $url ) {
+			return '';
+		}
+		$scheme = strtolower( (string) wp_parse_url( $url, PHP_URL_SCHEME ) );
+		$host   = (string) wp_parse_url( $url, PHP_URL_HOST );
+		if ( '' !== $host && ( 'https' === $scheme || ( 'http' === $scheme && self::is_local_url( $url ) ) ) ) {
+			return '';
+		}
+		return __( 'The cartback URL must start with https:// (http:// is only accepted for localhost and 127.0.0.1, for development).', 'cartback-for-woocommerce' );
+	}
+
+	/**
+	 * Whether a URL points at this machine by name or loopback address.
+	 *
+	 * @param string $url URL.
+	 * @return bool
+	 */
+	public static function is_local_url( $url ) {
+		$host = strtolower( (string) wp_parse_url( (string) $url, PHP_URL_HOST ) );
+		return in_array( $host, array( 'localhost', '127.0.0.1' ), true );
 	}
 
 	/**

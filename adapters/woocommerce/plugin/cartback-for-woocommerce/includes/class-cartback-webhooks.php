@@ -20,11 +20,19 @@ class Cartback_Webhooks {
 	 * secret; webhooks that already deliver there are updated, not
 	 * duplicated.
 	 *
+	 * The webhooks an earlier Connect made for another URL (the cartback URL
+	 * was changed since) are deleted: they would go on sending every order
+	 * to the old address, and once their ids are replaced in the
+	 * cartback_connected option, neither deactivating nor deleting the
+	 * plugin would reach them.
+	 *
 	 * @param string $url    Delivery URL.
 	 * @param string $secret The shop's webhook secret.
 	 * @return array<string,int> Webhook id by topic.
 	 */
 	public function ensure( $url, $secret ) {
+		$previous = self::connected_ids();
+
 		$existing = array();
 		foreach ( $this->webhook_ids() as $id ) {
 			$webhook = wc_get_webhook( $id );
@@ -51,7 +59,32 @@ class Cartback_Webhooks {
 			$webhook->save();
 			$ids[ $topic ] = (int) $webhook->get_id();
 		}
+
+		foreach ( array_diff( $previous, array_values( $ids ) ) as $id ) {
+			$webhook = wc_get_webhook( $id );
+			if ( $webhook && in_array( $webhook->get_topic(), self::TOPICS, true ) && $webhook->get_delivery_url() !== $url ) {
+				$webhook->delete( true );
+			}
+		}
 		return $ids;
+	}
+
+	/**
+	 * The status of each webhook Connect made, for the settings page:
+	 * WooCommerce disables a webhook whose deliveries keep failing, and the
+	 * merchant may pause or delete one under WooCommerce → Settings →
+	 * Advanced → Webhooks.
+	 *
+	 * @return array<string,string> Status (active, paused, disabled, or ''
+	 *                              when the webhook is gone) by topic.
+	 */
+	public static function connected_statuses() {
+		$statuses = array();
+		foreach ( self::connected_ids() as $topic => $id ) {
+			$webhook            = wc_get_webhook( $id );
+			$statuses[ $topic ] = $webhook ? (string) $webhook->get_status() : '';
+		}
+		return $statuses;
 	}
 
 	/**
@@ -90,7 +123,7 @@ class Cartback_Webhooks {
 	/**
 	 * Ids of the webhooks the last Connect made or updated.
 	 *
-	 * @return int[]
+	 * @return array<string,int> Id by topic.
 	 */
 	private static function connected_ids() {
 		if ( ! function_exists( 'wc_get_webhook' ) ) {
@@ -100,7 +133,7 @@ class Cartback_Webhooks {
 		if ( ! is_array( $connected ) || empty( $connected['webhooks'] ) || ! is_array( $connected['webhooks'] ) ) {
 			return array();
 		}
-		return array_map( 'intval', array_values( $connected['webhooks'] ) );
+		return array_map( 'intval', $connected['webhooks'] );
 	}
 
 	/**

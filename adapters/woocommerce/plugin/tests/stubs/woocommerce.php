@@ -44,6 +44,7 @@ class WC_Fake_Catalog {
 	public static function reset() {
 		self::$products = self::$coupons = self::$webhooks = self::$attribute_labels = array();
 		WooCommerce::$instance = null;
+		WC_Admin_Settings::$errors = array();
 	}
 }
 
@@ -192,7 +193,14 @@ class WC_Session_Fake {
 	}
 }
 
-class WC_Customer {
+/** What the plugin uses of WC_Data: meta. */
+class WC_Data {
+	public $meta = array();
+	public function update_meta_data( $key, $value ) { $this->meta[ $key ] = $value; }
+	public function get_meta( $key = '', $single = true, $context = 'view' ) { return isset( $this->meta[ $key ] ) ? $this->meta[ $key ] : ''; }
+}
+
+class WC_Customer extends WC_Data {
 	public $props = array(
 		'email'              => '',
 		'first_name'         => '',
@@ -217,13 +225,10 @@ class WC_Customer {
 	public function save() { ++$this->saved; }
 }
 
-class WC_Order {
+class WC_Order extends WC_Data {
 	public $id;
-	public $meta = array();
 	public function __construct( $id = 1 ) { $this->id = $id; }
 	public function get_id() { return $this->id; }
-	public function update_meta_data( $key, $value ) { $this->meta[ $key ] = $value; }
-	public function get_meta( $key ) { return isset( $this->meta[ $key ] ) ? $this->meta[ $key ] : ''; }
 }
 
 function wc_sanitize_taxonomy_name( $taxonomy ) { return urldecode( sanitize_title( urldecode( (string) $taxonomy ) ) ); }
@@ -250,7 +255,8 @@ function wc_is_attribute_in_product_name( $attribute, $name ) {
 }
 function wc_format_coupon_code( $code ) { return strtolower( trim( (string) $code ) ); }
 function wc_get_price_decimals() { return (int) get_option( 'woocommerce_price_num_decimals', 2 ); }
-function get_woocommerce_currency() { return (string) get_option( 'woocommerce_currency', 'USD' ); }
+/** As WooCommerce, where multi-currency plugins filter it. */
+function get_woocommerce_currency() { return (string) apply_filters( 'woocommerce_currency', get_option( 'woocommerce_currency', 'USD' ) ); }
 function wc_add_notice( $message, $type = 'success' ) { CB_Stub::$notices[] = array( $type, $message ); }
 function wc_get_checkout_url() { return 'https://store.example/checkout/'; }
 function wc_get_cart_url() { return 'https://store.example/cart/'; }
@@ -352,4 +358,66 @@ class WC_Webhook_Data_Store_Fake {
 
 class WC_Data_Store {
 	public static function load( $type ) { return new WC_Webhook_Data_Store_Fake(); }
+}
+
+/**
+ * The parts of WooCommerce's settings pages the plugin uses, rendering and
+ * saving text, password and url fields as WooCommerce does.
+ */
+class WC_Admin_Settings {
+	/** @var string[] */
+	public static $errors = array();
+
+	public static function output_fields( $options ) {
+		foreach ( $options as $value ) {
+			if ( ! isset( $value['type'] ) ) {
+				continue;
+			}
+			$id = isset( $value['id'] ) ? $value['id'] : '';
+			if ( ! isset( $value['value'] ) ) {
+				$value['value'] = get_option( $id, isset( $value['default'] ) ? $value['default'] : '' );
+			}
+			switch ( $value['type'] ) {
+				case 'title':
+				case 'sectionend':
+					break;
+				case 'text':
+				case 'password':
+				case 'url':
+				case 'textarea':
+					echo '<input name="' . htmlspecialchars( $id ) . '" type="' . htmlspecialchars( $value['type'] ) . '" value="' . htmlspecialchars( (string) $value['value'] ) . '" /> ';
+					echo isset( $value['desc'] ) ? htmlspecialchars( $value['desc'] ) : '';
+					break;
+				default:
+					do_action( 'woocommerce_admin_field_' . $value['type'], $value );
+			}
+		}
+	}
+
+	public static function save_fields( $options, $data = null ) {
+		if ( is_null( $data ) ) {
+			$data = $_POST;
+		}
+		if ( empty( $data ) ) {
+			return false;
+		}
+		foreach ( $options as $option ) {
+			if ( ! isset( $option['id'], $option['type'] ) || ( isset( $option['is_option'] ) && false === $option['is_option'] ) ) {
+				continue;
+			}
+			$raw_value = isset( $data[ $option['id'] ] ) ? wp_unslash( $data[ $option['id'] ] ) : null;
+			$value     = 'textarea' === $option['type'] ? trim( (string) $raw_value ) : sanitize_text_field( (string) $raw_value );
+			$value     = apply_filters( 'woocommerce_admin_settings_sanitize_option', $value, $option, $raw_value );
+			$value     = apply_filters( 'woocommerce_admin_settings_sanitize_option_' . $option['id'], $value, $option, $raw_value );
+			if ( is_null( $value ) ) {
+				continue;
+			}
+			update_option( $option['id'], $value );
+		}
+		return true;
+	}
+
+	public static function add_error( $text ) {
+		self::$errors[] = $text;
+	}
 }

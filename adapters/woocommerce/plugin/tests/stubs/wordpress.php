@@ -37,6 +37,8 @@ class CB_Stub {
 	public static $attachments = array();
 	/** @var array<string,array<string,string>> Terms by taxonomy: slug => name. */
 	public static $terms = array();
+	/** @var int How many times fastcgi_finish_request() ran. */
+	public static $finished = 0;
 
 	public static function reset() {
 		self::$options        = array(
@@ -57,8 +59,9 @@ class CB_Stub {
 		self::$scheduled      = array();
 		self::$attachments    = array();
 		self::$terms          = array();
+		self::$finished       = 0;
 		$_GET = $_POST = $_COOKIE = array();
-		unset( $_SERVER['HTTP_USER_AGENT'] );
+		unset( $_SERVER['HTTP_USER_AGENT'], $_SERVER['REMOTE_ADDR'] );
 	}
 }
 
@@ -144,6 +147,22 @@ function apply_filters( $hook, $value, ...$args ) {
 	}
 	return $value;
 }
+function remove_filter( $hook, $callback, $priority = 10 ) {
+	if ( empty( CB_Stub::$hooks[ $hook ] ) ) {
+		return false;
+	}
+	$removed = false;
+	foreach ( CB_Stub::$hooks[ $hook ] as $i => $h ) {
+		if ( $h[0] === $callback && $h[1] === $priority ) {
+			unset( CB_Stub::$hooks[ $hook ][ $i ] );
+			$removed = true;
+		}
+	}
+	return $removed;
+}
+function remove_action( $hook, $callback, $priority = 10 ) {
+	return remove_filter( $hook, $callback, $priority );
+}
 function has_action( $hook, $callback = false ) {
 	if ( empty( CB_Stub::$hooks[ $hook ] ) ) {
 		return false;
@@ -182,6 +201,9 @@ function home_url( $path = '' ) { return 'https://store.example' . $path; }
 function admin_url( $path = '' ) { return 'https://store.example/wp-admin/' . $path; }
 function plugins_url( $path = '', $plugin = '' ) { return 'https://store.example/wp-content/plugins/cartback-for-woocommerce/' . $path; }
 function plugin_basename( $file ) { return 'cartback-for-woocommerce/' . basename( $file ); }
+function wp_parse_url( $url, $component = -1 ) { return parse_url( (string) $url, $component ); }
+function wp_nonce_url( $url, $action = -1 ) { return $url . ( false === strpos( $url, '?' ) ? '?' : '&' ) . '_wpnonce=nonce'; }
+function wp_hash( $data, $scheme = 'auth' ) { return hash_hmac( 'md5', (string) $data, 'salt-' . $scheme ); }
 function add_query_arg( $key, $value, $url ) {
 	return $url . ( false === strpos( $url, '?' ) ? '?' : '&' ) . rawurlencode( $key ) . '=' . rawurlencode( $value );
 }
@@ -233,11 +255,15 @@ function wp_safe_redirect( $url, $status = 302 ) {
 }
 
 // HTTP.
-function wp_remote_request_stub( $method, $url, $args ) {
+function wp_remote_request_stub( $method, $url, $args, $safe = false ) {
 	CB_Stub::$remote_calls[] = array(
-		'method' => $method,
-		'url'    => $url,
-		'args'   => $args,
+		'method'   => $method,
+		'url'      => $url,
+		'args'     => $args,
+		// Whether it went through wp_safe_remote_*().
+		'safe'     => $safe,
+		// How often the response had been finished when it was sent.
+		'finished' => CB_Stub::$finished,
 	);
 	if ( CB_Stub::$remote_handler ) {
 		return call_user_func( CB_Stub::$remote_handler, $method, $url, $args );
@@ -249,6 +275,45 @@ function wp_remote_request_stub( $method, $url, $args ) {
 }
 function wp_remote_get( $url, $args = array() ) { return wp_remote_request_stub( 'GET', $url, $args ); }
 function wp_remote_post( $url, $args = array() ) { return wp_remote_request_stub( 'POST', $url, $args ); }
+/**
+ * As wp_http_validate_url(): loopback and private addresses need the
+ * http_request_host_is_external filter, ports other than 80, 443 and 8080
+ * the http_allowed_safe_ports filter.
+ */
+function cb_stub_http_validate_url( $url ) {
+	$host = (string) parse_url( $url, PHP_URL_HOST );
+	if ( '' === $host ) {
+		return false;
+	}
+	$private = 'localhost' === $host || preg_match( '/^(127|10)\.|^192\.168\.|^172\.(1[6-9]|2\d|3[01])\./', $host );
+	if ( $private && ! apply_filters( 'http_request_host_is_external', false, $host, $url ) ) {
+		return false;
+	}
+	$port = parse_url( $url, PHP_URL_PORT );
+	if ( $port ) {
+		$ports = apply_filters( 'http_allowed_safe_ports', array( 80, 443, 8080 ), $host, $url );
+		if ( ! is_array( $ports ) || ! in_array( $port, $ports, true ) ) {
+			return false;
+		}
+	}
+	return $url;
+}
+function wp_safe_remote_request_stub( $method, $url, $args ) {
+	if ( ! cb_stub_http_validate_url( $url ) ) {
+		return new WP_Error( 'http_request_not_executed', 'A valid URL was not provided.' );
+	}
+	$args['reject_unsafe_urls'] = true;
+	return wp_remote_request_stub( $method, $url, $args, true );
+}
+function wp_safe_remote_get( $url, $args = array() ) { return wp_safe_remote_request_stub( 'GET', $url, $args ); }
+function wp_safe_remote_post( $url, $args = array() ) { return wp_safe_remote_request_stub( 'POST', $url, $args ); }
+if ( ! function_exists( 'fastcgi_finish_request' ) ) {
+	// PHP-FPM's, which the CLI lacks: counts the calls.
+	function fastcgi_finish_request() {
+		++CB_Stub::$finished;
+		return true;
+	}
+}
 function wp_remote_retrieve_response_code( $response ) {
 	return is_array( $response ) && isset( $response['response']['code'] ) ? $response['response']['code'] : '';
 }
