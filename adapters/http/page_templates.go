@@ -124,6 +124,8 @@ type templateEditor struct {
 	// set); TestTo is the address last typed into the test form.
 	CanSendTest bool
 	TestTo      string
+	// ConfirmReset asks for the second click that deletes the template.
+	ConfirmReset bool
 }
 
 func (s *Server) templateStore() TemplateStore { return TemplateStore{Store: s.Service.Store} }
@@ -156,6 +158,12 @@ func (s *Server) pageTemplates(c *echo.Context) error {
 }
 
 func (s *Server) renderTemplates(c *echo.Context, status int, shop *recovery.Shop, ch templateChoice, custom templates.Custom, stored bool, notice, problem, testTo string) error {
+	return s.renderTemplatesWith(c, status, shop, ch, custom, stored, notice, problem, testTo, false)
+}
+
+// renderTemplatesWith is renderTemplates, asking to confirm going back to
+// the default when confirmReset is set.
+func (s *Server) renderTemplatesWith(c *echo.Context, status int, shop *recovery.Shop, ch templateChoice, custom templates.Custom, stored bool, notice, problem, testTo string, confirmReset bool) error {
 	shown, fromA, err := s.sentTemplate(c.Request().Context(), shop.ID, ch, custom)
 	if err != nil {
 		return err
@@ -165,7 +173,7 @@ func (s *Server) renderTemplates(c *echo.Context, status int, shop *recovery.Sho
 		Body: templateEditor{
 			templateChoice: ch, Kinds: templates.Kinds, Channels: templateChannels, Locales: templates.Languages,
 			Variants: templateVariants, Custom: custom, Stored: stored, FromA: fromA, Preview: s.preview(ch, shown),
-			CanSendTest: s.SendTest != nil, TestTo: testTo,
+			CanSendTest: s.SendTest != nil, TestTo: testTo, ConfirmReset: confirmReset,
 		},
 	})
 }
@@ -208,6 +216,11 @@ func (s *Server) pageTemplatesPost(c *echo.Context) error {
 	case "preview":
 		return s.renderTemplates(c, http.StatusOK, shop, ch, custom, stored != nil, "Preview only: not saved yet.", "", "")
 	case "reset":
+		// Deleting the merchant's work takes a second click; the editor
+		// comes back as it was, unsaved edits included.
+		return s.renderTemplatesWith(c, http.StatusOK, shop, ch, custom, stored != nil,
+			"Going back to the default deletes this template for good. Click “Yes, back to default” to do it, or Save to keep your edits.", "", "", true)
+	case "reset-confirmed":
 		if err := s.templateStore().PutTemplate(ctx, shop.ID, ch.Kind, ch.Channel, ch.Locale, ch.Variant, templates.Custom{}); err != nil {
 			return err
 		}
@@ -232,7 +245,7 @@ func (s *Server) pageTemplatesPost(c *echo.Context) error {
 		s.Logger.Info("template saved", "shop", shop.Domain, "kind", ch.Kind, "channel", ch.Channel, "locale", ch.Locale, "variant", ch.Variant)
 		return seeOther(c, back+"&done=saved")
 	}
-	return recovery.Errorf(recovery.EINVALID, "action: must be preview, save or reset")
+	return recovery.Errorf(recovery.EINVALID, "action: must be preview, save, reset or reset-confirmed")
 }
 
 // pageTemplatePreview answers the editor's live preview as JSON: the

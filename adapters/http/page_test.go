@@ -303,8 +303,16 @@ func TestAdminTemplateEditor(t *testing.T) {
 		t.Errorf("render with the saved template: %q %v", out.Subject, err)
 	}
 
-	// Back to default.
-	if p := b.post(base, b.withCSRF(url.Values{"action": {"reset"}, "kind": {"reminder"}, "channel": {"email"}, "locale": {"en"}})); p.status != http.StatusSeeOther {
+	// Back to default: the first click asks, keeping the template and
+	// the editor's content; the second deletes it.
+	ask := url.Values{"action": {"reset"}, "kind": {"reminder"}, "channel": {"email"}, "locale": {"en"}, "subject": {"EDITED-NOT-SAVED"}}
+	if p := b.post(base, b.withCSRF(ask)); p.status != http.StatusOK || !strings.Contains(p.body, `value="reset-confirmed"`) || !strings.Contains(p.body, "EDITED-NOT-SAVED") {
+		t.Errorf("reset, first click: %d", p.status)
+	}
+	if c, _ := store.Template(ctx, e.woo.ID, "reminder", "email", "en", ""); c == nil {
+		t.Errorf("the template went at the first click")
+	}
+	if p := b.post(base, b.withCSRF(url.Values{"action": {"reset-confirmed"}, "kind": {"reminder"}, "channel": {"email"}, "locale": {"en"}})); p.status != http.StatusSeeOther {
 		t.Errorf("reset: %d", p.status)
 	}
 	if c, _ := store.Template(ctx, e.woo.ID, "reminder", "email", "en", ""); c != nil {

@@ -96,7 +96,7 @@ func TestAdminTemplateVariants(t *testing.T) {
 	}
 
 	// Resetting B brings back the default for B only.
-	if p := b.post(base, with(url.Values{"action": {"reset"}, "variant": {"B"}})); p.status != http.StatusSeeOther {
+	if p := b.post(base, with(url.Values{"action": {"reset-confirmed"}, "variant": {"B"}})); p.status != http.StatusSeeOther {
 		t.Errorf("reset B: %d", p.status)
 	}
 	if c, _ := store.Template(ctx, e.woo.ID, "reminder", "email", "en", "B"); c != nil {
