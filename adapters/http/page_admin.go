@@ -292,6 +292,56 @@ func afterSignIn(r *http.Request) string {
 	return path.Dir(r.URL.Path)
 }
 
+// sessionID returns the id of the request's admin session.
+func sessionID(c *echo.Context) string {
+	v, _ := c.Get("session_id").(string)
+	return v
+}
+
+// shownOnce holds values a page shows once, to the session they were made
+// for, for a few minutes: a new webhook secret, between the POST that
+// makes it and the page the browser is sent on to.
+type shownOnce struct {
+	mu     sync.Mutex
+	values map[string]shownValue
+}
+
+type shownValue struct {
+	value   string
+	expires time.Time
+}
+
+// shownOnceFor is how long a value waits to be shown.
+const shownOnceFor = 5 * time.Minute
+
+func (o *shownOnce) put(session string, shopID uint64, value string, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.values == nil {
+		o.values = map[string]shownValue{}
+	}
+	for k, v := range o.values {
+		if !now.Before(v.expires) {
+			delete(o.values, k)
+		}
+	}
+	o.values[session+"\x00"+strconv.FormatUint(shopID, 10)] = shownValue{value: value, expires: now.Add(shownOnceFor)}
+}
+
+// take returns the value kept for the session and shop, once; "" when
+// there is none (already shown, or expired).
+func (o *shownOnce) take(session string, shopID uint64, now time.Time) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	key := session + "\x00" + strconv.FormatUint(shopID, 10)
+	v, ok := o.values[key]
+	delete(o.values, key)
+	if !ok || !now.Before(v.expires) {
+		return ""
+	}
+	return v.value
+}
+
 // scope returns the shop the request's session is confined to, or "".
 func scope(c *echo.Context) string {
 	v, _ := c.Get("session_shop").(string)
@@ -378,6 +428,7 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		c.Set("csrf", token)
+		c.Set("session_id", sess.id)
 		c.Set("session_shop", sess.shop)
 		return next(c)
 	}

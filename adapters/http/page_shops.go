@@ -296,7 +296,7 @@ func (s *Server) pageShopSettings(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	notice := ""
+	notice, newSecret := "", ""
 	switch c.QueryParam("done") {
 	case "saved":
 		notice = "Settings saved. Carts already in an episode keep the steps they were planned with."
@@ -306,6 +306,15 @@ func (s *Server) pageShopSettings(c *echo.Context) error {
 		notice = "Resumed."
 	case "secret-retired":
 		notice = "The previous webhook secret is no longer accepted."
+	case "secret-new", "secret-new-kept":
+		newSecret = s.newSecrets.take(sessionID(c), shop.ID, s.now())
+		notice = "New webhook secret made. The previous one is no longer accepted."
+		if c.QueryParam("done") == "secret-new-kept" {
+			notice = "New webhook secret made. The previous one is still accepted until you stop it."
+		}
+		if newSecret == "" {
+			notice += " It was shown once; make another if it was not copied."
+		}
 	}
 	switch {
 	case shop.Erasing:
@@ -313,7 +322,7 @@ func (s *Server) pageShopSettings(c *echo.Context) error {
 	case shop.Status == recovery.ShopRedacted:
 		notice = "This shop was erased: its data is gone, and what its store still sends is not stored. Add it again on the Shops page to connect it afresh."
 	}
-	return s.renderSettings(c, http.StatusOK, shop, newSettingsForm(shop), notice, "")
+	return s.renderSettingsWith(c, http.StatusOK, shop, newSettingsForm(shop), notice, "", newSecret)
 }
 
 func (s *Server) renderSettings(c *echo.Context, status int, shop *recovery.Shop, form settingsForm, notice, problem string) error {
@@ -396,11 +405,15 @@ func (s *Server) pageRotateSecret(c *echo.Context) error {
 		return err
 	}
 	s.Logger.Info("webhook secret rotated", "shop", shop.Domain, "previous_accepted", keep)
-	notice := "New webhook secret made. The previous one is no longer accepted."
+	// Shown on the page the browser is sent on to, not in this answer: a
+	// reload of an answer to a POST sends it again, which would make yet
+	// another secret and void the one just copied into the store.
+	s.newSecrets.put(sessionID(c), rotated.ID, rotated.WebhookSecret, s.now())
+	done := "secret-new"
 	if keep {
-		notice = "New webhook secret made. The previous one is still accepted until you stop it."
+		done = "secret-new-kept"
 	}
-	return s.renderSettingsWith(c, http.StatusOK, rotated, newSettingsForm(rotated), notice, "", rotated.WebhookSecret)
+	return seeOther(c, "/admin/shops/"+url.PathEscape(shop.Domain)+"?done="+done)
 }
 
 // pageEndRotation stops accepting the shop's previous webhook secret.

@@ -608,13 +608,29 @@ func TestSettingsPageRotatesWebhookSecret(t *testing.T) {
 	if p := b.post(settings+"/webhook-secret", url.Values{"keep_previous": {"on"}}); p.status != http.StatusForbidden || stored().WebhookSecret != wooSecret {
 		t.Errorf("rotate without the CSRF token: %d", p.status)
 	}
+	// The answer sends the browser on to the page that shows the secret:
+	// reloading that page makes no new secret.
 	p := b.post(settings+"/webhook-secret", b.withCSRF(url.Values{"keep_previous": {"on"}}))
 	sh := stored()
-	if p.status != 200 || sh.WebhookSecret == wooSecret || sh.PreviousWebhookSecret != wooSecret ||
-		!strings.Contains(p.body, `id="new-webhook-secret" type="text" readonly value="`+sh.WebhookSecret+`"`) {
+	if p.status != http.StatusSeeOther || sh.WebhookSecret == wooSecret || sh.PreviousWebhookSecret != wooSecret {
 		t.Fatalf("rotate: %d, stored %q / %q\n%s", p.status, sh.WebhookSecret, sh.PreviousWebhookSecret, p.body)
 	}
 	fresh := sh.WebhookSecret
+	shown := p.header.Get("Location")
+	if p := b.get(shown); p.status != 200 || !strings.Contains(p.body, `id="new-webhook-secret" type="text" readonly value="`+fresh+`"`) || !strings.Contains(p.body, "still accepted") {
+		t.Fatalf("the page after rotating: %d\n%s", p.status, p.body)
+	}
+	if p := b.get(shown); strings.Contains(p.body, fresh) || !strings.Contains(p.body, "shown once") || stored().WebhookSecret != fresh {
+		t.Errorf("that page reloaded: shows the secret again, or made another")
+	}
+	// Another browser's session never sees it.
+	other := e.browser()
+	other.signIn()
+	b.post(settings+"/webhook-secret", b.withCSRF(url.Values{"keep_previous": {"on"}}))
+	if p := other.get(shown); strings.Contains(p.body, stored().WebhookSecret) {
+		t.Errorf("another session was shown the secret")
+	}
+	fresh = stored().WebhookSecret
 	// Shown once: the page afterwards tells the rotation is on, not the secret.
 	p = b.get(settings)
 	if strings.Contains(p.body, fresh) || !strings.Contains(p.body, "Stop accepting the previous secret") {

@@ -81,6 +81,8 @@ type Server struct {
 
 	// signIns counts admin token attempts per client.
 	signIns *signInThrottle
+	// newSecrets holds a webhook secret just made until its page shows it.
+	newSecrets shownOnce
 
 	// Templates previews and validates merchants' templates on the admin
 	// pages; give it the renderer that sends, so both agree. Nil uses a
