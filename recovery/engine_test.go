@@ -318,6 +318,47 @@ func TestEpisodeCapReservationOnlyForALastStepThatCanGo(t *testing.T) {
 	})
 }
 
+// TestLateUpdateDoesNotReviveADeletedCart: the plugin sends a browser's
+// events after its pages, so an update can arrive after the delete that
+// followed it; the cart stays deleted. A delete from before the latest
+// update is stale.
+func TestLateUpdateDoesNotReviveADeletedCart(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, recovery.ShopSettings{})
+	apply := func(kind recovery.EventKind, at time.Duration) recovery.Result {
+		t.Helper()
+		c := &recovery.Cart{Keys: recovery.CartKeys{CartKey: "k1"}, LastActivityAt: start.Add(at)}
+		if kind == recovery.EventCartUpdated {
+			c.Contact = recovery.Contact{Email: "kari@example.com"}
+			c.Currency = "NOK"
+			c.Items = []recovery.LineItem{{Title: "Lamp", Quantity: 1, UnitPrice: 100, LinePrice: 100}}
+			c.Totals = recovery.Totals{Total: 100}
+		}
+		res, err := e.svc.Apply(ctx, e.shop.ID, recovery.Event{Kind: kind, Cart: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	e.now = start.Add(time.Minute) // the events arrive a while after they happened
+	first := apply(recovery.EventCartUpdated, 0)
+	apply(recovery.EventCartDeleted, 2*time.Second) // emptied
+	if res := apply(recovery.EventCartUpdated, time.Second); res.Outcome != recovery.OutcomeStale {
+		t.Errorf("an update from before the delete, arriving after it: %s", res.Outcome)
+	}
+	if c := e.cart(first.CartIDs[0]); c.State != recovery.CartDeleted {
+		t.Errorf("cart %s after a late update", c.State)
+	}
+	// A later one (the shopper came back to the same cart) reopens it.
+	if res := apply(recovery.EventCartUpdated, 3*time.Second); res.Outcome == recovery.OutcomeStale {
+		t.Errorf("an update after the delete: %s", res.Outcome)
+	}
+	// A delete from before the cart's latest change is stale.
+	if res := apply(recovery.EventCartDeleted, 2500*time.Millisecond); res.Outcome != recovery.OutcomeStale {
+		t.Errorf("a delete from before the latest update: %s", res.Outcome)
+	}
+}
+
 func TestOrderAroundDueTime(t *testing.T) {
 	for _, tc := range []struct {
 		name      string

@@ -190,7 +190,7 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		case EventCartUpdated:
 			res, err = s.applyCart(tx, shop, ev.Cart, now, ev.Backfill)
 		case EventCartDeleted:
-			res, err = s.applyDelete(tx, shop, ev.Cart.Keys, now)
+			res, err = s.applyDelete(tx, shop, ev.Cart.Keys, ev.Cart.LastActivityAt, now)
 		case EventOrder:
 			res, err = s.applyOrder(tx, shop, ev.Order, now)
 		case EventShopUninstalled:
@@ -328,6 +328,12 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time, backfill
 	if !existing.OrderOnly && !in.LastActivityAt.IsZero() && in.LastActivityAt.Before(existing.LastActivityAt) {
 		return Result{Outcome: OutcomeStale, CartIDs: []uint64{existing.ID}}, nil
 	}
+	// Nor may an update from before the cart was deleted bring it back:
+	// the events of one browser can arrive in another order than they
+	// happened.
+	if existing.State == CartDeleted && !in.LastActivityAt.IsZero() && !existing.DeletedAt.IsZero() && !in.LastActivityAt.After(existing.DeletedAt) {
+		return Result{Outcome: OutcomeStale, CartIDs: []uint64{existing.ID}}, nil
+	}
 
 	c := existing.clone()
 	// Whatever the cart was when this update happened comes first: an
@@ -431,7 +437,7 @@ func (s *Service) convert(tx Tx, c *Cart, conv *Conversion, now time.Time) error
 }
 
 // applyDelete marks the cart deleted so that nothing more is sent for it.
-func (s *Service) applyDelete(tx Tx, shop *Shop, keys CartKeys, now time.Time) (Result, error) {
+func (s *Service) applyDelete(tx Tx, shop *Shop, keys CartKeys, at, now time.Time) (Result, error) {
 	c, err := findCart(tx, shop.ID, keys)
 	if err != nil {
 		return Result{}, err
@@ -439,10 +445,17 @@ func (s *Service) applyDelete(tx Tx, shop *Shop, keys CartKeys, now time.Time) (
 		return Result{Outcome: OutcomeIgnored}, nil
 	} else if c.State == CartConverted || c.State == CartDeleted {
 		return Result{Outcome: OutcomeUnchanged, CartIDs: []uint64{c.ID}}, nil
+	} else if !at.IsZero() && at.Before(c.LastActivityAt) {
+		// A delete from before the cart's latest change arrived late.
+		return Result{Outcome: OutcomeStale, CartIDs: []uint64{c.ID}}, nil
+	}
+	deletedAt := now
+	if !at.IsZero() && at.Before(now) {
+		deletedAt = at // the platform's time, as updates are compared by theirs
 	}
 	c = c.clone()
 	c.settle(shop, now)
-	c.State, c.DeletedAt, c.UpdatedAt = CartDeleted, now, now
+	c.State, c.DeletedAt, c.UpdatedAt = CartDeleted, deletedAt, now
 	c.closeSteps(ReasonDeleted, now)
 	c.schedule(shop)
 	if err := tx.PutCart(c); err != nil {

@@ -88,16 +88,23 @@ func decodeCart(body []byte, storeURL, region string) (*recovery.Cart, error) {
 }
 
 // decodeCartDeleted reads the plugin's cart.deleted body.
-func decodeCartDeleted(body []byte) (recovery.CartKeys, error) {
+func decodeCartDeleted(body []byte) (*recovery.Cart, error) {
 	var p cartDeletedPayload
 	if err := payload.DecodeWith(body, &p, readCartDeleted); err != nil {
-		return recovery.CartKeys{}, err
+		return nil, err
 	}
 	cartKey := strings.TrimSpace(p.CartKey)
 	if cartKey == "" {
-		return recovery.CartKeys{}, recovery.Errorf(recovery.EINVALID, "cart has no cart_key")
+		return nil, recovery.Errorf(recovery.EINVALID, "cart has no cart_key")
 	}
-	return recovery.CartKeys{CartKey: cartKey}, nil
+	// When the cart was emptied: an update from before it that arrives
+	// later must not bring the cart back.
+	var conv payload.Converter
+	at := conv.Time("updated_at", p.UpdatedAt, time.RFC3339)
+	if err := conv.Err(); err != nil {
+		return nil, err
+	}
+	return &recovery.Cart{Keys: recovery.CartKeys{CartKey: cartKey}, LastActivityAt: at}, nil
 }
 
 // sortedAttributes turns the plugin's attribute object into a list sorted

@@ -137,6 +137,8 @@ func readCartDeleted(r *payload.Reader, p *cartDeletedPayload) {
 		switch string(key) {
 		case "cart_key":
 			r.String(&p.CartKey)
+		case "updated_at":
+			r.String(&p.UpdatedAt)
 		default:
 			r.Unknown(key)
 		}

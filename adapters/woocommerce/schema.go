@@ -109,7 +109,8 @@ func imageSource(raw json.RawMessage) string {
 
 // cartDeletedPayload is the body of the plugin's cart.deleted event.
 type cartDeletedPayload struct {
-	CartKey string `json:"cart_key"`
+	CartKey   string `json:"cart_key"`
+	UpdatedAt string `json:"updated_at"`
 }
 
 // cartPayload is the body of the plugin's cart.updated and cart.deleted

@@ -46,11 +46,11 @@ func DecodeWebhook(topic string, body []byte, storeURL, region string) (recovery
 		}
 		return recovery.Event{Kind: recovery.EventCartUpdated, Cart: cart}, nil
 	case TopicCartDeleted:
-		keys, err := decodeCartDeleted(body)
+		cart, err := decodeCartDeleted(body)
 		if err != nil {
 			return recovery.Event{}, err
 		}
-		return recovery.Event{Kind: recovery.EventCartDeleted, Cart: &recovery.Cart{Keys: keys}}, nil
+		return recovery.Event{Kind: recovery.EventCartDeleted, Cart: cart}, nil
 	}
 	return recovery.Event{Kind: recovery.EventIgnored}, nil
 }

@@ -352,7 +352,9 @@ func TestDecodeCartUpdatedMinimal(t *testing.T) {
 
 func TestDecodeCartDeleted(t *testing.T) {
 	ev := decode(t, TopicCartDeleted, readTestdata(t, "cart_deleted.json"), recovery.EventCartDeleted)
-	want := &recovery.Cart{Keys: recovery.CartKeys{CartKey: "t_5f3c9a1e8d2b47c0a6e4f1b2c3d4e5f6"}}
+	// The time it was emptied comes along: an update from before it that
+	// arrives later must not bring the cart back.
+	want := &recovery.Cart{Keys: recovery.CartKeys{CartKey: "t_5f3c9a1e8d2b47c0a6e4f1b2c3d4e5f6"}, LastActivityAt: time.Date(2026, 3, 2, 9, 12, 45, 0, time.UTC)}
 	if !reflect.DeepEqual(ev.Cart, want) {
 		t.Errorf("Cart = %+v, want %+v", ev.Cart, want)
 	}
