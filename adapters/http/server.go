@@ -370,25 +370,48 @@ func forwardedFor(remote string, headers []string, trusted []netip.Prefix) (neti
 	if err != nil || !isTrusted(peer.Addr().Unmap()) {
 		return netip.Addr{}, false
 	}
-	var hops []netip.Addr
+	var parts []string
 	for _, h := range headers {
-		for _, part := range strings.Split(h, ",") {
-			a, err := netip.ParseAddr(strings.TrimSpace(part))
-			if err != nil {
-				return netip.Addr{}, false // a garbled chain: trust none of it
-			}
-			hops = append(hops, a.Unmap())
-		}
+		parts = append(parts, strings.Split(h, ",")...)
 	}
-	if len(hops) == 0 {
+	// From the right, and no further than the first address that is not a
+	// proxy's: what lies to its left the client wrote, garbled or not.
+	var last netip.Addr
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, ok := hopAddr(parts[i])
+		if !ok {
+			break // a proxy wrote nothing usable: trust no more of it
+		}
+		if !isTrusted(a) {
+			return a, true
+		}
+		last = a
+	}
+	// Every usable entry is a proxy's: the one the last proxy wrote, which
+	// no client can choose.
+	if !last.IsValid() {
 		return netip.Addr{}, false
 	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		if !isTrusted(hops[i]) {
-			return hops[i], true
+	for i := len(parts) - 1; i >= 0; i-- {
+		if a, ok := hopAddr(parts[i]); ok {
+			return a, true
 		}
 	}
-	return hops[len(hops)-1], true
+	return netip.Addr{}, false
+}
+
+// hopAddr reads one X-Forwarded-For entry: an address, possibly in
+// brackets or with a port, as proxies write them.
+func hopAddr(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
 }
 
 // throttleSignIn takes an attempt from the client's sign-in budget, or

@@ -281,6 +281,14 @@ func TestForwardedFor(t *testing.T) {
 		{"192.0.2.1:1", []string{"10.6.6.6, 10.1.1.1"}, "10.1.1.1"},
 		{"192.0.2.1:1", []string{"::ffff:203.0.113.5"}, "203.0.113.5"},
 		{"192.0.2.1:1", []string{"203.0.113.5, not-an-ip"}, ""},
+		// What the client wrote left of the first untrusted address does
+		// not matter, garbled or not.
+		{"192.0.2.1:1", []string{"junk, 203.0.113.66"}, "203.0.113.66"},
+		{"192.0.2.1:1", []string{", 203.0.113.66"}, "203.0.113.66"},
+		// Entries as proxies write them: brackets, ports.
+		{"192.0.2.1:1", []string{"[2001:db8::5]"}, "2001:db8::5"},
+		{"192.0.2.1:1", []string{"203.0.113.7:51234"}, "203.0.113.7"},
+		{"192.0.2.1:1", []string{"[2001:db8::5]:443"}, "2001:db8::5"},
 		{"192.0.2.1:1", nil, ""},
 		{"198.51.100.1:1", []string{"203.0.113.5"}, ""}, // not from a proxy
 	} {
