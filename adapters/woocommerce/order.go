@@ -143,8 +143,8 @@ func orderCart(p *orderPayload, status, storeURL, region string) (*recovery.Cart
 			// lines would differ from what the shopper saw by the tax.
 			subtotals[i] = conv.Sum("line_items.subtotal_tax", subtotals[i], conv.Money("line_items.subtotal_tax", item.SubtotalTax))
 			line = subtotals[i]
-			if item.Quantity > 0 {
-				unit = line / int64(item.Quantity)
+			if q := int64(item.Quantity); q > 0 {
+				unit = (line + q/2) / q // rounded, as WooCommerce shows it
 			}
 		}
 		cart.Items = append(cart.Items, recovery.LineItem{
@@ -168,6 +168,16 @@ func orderCart(p *orderPayload, status, storeURL, region string) (*recovery.Cart
 		Shipping:  conv.Money("shipping_total", p.ShippingTotal),
 		Tax:       conv.Money("total_tax", p.TotalTax),
 		Total:     conv.Money("total", p.Total),
+	}
+	if p.PricesIncludeTax {
+		// As the lines: with the tax in them, so that the rows add up to
+		// the total the shopper saw.
+		if p.DiscountTax != "" {
+			cart.Totals.Discounts = conv.Sum("discount_tax", cart.Totals.Discounts, conv.Money("discount_tax", p.DiscountTax))
+		}
+		if p.ShippingTax != "" {
+			cart.Totals.Shipping = conv.Sum("shipping_tax", cart.Totals.Shipping, conv.Money("shipping_tax", p.ShippingTax))
+		}
 	}
 	cart.LastActivityAt = conv.Time("date_modified_gmt", p.DateModifiedGMT, gmtLayout)
 	cart.CreatedAt = conv.Time("date_created_gmt", p.DateCreatedGMT, gmtLayout)

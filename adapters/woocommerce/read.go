@@ -35,6 +35,10 @@ func readOrder(r *payload.Reader, p *orderPayload) {
 			r.Decimal(&p.DiscountTotal)
 		case "shipping_total":
 			r.Decimal(&p.ShippingTotal)
+		case "discount_tax":
+			r.Decimal(&p.DiscountTax)
+		case "shipping_tax":
+			r.Decimal(&p.ShippingTax)
 		case "total_tax":
 			r.Decimal(&p.TotalTax)
 		case "total":

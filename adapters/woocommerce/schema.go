@@ -36,14 +36,18 @@ type orderPayload struct {
 	DatePaidGMT     string     `json:"date_paid_gmt"`
 	// PricesIncludeTax: the shop shows prices with tax, as its shoppers
 	// saw them; the line subtotals are without it either way.
-	PricesIncludeTax bool                   `json:"prices_include_tax"`
-	DiscountTotal    payload.Decimal        `json:"discount_total"`
-	ShippingTotal    payload.Decimal        `json:"shipping_total"`
-	TotalTax         payload.Decimal        `json:"total_tax"`
-	Total            payload.Decimal        `json:"total"`
-	Billing          contactPayload         `json:"billing"`
-	MetaData         metaData               `json:"meta_data"`
-	LineItems        []orderLineItemPayload `json:"line_items"`
+	PricesIncludeTax bool            `json:"prices_include_tax"`
+	DiscountTotal    payload.Decimal `json:"discount_total"`
+	ShippingTotal    payload.Decimal `json:"shipping_total"`
+	// DiscountTax and ShippingTax are the tax in the discount and the
+	// shipping, added where the shop shows prices with tax.
+	DiscountTax payload.Decimal        `json:"discount_tax"`
+	ShippingTax payload.Decimal        `json:"shipping_tax"`
+	TotalTax    payload.Decimal        `json:"total_tax"`
+	Total       payload.Decimal        `json:"total"`
+	Billing     contactPayload         `json:"billing"`
+	MetaData    metaData               `json:"meta_data"`
+	LineItems   []orderLineItemPayload `json:"line_items"`
 }
 
 type orderLineItemPayload struct {

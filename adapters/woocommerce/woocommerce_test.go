@@ -220,21 +220,27 @@ func TestDecodeUnpaidOrderVariants(t *testing.T) {
 // they add up to the total with shipping.
 func TestDecodeOrderPricesIncludingTax(t *testing.T) {
 	items := []any{map[string]any{
-		"name": "Tee", "quantity": 2, "price": 100, "subtotal": "200.00", "subtotal_tax": "50.00",
-		"total": "200.00", "total_tax": "50.00",
+		"name": "Tee", "quantity": 3, "price": 66.67, "subtotal": "200.00", "subtotal_tax": "50.00",
+		"total": "180.00", "total_tax": "45.00",
 	}}
 	for _, inclusive := range []bool{false, true} {
 		body := patched(t, "order_pending.json", map[string]any{
 			"line_items": items, "prices_include_tax": inclusive,
-			"discount_total": "0.00", "shipping_total": "0.00", "total_tax": "50.00", "total": "250.00",
+			"discount_total": "20.00", "discount_tax": "5.00", "shipping_total": "40.00", "shipping_tax": "10.00",
+			"total_tax": "55.00", "total": "275.00",
 		})
 		cart := decode(t, TopicOrderCreated, body, recovery.EventCartUpdated).Cart
-		wantLine, wantUnit := int64(20000), int64(10000)
+		want := recovery.Totals{Subtotal: 20000, Discounts: 2000, Shipping: 4000, Tax: 5500, Total: 27500}
+		wantUnit := int64(6667)
 		if inclusive {
-			wantLine, wantUnit = 25000, 12500
+			want.Subtotal, want.Discounts, want.Shipping, wantUnit = 25000, 2500, 5000, 8333
 		}
-		if it := cart.Items[0]; it.LinePrice != wantLine || it.UnitPrice != wantUnit || cart.Totals.Subtotal != wantLine {
-			t.Errorf("inclusive=%v: line %d, unit %d, subtotal %d; want %d, %d", inclusive, it.LinePrice, it.UnitPrice, cart.Totals.Subtotal, wantLine, wantUnit)
+		if it := cart.Items[0]; it.LinePrice != want.Subtotal || it.UnitPrice != wantUnit || cart.Totals != want {
+			t.Errorf("inclusive=%v: line %d, unit %d, totals %+v; want unit %d, totals %+v", inclusive, it.LinePrice, it.UnitPrice, cart.Totals, wantUnit, want)
+		}
+		// With tax in them, the rows add up to the total without a tax row.
+		if inclusive && want.Subtotal-want.Discounts+want.Shipping != want.Total {
+			t.Errorf("inclusive rows do not add up")
 		}
 	}
 }
