@@ -1274,7 +1274,8 @@ func TestPacedSendLooksAgainAfterWaiting(t *testing.T) {
 }
 
 // counter counts calls to the store: purchase checks and codes issued.
-type counter struct{ purchases, codes int }
+// failAfter, when set, makes every issue after that many fail.
+type counter struct{ purchases, codes, failAfter int }
 
 func (c *counter) Purchased(context.Context, *recovery.Shop, *recovery.Cart) (bool, error) {
 	c.purchases++
@@ -1283,6 +1284,9 @@ func (c *counter) Purchased(context.Context, *recovery.Shop, *recovery.Cart) (bo
 
 func (c *counter) IssueDiscount(_ context.Context, _ *recovery.Shop, cart *recovery.Cart, pct int, _ time.Time) (string, error) {
 	c.codes++
+	if c.failAfter > 0 && c.codes > c.failAfter {
+		return "", fmt.Errorf("store unreachable")
+	}
 	return fmt.Sprintf("CB-%d-%d-%d", cart.ID, pct, c.codes), nil
 }
 
@@ -1357,6 +1361,29 @@ func TestIssuedCodeRenewedWhenNearItsEnd(t *testing.T) {
 	want := fmt.Sprintf("CB-%d-10-2", id)
 	if calls.codes != 2 || len(msgs) != 1 || msgs[0].DiscountCode != want {
 		t.Errorf("%d codes; sent %d, want one with a fresh %q", calls.codes, len(msgs), want)
+	}
+}
+
+// A kept code that expired and cannot be made anew gives way to the step's
+// own static code, as planned, not to none.
+func TestExpiredCodeFallsBackToTheStepsCode(t *testing.T) {
+	e := newEngine(t, recovery.ShopSettings{UniqueDiscountPercent: 10, Sequence: &recovery.Sequence{MaxAge: recovery.Duration(10 * 24 * time.Hour), Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(72 * time.Hour), Template: recovery.TemplateIncentive, DiscountCode: "STEP15"},
+	}}})
+	calls := &counter{failAfter: 1}
+	e.sched.Discounts = map[recovery.Platform]recovery.DiscountIssuer{recovery.PlatformShopify: calls}
+	e.email.fail = func(int) error {
+		if calls.codes == 1 {
+			return &recovery.SendError{Temporary: true, Code: "421", Message: "busy"}
+		}
+		return nil
+	}
+	e.checkout("a", 0)
+	e.at(72 * time.Hour)
+	e.checkout("a", 72*time.Hour+time.Minute) // back: the step moves past the code's end
+	e.at(144*time.Hour + time.Minute)
+	if msgs := e.email.messages(); len(msgs) != 1 || msgs[0].DiscountCode != "STEP15" {
+		t.Errorf("sent %d; want one with the step's own code", len(msgs))
 	}
 }
 

@@ -120,18 +120,23 @@ func (c *Cart) settle(shop *Shop, at time.Time) {
 	}
 }
 
+// staticCode is the code a step of the sequence carries without a
+// single-use one: its own, or for an incentive the shop's.
+func staticCode(shop *Shop, st Step) string {
+	if st.DiscountCode == "" && st.Template == TemplateIncentive {
+		return shop.Settings.DiscountCode
+	}
+	return st.DiscountCode
+}
+
 // plan creates the episode's steps from the shop's sequence.
 func (c *Cart) plan(shop *Shop, now time.Time) {
 	seq := shop.Settings.SequenceOrDefault()
 	c.Holdout = inHoldout(c.ID, shop.Settings.HoldoutPercent)
 	c.Steps = make([]StepRun, 0, len(seq.Steps))
 	for i, st := range seq.Steps {
-		code := st.DiscountCode
-		if code == "" && st.Template == TemplateIncentive {
-			code = shop.Settings.DiscountCode
-		}
 		run := StepRun{
-			Index: i, Channel: st.Channel, Template: st.Template, DiscountCode: code, Variant: drawVariant(c.ID, i, st.Variants),
+			Index: i, Channel: st.Channel, Template: st.Template, DiscountCode: staticCode(shop, st), Variant: drawVariant(c.ID, i, st.Variants),
 			After: st.After, DueAt: c.LastActivityAt.Add(time.Duration(st.After)), State: StepScheduled,
 		}
 		if c.Holdout {

@@ -488,7 +488,8 @@ func (s *Scheduler) issueDiscount(ctx context.Context, cl *Claim, now time.Time)
 	if pct <= 0 || issuer == nil || cl.Step.Template != TemplateIncentive {
 		return false
 	}
-	if cl.Step.CodeIssued && now.Add(UniqueDiscountTTL/3).Before(cl.Step.CodeExpires) {
+	// Codes issued before their expiry was kept have none recorded: kept.
+	if cl.Step.CodeIssued && (cl.Step.CodeExpires.IsZero() || now.Add(UniqueDiscountTTL/3).Before(cl.Step.CodeExpires)) {
 		return false
 	}
 	expires := now.Add(UniqueDiscountTTL)
@@ -496,8 +497,13 @@ func (s *Scheduler) issueDiscount(ctx context.Context, cl *Claim, now time.Time)
 	if err != nil {
 		s.Logger.Warn("single-use discount not created; the shop's code is used", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
 		if cl.Step.CodeIssued && !now.Before(cl.Step.CodeExpires) {
-			// The old code no longer works: the shop's own code it is.
-			cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires = cl.Shop.Settings.DiscountCode, false, time.Time{}
+			// The old code no longer works: the step's own static code
+			// it is, as planned.
+			code := ""
+			if seq := cl.Shop.Settings.SequenceOrDefault(); cl.Step.Index < len(seq.Steps) {
+				code = staticCode(cl.Shop, seq.Steps[cl.Step.Index])
+			}
+			cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires = code, false, time.Time{}
 		}
 		return true
 	}
