@@ -784,19 +784,39 @@ func TestSMSStopHoldsForEveryShop(t *testing.T) {
 		{Channel: recovery.ChannelSMS, After: recovery.Duration(time.Hour), Template: "reminder"},
 	}}
 	e := newEngine(t, recovery.ShopSettings{Sequence: seq})
-	if n, err := e.svc.SetOptOut(ctx, recovery.ChannelSMS, "+4792222222", true, "sms_reply"); err != nil || n != 0 {
+	other, err := e.svc.CreateShop(ctx, &recovery.Shop{Platform: recovery.PlatformShopify, Domain: "other.myshopify.com", WebhookSecret: "0123456789abcdef-other", Settings: recovery.ShopSettings{Sequence: seq}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := e.shop
+	// The number has a cart in the first shop only when it says STOP.
+	a := e.checkout("a", 2*time.Hour, withContact("a@example.com", "+4792222222"), withSMSConsent)
+	if n, err := e.svc.SetOptOut(ctx, recovery.ChannelSMS, "+4792222222", true, "sms_reply"); err != nil || n != 1 {
 		t.Fatalf("SetOptOut = %d, %v", n, err)
 	}
-	a := e.checkout("a", 2*time.Hour, withContact("a@example.com", "+4792222222"), withSMSConsent)
 	e.at(3 * time.Hour)
 	e.wantSteps(a, "skipped/opted_out")
-	// START undoes it, for every shop too.
+	// The other shop, which had no cart of it, does not text it either.
+	e.shop = other
+	b := e.checkout("b", 3*time.Hour, withContact("b@example.com", "+4792222222"), withSMSConsent)
+	e.at(4 * time.Hour)
+	e.wantSteps(b, "skipped/opted_out")
+	// START undoes it, for every shop, also where retention has erased
+	// the carts of the number since.
+	e.now = start.Add(100 * 24 * time.Hour)
+	if n, err := e.svc.Expire(ctx); err != nil || n != 2 {
+		t.Fatalf("Expire = %d, %v", n, err)
+	}
 	if _, err := e.svc.SetOptOut(ctx, recovery.ChannelSMS, "+4792222222", false, "sms_reply"); err != nil {
 		t.Fatal(err)
 	}
-	b := e.checkout("b", 4*time.Hour, withContact("b@example.com", "+4792222222"), withSMSConsent)
-	e.at(5 * time.Hour)
-	e.wantSteps(b, "sent")
+	later := 100*24*time.Hour + 2*time.Hour // 10:00 UTC
+	for _, sh := range []*recovery.Shop{first, other} {
+		e.shop = sh
+		c := e.checkout("c-"+sh.Domain, later, withContact("c@example.com", "+4792222222"), withSMSConsent)
+		e.at(later + time.Hour)
+		e.wantSteps(c, "sent")
+	}
 }
 
 func TestSMSFrequencyRule(t *testing.T) {

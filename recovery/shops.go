@@ -553,6 +553,13 @@ func (s *Service) SetOptOut(ctx context.Context, channel Channel, contact string
 				return err
 			}
 			if len(carts) == 0 {
+				if !optOut && channel == ChannelSMS {
+					// START undoes a STOP of every shop, also where
+					// retention has erased the carts since.
+					if err := tx.DeleteOptOut(shop.ID, channel, contact); err != nil {
+						return err
+					}
+				}
 				continue
 			}
 			n++
