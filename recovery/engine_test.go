@@ -1475,6 +1475,45 @@ func TestCartChangedWhileQueuedGoesBack(t *testing.T) {
 	})
 }
 
+// A text moved to the morning and then put back because the shopper came
+// back moves with the cart, old deadline and all: it goes out at its new
+// time, even after the morning's deadline.
+func TestMovedStepLosesItsOldDeadline(t *testing.T) {
+	seq := &recovery.Sequence{AbandonAfter: recovery.Duration(time.Minute), FrequencyCap: 9, Steps: []recovery.Step{
+		{Channel: recovery.ChannelSMS, After: recovery.Duration(8 * time.Hour), Template: "reminder"},
+	}}
+	e := newEngine(t, recovery.ShopSettings{Sequence: seq})
+	// start is 08:00 UTC: activity 13:30, due 21:30, moved to 09:00.
+	id := e.checkout("a", 5*time.Hour+30*time.Minute, withSMSConsent)
+	e.at(13*time.Hour + 30*time.Minute)
+	if got := e.steps(id)[0]; got != "scheduled/quiet_hours" {
+		t.Fatalf("at 21:30: %s", got)
+	}
+	paced := &pacedSender{recordingSender: e.sms}
+	e.sched.Senders[recovery.ChannelSMS] = paced
+	paced.wait = func(context.Context) error {
+		e.checkout("a", 25*time.Hour, withSMSConsent) // back at 09:00, while the text queued
+		paced.wait = func(context.Context) error { return nil }
+		return nil
+	}
+	e.at(25 * time.Hour) // 09:00 the next day
+	if n := len(e.sms.messages()); n != 0 {
+		t.Fatalf("%d texts to a shopper back in the cart", n)
+	}
+	// 17:00: eight hours after the return, past the morning's 15:00
+	// deadline. The provider is busy once: the text is tried again, as
+	// for any step within its deadline.
+	e.sms.fail = func(n int) error {
+		if e.now.Before(start.Add(33*time.Hour + time.Minute)) {
+			return &recovery.SendError{Temporary: true, Code: "20429", Message: "busy"}
+		}
+		return nil
+	}
+	e.at(33 * time.Hour)
+	e.at(34 * time.Hour)
+	e.wantSteps(id, "sent")
+}
+
 // A search shows carts as every other view does: an active cart past its
 // abandonment cut-off is abandoned, with its episode planned, even before
 // the scheduler has written that.

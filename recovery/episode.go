@@ -693,8 +693,9 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 			st.NotBefore, st.FinishedAt, st.ClaimedAt = retryAt, time.Time{}, time.Time{}
 			if c.LastActivityAt.After(cl.Cart.LastActivityAt) {
 				// The shopper came back while it was being sent: it moves
-				// with the cart, as the steps not yet claimed did.
-				st.DueAt = c.LastActivityAt.Add(time.Duration(st.After))
+				// with the cart, as the steps not yet claimed did, and a
+				// deadline of its old time goes with it.
+				st.DueAt, st.Deadline = c.LastActivityAt.Add(time.Duration(st.After)), time.Time{}
 			}
 			if reason == ReasonQuietHours {
 				st.Deadline = retryAt.Add(StepDeadline) // moved to the morning, never dropped
