@@ -65,7 +65,8 @@ func (q QuietHours) Next(t time.Time, loc *time.Location) time.Time {
 		w := time.Date(local.Year(), local.Month(), local.Day()+days, int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, loc)
 		for !w.After(t) {
 			// The end fell in the hour the clocks skipped and was read as
-			// the hour before: the quiet hours end when the clocks resume.
+			// the hour before: the quiet hours end within the hour after
+			// the clocks resume, never before.
 			w = w.Add(time.Hour)
 		}
 		return w
