@@ -3,7 +3,7 @@
  * Plugin Name:          cartback for WooCommerce
  * Plugin URI:           https://github.com/cartback/cartback
  * Description:          Sends carts to a cartback server, which reminds shoppers who left before paying, and restores their carts from the reminder's link.
- * Version:              1.2.0
+ * Version:              1.2.1
  * Requires at least:    6.0
  * Requires PHP:         7.4
  * Requires Plugins:     woocommerce
@@ -19,7 +19,7 @@
 
 defined( 'ABSPATH' ) || exit;
 
-define( 'CARTBACK_VERSION', '1.2.0' );
+define( 'CARTBACK_VERSION', '1.2.1' );
 define( 'CARTBACK_FILE', __FILE__ );
 define( 'CARTBACK_DIR', __DIR__ );
 

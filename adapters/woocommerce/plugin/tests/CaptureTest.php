@@ -407,6 +407,19 @@ class CaptureTest extends CartbackTestCase {
 			'ahrefs'               => array( 'Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)' ),
 			'duckduckbot'          => array( 'DuckDuckBot-Https/1.1; (+https://duckduckgo.com/duckduckbot)' ),
 			'python'               => array( 'python-requests/2.31.0' ),
+			'googlebot image'      => array( 'Googlebot-Image/1.0' ),
+			'storebot'             => array( 'Mozilla/5.0 (X11; Linux x86_64; Storebot-Google/1.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.216 Safari/537.36' ),
+			'inspection tool'      => array( 'Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.216 Mobile Safari/537.36 (compatible; Google-InspectionTool/1.0;)' ),
+			'google other'         => array( 'GoogleOther' ),
+			'google other mobile'  => array( 'Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.216 Mobile Safari/537.36 (compatible; GoogleOther)' ),
+			'telegram'             => array( 'TelegramBot (like TwitterBot)' ),
+			'whatsapp android'     => array( 'WhatsApp/2.23.20.0 A' ),
+			'whatsapp ios'         => array( 'WhatsApp/2.24.2.76 i' ),
+			'python urllib'        => array( 'Python-urllib/3.11' ),
+			'okhttp'               => array( 'okhttp/4.12.0' ),
+			'axios'                => array( 'axios/1.6.7' ),
+			'node-fetch'           => array( 'node-fetch' ),
+			'node-fetch 2'         => array( 'node-fetch/1.0 (+https://github.com/bitinn/node-fetch)' ),
 		);
 	}
 
@@ -433,6 +446,16 @@ class CaptureTest extends CartbackTestCase {
 			// Words the old pattern took for bots.
 			'monitor app'  => array( 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.0.0 Safari/537.36 MonitorOS/2.1' ),
 			'edge preview' => array( 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36 Edg/122.0.0.0 Preview' ),
+			'edge'         => array( 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.51' ),
+			// In-app browsers of social apps, where shoppers open shared products.
+			'facebook ios'     => array( 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/442.0.0.38.111;FBBV/546427711;FBDV/iPhone15,2;FBMD/iPhone;FBSN/iOS;FBSV/17.1;FBSS/3;FBID/phone;FBLC/en_US;FBOP/5;FBRV/547829498]' ),
+			'facebook android' => array( 'Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/121.0.6167.178 Mobile Safari/537.36 [FB_IAB/FB4A;FBAV/452.0.0.40.109;]' ),
+			'instagram'        => array( 'Mozilla/5.0 (Linux; Android 14; SM-S918B Build/UP1A.231005.007; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/121.0.6167.178 Mobile Safari/537.36 Instagram 319.0.0.40.109 Android (34/14; 480dpi; 1080x2340; samsung; SM-S918B; dm3q; qcom; en_US; 572356386)' ),
+			'instagram ios'    => array( 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Instagram 309.0.2.18.108 (iPhone14,5; iOS 17_1_2; en_US; en; scale=3.00; 1170x2532; 540880148)' ),
+			'pinterest'        => array( 'Mozilla/5.0 (Linux; Android 13; Pixel 7 Build/TQ3A.230901.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.144 Mobile Safari/537.36 [Pinterest/Android]' ),
+			'pinterest ios'    => array( 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [Pinterest/iOS]' ),
+			'miui'             => array( 'Mozilla/5.0 (Linux; U; Android 12; en-gb; 2201117TG Build/SKQ1.211006.001) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/112.0.5615.136 Mobile Safari/537.36 XiaoMi/MiuiBrowser/14.5.0-gn' ),
+			'cubot underscore' => array( 'Mozilla/5.0 (Linux; Android 12; CUBOT_KINGKONG_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.6167.101 Mobile Safari/537.36' ),
 		);
 	}
 
@@ -540,9 +563,132 @@ class CaptureTest extends CartbackTestCase {
 		$call = CB_Stub::$remote_calls[0];
 		$this->assertSame( 1, $call['finished'], 'the response is finished before the event is sent' );
 		$this->assertSame( 1, CB_Stub::$finished, 'once' );
-		$this->assertFalse( $call['args']['blocking'] );
-		$this->assertLessThanOrEqual( 2, $call['args']['timeout'], 'a slow cartback holds the PHP worker 2 s at most' );
+		$this->assertTrue( CB_Stub::$abort_ignored_at_finish, 'the script goes on once the shopper\'s connection is closed' );
+		$this->assertTrue( $call['args']['blocking'], 'nobody waits any more: the answer tells whether the event arrived' );
+		$this->assertSame( 5, $call['args']['timeout'], 'a slow cartback holds the PHP worker 5 s at most' );
 		$this->assertTrue( $call['safe'], 'wp_safe_remote_post()' );
+		$this->assertSame( array(), CB_Stub::$actions, 'delivered: no retry' );
+	}
+
+	/** Makes cartback's webhook answer with a status, or fail with a WP_Error. */
+	private function cartback_answers( $answer ) {
+		CB_Stub::$remote_handler = function () use ( $answer ) {
+			if ( $answer instanceof WP_Error ) {
+				return $answer;
+			}
+			return array(
+				'response' => array( 'code' => $answer ),
+				'body'     => '{}',
+			);
+		};
+	}
+
+	/** Sends the contract cart as a request's shutdown does. */
+	private function send_on_shutdown() {
+		$this->fill_contract_cart();
+		$capture = $this->capture();
+		$capture->register();
+		do_action( 'woocommerce_cart_updated' );
+		do_action( 'shutdown' );
+	}
+
+	/**
+	 * @dataProvider temporary_failures
+	 */
+	public function test_an_event_that_failed_is_sent_once_more_a_minute_later( $answer ) {
+		$this->cartback_answers( $answer );
+		$this->send_on_shutdown();
+
+		$this->assertCount( 1, $this->sent_events() );
+		$this->assertCount( 1, CB_Stub::$actions, 'one retry' );
+		$action = CB_Stub::$actions[0];
+		$this->assertSame( 'cartback_retry_event', $action['hook'] );
+		$this->assertSame( 'cartback', $action['group'] );
+		$this->assertEqualsWithDelta( time() + 60, $action['timestamp'], 5 );
+		list( $topic, $body, $headers ) = $this->sent_events()[0];
+		// The action names only where the event waits: nothing about the
+		// shopper in Action Scheduler's table.
+		$this->assertCount( 1, $action['args'] );
+		$this->assertStringStartsWith( 'cartback_retry_', $action['args'][0] );
+		$this->assertStringNotContainsString( '@', wp_json_encode( $action['args'] ) );
+		$this->assertSame( array( $topic, $body, WC()->session->get( Cartback_Capture::S_REVISION ) ), get_transient( $action['args'][0] ) );
+
+		// Action Scheduler runs it: the same event, signed, waiting for the answer.
+		$this->assertSame( 1, cb_stub_run_actions() );
+		$events = $this->sent_events();
+		$this->assertCount( 2, $events );
+		$this->assertSame( $topic, $events[1][0] );
+		$this->assertSame( $body, $events[1][1] );
+		$this->assertSame( $headers['X-WC-Webhook-Delivery-ID'], $events[1][2]['X-WC-Webhook-Delivery-ID'], 'a resend: cartback drops it if the first did arrive' );
+		$this->assertSame( base64_encode( hash_hmac( 'sha256', $body, self::SECRET, true ) ), $events[1][2]['X-WC-Webhook-Signature'] );
+		$this->assertTrue( $events[1][3]['blocking'] );
+		$this->assertSame( 5, $events[1][3]['timeout'] );
+		$this->assertTrue( CB_Stub::$remote_calls[1]['safe'] );
+
+		// It failed again: dropped, not retried again.
+		$this->assertSame( array(), CB_Stub::$actions );
+	}
+
+	public function temporary_failures() {
+		return array(
+			'unreachable'  => array( new WP_Error( 'http_request_failed', 'cURL error 7: Failed to connect' ) ),
+			'timeout'      => array( new WP_Error( 'http_request_failed', 'cURL error 28: Operation timed out' ) ),
+			'server error' => array( 500 ),
+			'bad gateway'  => array( 502 ),
+			'unavailable'  => array( 503 ),
+			'throttled'    => array( 429 ),
+			'slow request' => array( 408 ),
+		);
+	}
+
+	/**
+	 * @dataProvider final_answers
+	 */
+	public function test_an_event_cartback_answered_is_not_retried( $answer ) {
+		$this->cartback_answers( $answer );
+		$this->send_on_shutdown();
+		$this->assertCount( 1, $this->sent_events() );
+		$this->assertSame( array(), CB_Stub::$actions );
+	}
+
+	public function final_answers() {
+		return array(
+			'ok'           => array( 200 ),
+			'accepted'     => array( 202 ),
+			'bad request'  => array( 400 ),
+			'wrong secret' => array( 401 ),
+			'conflict'     => array( 409 ),
+			'too large'    => array( 413 ),
+			'redirect'     => array( 301 ),
+		);
+	}
+
+	public function test_an_event_wordpress_refuses_to_send_is_not_retried() {
+		$this->cartback_answers( new WP_Error( 'http_request_not_executed', 'User has blocked requests through HTTP.' ) );
+		$this->send_on_shutdown();
+		$this->assertSame( array(), CB_Stub::$actions );
+	}
+
+	public function test_a_retry_after_the_plugin_was_unconfigured_sends_nothing() {
+		$this->cartback_answers( 503 );
+		$this->send_on_shutdown();
+		$this->assertCount( 1, CB_Stub::$actions );
+		update_option( Cartback_Settings::SECRET, '' );
+		cb_stub_run_actions();
+		$this->assertCount( 1, $this->sent_events() );
+	}
+
+	public function test_where_the_response_cannot_be_finished_events_do_not_wait() {
+		// mod_php: there is no finishing the response early.
+		CB_Stub::$finish_result = false;
+		$this->cartback_answers( new WP_Error( 'http_request_failed', 'cURL error 28: Operation timed out' ) );
+		$this->send_on_shutdown();
+
+		$events = $this->sent_events();
+		$this->assertCount( 1, $events );
+		$this->assertFalse( $events[0][3]['blocking'], 'the shopper would wait' );
+		$this->assertLessThanOrEqual( 2, $events[0][3]['timeout'] );
+		$this->assertSame( array(), CB_Stub::$actions, 'a request that does not wait cannot tell a failure' );
 	}
 
 	public function test_nothing_to_send_leaves_the_response_alone() {

@@ -31,6 +31,8 @@ abstract class CartbackTestCase extends TestCase {
 		update_option( Cartback_Settings::SMS_CONSENT_LABEL, 'Text me a reminder about my cart' );
 		$_SERVER['HTTP_USER_AGENT'] = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_3) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.3 Safari/605.1.15';
 		$_COOKIE['cartback_js']     = '1';
+		// As Cartback_Plugin::boot() does on every request.
+		( new Cartback_Client() )->register();
 		$this->add_catalog();
 	}
 

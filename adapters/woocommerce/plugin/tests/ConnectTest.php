@@ -226,9 +226,62 @@ class ConnectTest extends CartbackTestCase {
 		$this->assertTrue( $result['ok'], $result['message'] );
 		$this->assertSame( $url . '/api/woocommerce/ping', CB_Stub::$remote_calls[0]['url'] );
 		$this->assertTrue( CB_Stub::$remote_calls[0]['safe'] );
-		// Let through for that request only.
-		$this->assertFalse( apply_filters( 'http_request_host_is_external', false, parse_url( $url, PHP_URL_HOST ), $url ) );
-		$this->assertSame( array( 80, 443, 8080 ), apply_filters( 'http_allowed_safe_ports', array( 80, 443, 8080 ), parse_url( $url, PHP_URL_HOST ), $url ) );
+
+		// Only the cartback URL's host and port are let through.
+		$host = parse_url( $url, PHP_URL_HOST );
+		foreach ( array( "http://$host/", "http://$host:22/", "http://$host:8788/webhooks/woocommerce", "https://$host/" ) as $other ) {
+			$this->assertFalse( cb_stub_http_validate_url( $other ), $other );
+		}
+		$this->assertFalse( cb_stub_http_validate_url( 'http://10.0.0.5:8787/' ) );
+		$this->assertSame( "$url/webhooks/woocommerce", cb_stub_http_validate_url( "$url/webhooks/woocommerce" ) );
+	}
+
+	public function test_order_webhooks_reach_a_local_cartback() {
+		update_option( Cartback_Settings::SIDECAR_URL, 'http://localhost:8787' );
+		$this->cartback_answers_ok();
+		$this->assertTrue( $this->admin()->run_connect()['ok'] );
+		$ids = get_option( Cartback_Settings::CONNECTED )['webhooks'];
+
+		// WooCommerce delivers an order in a request of its own (Action
+		// Scheduler), with wp_safe_remote_request().
+		CB_Stub::$remote_calls = array();
+		$response              = wc_get_webhook( $ids['order.created'] )->deliver( 723 );
+		$this->assertFalse( is_wp_error( $response ), 'WordPress refused the delivery URL' );
+		$this->assertCount( 1, CB_Stub::$remote_calls );
+		$this->assertSame( 'http://localhost:8787/webhooks/woocommerce', CB_Stub::$remote_calls[0]['url'] );
+		$this->assertTrue( CB_Stub::$remote_calls[0]['safe'] );
+	}
+
+	public function test_cartback_on_a_port_of_its_own() {
+		update_option( Cartback_Settings::SIDECAR_URL, 'https://cartback.example.com:8443' );
+		$this->cartback_answers_ok();
+		$result = $this->admin()->run_connect();
+		$this->assertTrue( $result['ok'], $result['message'] );
+		$this->assertSame( 'https://cartback.example.com:8443/api/woocommerce/ping', CB_Stub::$remote_calls[0]['url'] );
+
+		// The cart events.
+		$this->fill_contract_cart();
+		$capture = $this->capture();
+		$capture->mark_dirty();
+		$capture->flush();
+		$this->assertSame( 'https://cartback.example.com:8443/webhooks/woocommerce', CB_Stub::$remote_calls[1]['url'] );
+
+		// And WooCommerce's order webhooks.
+		$ids      = get_option( Cartback_Settings::CONNECTED )['webhooks'];
+		$response = wc_get_webhook( $ids['order.updated'] )->deliver( 723 );
+		$this->assertFalse( is_wp_error( $response ) );
+		$this->assertSame( 'https://cartback.example.com:8443/webhooks/woocommerce', end( CB_Stub::$remote_calls )['url'] );
+
+		// That port on that host only.
+		$this->assertFalse( cb_stub_http_validate_url( 'https://cartback.example.com:8444/' ) );
+		$this->assertFalse( cb_stub_http_validate_url( 'https://elsewhere.example.com:8443/' ) );
+		$this->assertFalse( cb_stub_http_validate_url( 'http://localhost:8443/' ) );
+	}
+
+	public function test_a_refused_url_is_not_let_through() {
+		// Not https: the plugin sends nothing there, and lets nothing through.
+		update_option( Cartback_Settings::SIDECAR_URL, 'http://cartback.example.com:8443' );
+		$this->assertFalse( cb_stub_http_validate_url( 'http://cartback.example.com:8443/webhooks/woocommerce' ) );
 	}
 
 	public function local_urls() {
@@ -236,6 +289,81 @@ class ConnectTest extends CartbackTestCase {
 			'localhost' => array( 'http://localhost:8787' ),
 			'loopback'  => array( 'http://127.0.0.1:8787' ),
 		);
+	}
+
+	private function admin_notices() {
+		$admin = $this->admin();
+		$admin->register();
+		ob_start();
+		do_action( 'admin_notices' );
+		return ob_get_clean();
+	}
+
+	public function test_a_refused_url_is_shown_on_every_admin_page() {
+		// A shop updated from 1.1 with a plain http cartback URL.
+		update_option( Cartback_Settings::SIDECAR_URL, 'http://cartback.example.com' );
+		CB_Stub::$caps = array( 'manage_woocommerce' );
+		$html          = $this->admin_notices();
+		$this->assertStringContainsString( 'notice-error', $html );
+		$this->assertStringContainsString( 'sends no carts', $html );
+		$this->assertStringContainsString( 'must start with https://', $html );
+		$this->assertStringContainsString( 'href="https://store.example/wp-admin/admin.php?page=wc-settings&tab=cartback"', $html );
+	}
+
+	public function test_no_url_notice_when_it_does_not_apply() {
+		update_option( Cartback_Settings::SIDECAR_URL, 'http://cartback.example.com' );
+		$this->assertSame( '', $this->admin_notices(), 'a user who cannot change the settings' );
+
+		CB_Stub::$caps = array( 'manage_woocommerce' );
+		$_GET          = array(
+			'page' => 'wc-settings',
+			'tab'  => 'cartback',
+		);
+		$this->assertSame( '', $this->admin_notices(), 'the settings tab shows the error next to the field' );
+
+		$_GET = array();
+		update_option( Cartback_Settings::SIDECAR_URL, self::SIDECAR );
+		$this->assertSame( '', $this->admin_notices(), 'an https URL' );
+		update_option( Cartback_Settings::SIDECAR_URL, 'http://localhost:8787' );
+		$this->assertSame( '', $this->admin_notices(), 'a local URL' );
+		update_option( Cartback_Settings::SIDECAR_URL, '' );
+		$this->assertSame( '', $this->admin_notices(), 'no URL yet' );
+	}
+
+	public function test_connected_as_only_while_the_last_connect_succeeded() {
+		$this->cartback_answers_ok();
+		$this->assertTrue( $this->admin()->run_connect()['ok'] );
+		$this->assertStringContainsString( 'Connected as store.example.', $this->render_connect() );
+
+		CB_Stub::$remote_handler = function () {
+			return new WP_Error( 'http_request_failed', 'cURL error 28: Operation timed out' );
+		};
+		$this->assertFalse( $this->admin()->run_connect()['ok'] );
+		$html = $this->render_connect();
+		$this->assertStringNotContainsString( 'Connected as', $html );
+		$this->assertSame( array( 'order.created' => 1, 'order.updated' => 2 ), get_option( Cartback_Settings::CONNECTED )['webhooks'], 'the webhooks stay within reach' );
+
+		$this->cartback_answers_ok();
+		$this->assertTrue( $this->admin()->run_connect()['ok'] );
+		$this->assertStringContainsString( 'Connected as store.example.', $this->render_connect() );
+
+		// A URL the plugin refuses fails Connect too.
+		update_option( Cartback_Settings::SIDECAR_URL, 'http://cartback.example' );
+		$this->assertFalse( $this->admin()->run_connect()['ok'] );
+		$this->assertStringNotContainsString( 'Connected as', $this->render_connect() );
+	}
+
+	public function test_connected_as_from_before_1_2_1() {
+		// Written by an earlier Connect, which stored it only on success.
+		update_option(
+			Cartback_Settings::CONNECTED,
+			array(
+				'shop'     => 'store.example',
+				'at'       => 1700000000,
+				'webhooks' => array(),
+			)
+		);
+		$this->assertStringContainsString( 'Connected as store.example.', $this->render_connect() );
 	}
 
 	public function test_private_address_is_refused_by_safe_requests() {

@@ -307,11 +307,13 @@ class RestoreTest extends CartbackTestCase {
 		$this->assertCount( 20, CB_Stub::$remote_calls );
 		$notices = count( CB_Stub::$notices );
 
-		// The 21st within ten minutes goes to the cart without asking cartback.
+		// The 21st within ten minutes is not looked up; the shopper is told
+		// to come back.
 		$this->now += 9 * 60;
-		$this->assertSame( 'https://store.example/cart/', $restore->restore( 'guess20' ) );
+		$this->assertSame( 'https://store.example/shop/', $restore->restore( 'guess20' ) );
 		$this->assertCount( 20, CB_Stub::$remote_calls );
-		$this->assertCount( $notices, CB_Stub::$notices, 'and stores nothing' );
+		$this->assertCount( $notices + 1, CB_Stub::$notices );
+		$this->assertSame( array( 'error', 'This link could not be opened right now. Please try again in a few minutes.' ), end( CB_Stub::$notices ) );
 
 		// Another address is counted apart.
 		$_SERVER['REMOTE_ADDR'] = '198.51.100.2';
@@ -342,7 +344,100 @@ class RestoreTest extends CartbackTestCase {
 		$this->restore()->maybe_restore();
 		$this->restore()->maybe_restore();
 		$this->assertCount( 1, CB_Stub::$remote_calls );
-		$this->assertSame( 'https://store.example/cart/', CB_Stub::$redirects[1] );
+		$this->assertSame( 'https://store.example/shop/', CB_Stub::$redirects[1] );
+	}
+
+	/** Limits lookups to $limit failed ones per client. */
+	private function limit_to( $limit ) {
+		add_filter(
+			'cartback_restore_rate_limit',
+			function () use ( $limit ) {
+				return $limit;
+			}
+		);
+	}
+
+	public function test_links_that_work_are_not_counted() {
+		// Behind a proxy that leaves REMOTE_ADDR as its own, the whole
+		// shop's shoppers share one address.
+		$_SERVER['REMOTE_ADDR'] = '10.0.0.1';
+		WC_Cart::$valid_coupons = array( 'back10' );
+		$restore                = $this->restore();
+		$this->answer( 200, $this->cart_answer() );
+		for ( $i = 0; $i < 25; $i++ ) {
+			$this->assertSame( 'https://store.example/checkout/', $restore->restore( 'shopper' . $i ) );
+		}
+		$this->answer( 409, array( 'error' => 'this cart was bought' ) );
+		for ( $i = 0; $i < 25; $i++ ) {
+			$restore->restore( 'bought' . $i );
+		}
+		// Nor is cartback being down: that is no shopper's doing.
+		$this->answer( 503, array( 'error' => 'unavailable' ) );
+		for ( $i = 0; $i < 25; $i++ ) {
+			$restore->restore( 'down' . $i );
+		}
+		$this->assertCount( 75, CB_Stub::$remote_calls );
+
+		$this->answer( 200, $this->cart_answer() );
+		$this->assertSame( 'https://store.example/checkout/', $restore->restore( 'next' ) );
+		$this->assertCount( 76, CB_Stub::$remote_calls );
+	}
+
+	public function test_malformed_tokens_are_counted() {
+		$_SERVER['REMOTE_ADDR'] = '203.0.113.7';
+		$this->limit_to( 3 );
+		$restore = $this->restore();
+		for ( $i = 0; $i < 3; $i++ ) {
+			$restore->restore( '../guess' . $i );
+		}
+		$this->answer( 200, $this->cart_answer() );
+		$restore->restore( 'AbC-123_xyz' );
+		$this->assertCount( 0, CB_Stub::$remote_calls );
+		$this->assertSame( 'This link could not be opened right now. Please try again in a few minutes.', end( CB_Stub::$notices )[1] );
+	}
+
+	public function test_ipv6_clients_are_counted_by_their_64() {
+		$this->answer( 404, array( 'error' => 'unknown link' ) );
+		$this->limit_to( 3 );
+		$restore = $this->restore();
+		// One subscriber's /64: a new address for every guess.
+		foreach ( array( '2001:db8:1:2::a', '2001:db8:1:2:8f1e:3c2a:91b4:1', '2001:DB8:1:2:ffff:ffff:ffff:ffff' ) as $ip ) {
+			$_SERVER['REMOTE_ADDR'] = $ip;
+			$restore->restore( 'guess' );
+		}
+		$this->assertCount( 3, CB_Stub::$remote_calls );
+		$_SERVER['REMOTE_ADDR'] = '2001:db8:1:2::b';
+		$restore->restore( 'guess' );
+		$this->assertCount( 3, CB_Stub::$remote_calls, 'the same /64' );
+
+		// The neighbouring /64 is someone else.
+		$_SERVER['REMOTE_ADDR'] = '2001:db8:1:3::a';
+		$restore->restore( 'guess' );
+		$this->assertCount( 4, CB_Stub::$remote_calls );
+	}
+
+	public function test_client_networks() {
+		$this->assertSame( '2001:db8:1:2::/64', Cartback_Restore::client_network( '2001:DB8:1:2:8f1e:3c2a:91b4:1' ) );
+		$this->assertSame( '203.0.113.7', Cartback_Restore::client_network( '203.0.113.7' ) );
+		$this->assertSame( '203.0.113.7', Cartback_Restore::client_network( '::ffff:203.0.113.7' ), 'an IPv4 address written as IPv6' );
+	}
+
+	public function test_limited_guest_without_a_session_keeps_the_notice() {
+		$_SERVER['REMOTE_ADDR'] = '203.0.113.7';
+		$this->answer( 410, array( 'error' => 'this link has expired' ) );
+		$this->limit_to( 1 );
+		$this->restore()->restore( 'old' );
+		CB_Stub::$notices = array();
+
+		// The next link, opened in a browser that never visited the shop.
+		WC()->session->has_session = false;
+		WC()->session->cookie_set  = false;
+		$_GET['cartback_restore']  = 'AbC-123_xyz';
+		$this->restore()->maybe_restore();
+		$this->assertSame( array( 'https://store.example/shop/' ), CB_Stub::$redirects );
+		$this->assertSame( array( array( 'error', 'This link could not be opened right now. Please try again in a few minutes.' ) ), CB_Stub::$notices );
+		$this->assertTrue( WC()->session->cookie_set, 'without the cookie WooCommerce saves no session, and the notice is lost' );
+		$this->assertCount( 1, CB_Stub::$remote_calls );
 	}
 
 	public function test_no_query_var_does_nothing() {

@@ -53,6 +53,46 @@ class Cartback_Admin {
 		add_action( 'woocommerce_admin_field_cartback_connect', array( $this, 'render_connect' ) );
 		add_action( 'admin_post_' . self::ACTION, array( $this, 'connect' ) );
 		add_filter( 'plugin_action_links_' . plugin_basename( CARTBACK_FILE ), array( $this, 'action_links' ) );
+		add_action( 'admin_notices', array( $this, 'url_notice' ) );
+	}
+
+	/**
+	 * A notice on every admin page, for those who can change the settings,
+	 * while the cartback URL is set but refused (see
+	 * Cartback_Settings::sidecar_url_error()): the plugin then sends no
+	 * carts and restores no links, which shoppers do not notice and the
+	 * merchant would not either. A shop updated from before 1.2.0 with an
+	 * http:// URL is in that state.
+	 *
+	 * The settings tab shows the same error next to the Connect button, so
+	 * it is left out there.
+	 *
+	 * @return void
+	 */
+	public function url_notice() {
+		if ( ! current_user_can( 'manage_woocommerce' ) || self::is_settings_tab() ) {
+			return;
+		}
+		$error = Cartback_Settings::sidecar_url_error();
+		if ( '' === $error ) {
+			return;
+		}
+		echo '<div class="notice notice-error"><p><strong>' . esc_html__( 'cartback for WooCommerce sends no carts to cartback and restores no reminder links.', 'cartback-for-woocommerce' ) . '</strong> '
+			. esc_html( $error ) . ' <a href="' . esc_url( self::settings_url() ) . '">'
+			. esc_html__( 'Change the cartback URL, save, and press Connect again.', 'cartback-for-woocommerce' ) . '</a></p></div>';
+	}
+
+	/**
+	 * Whether the page is the plugin's settings tab.
+	 *
+	 * @return bool
+	 */
+	private static function is_settings_tab() {
+		// phpcs:disable WordPress.Security.NonceVerification.Recommended -- only reads which page this is.
+		$page = isset( $_GET['page'] ) ? sanitize_key( wp_unslash( $_GET['page'] ) ) : '';
+		$tab  = isset( $_GET['tab'] ) ? sanitize_key( wp_unslash( $_GET['tab'] ) ) : '';
+		// phpcs:enable WordPress.Security.NonceVerification.Recommended
+		return 'wc-settings' === $page && self::TAB === $tab;
 	}
 
 	/**
@@ -216,7 +256,9 @@ class Cartback_Admin {
 			echo '<div class="notice inline notice-warning"><p>' . esc_html( $warning ) . '</p></div>';
 		}
 		echo '<a class="button button-secondary" href="' . esc_url( $url ) . '">' . esc_html__( 'Connect', 'cartback-for-woocommerce' ) . '</a> ';
-		if ( is_array( $connected ) && ! empty( $connected['shop'] ) ) {
+		// Only while the last Connect succeeded: after a failed one, the
+		// error above is what holds.
+		if ( is_array( $connected ) && ! empty( $connected['shop'] ) && ( ! isset( $connected['ok'] ) || $connected['ok'] ) ) {
 			/* translators: %s: the shop's domain as cartback knows it */
 			echo '<span>' . esc_html( sprintf( __( 'Connected as %s.', 'cartback-for-woocommerce' ), $connected['shop'] ) ) . '</span>';
 		}
@@ -273,27 +315,15 @@ class Cartback_Admin {
 	public function run_connect() {
 		$url_error = Cartback_Settings::sidecar_url_error();
 		if ( '' !== $url_error ) {
-			return array(
-				'ok'      => false,
-				'message' => $url_error,
-			);
+			return self::connect_failed( $url_error );
 		}
 		if ( ! Cartback_Settings::is_configured() ) {
-			return array(
-				'ok'      => false,
-				'message' => __( 'Enter the cartback URL and the secret, and save, before connecting.', 'cartback-for-woocommerce' ),
-			);
+			return self::connect_failed( __( 'Enter the cartback URL and the secret, and save, before connecting.', 'cartback-for-woocommerce' ) );
 		}
 		$ping = $this->client->ping();
 		if ( ! $ping['ok'] ) {
-			// The cartback_connected option is kept: it holds the ids of the
-			// webhooks an earlier Connect made, which still exist and which
-			// deactivating or deleting the plugin must still reach.
-			return array(
-				'ok'      => false,
-				/* translators: %s: the reason */
-				'message' => sprintf( __( 'Could not connect to cartback: %s', 'cartback-for-woocommerce' ), $ping['error'] ),
-			);
+			/* translators: %s: the reason */
+			return self::connect_failed( sprintf( __( 'Could not connect to cartback: %s', 'cartback-for-woocommerce' ), $ping['error'] ) );
 		}
 		$ids = $this->webhooks->ensure( Cartback_Settings::webhook_url(), Cartback_Settings::secret() );
 		update_option(
@@ -302,6 +332,7 @@ class Cartback_Admin {
 				'shop'     => $ping['shop'],
 				'at'       => time(),
 				'webhooks' => $ids,
+				'ok'       => true,
 			),
 			false
 		);
@@ -309,6 +340,29 @@ class Cartback_Admin {
 			'ok'      => true,
 			/* translators: %s: the shop's domain as cartback knows it */
 			'message' => sprintf( __( 'Connected to cartback as %s. The order webhooks are active.', 'cartback-for-woocommerce' ), $ping['shop'] ),
+		);
+	}
+
+	/**
+	 * Notes that Connect failed, so that the settings page no longer says
+	 * the shop is connected.
+	 *
+	 * The cartback_connected option is kept: it holds the ids of the
+	 * webhooks an earlier Connect made, which still exist and which
+	 * deactivating or deleting the plugin must still reach.
+	 *
+	 * @param string $message Why.
+	 * @return array{ok:bool,message:string}
+	 */
+	private static function connect_failed( $message ) {
+		$connected = get_option( Cartback_Settings::CONNECTED );
+		if ( is_array( $connected ) && ( ! isset( $connected['ok'] ) || $connected['ok'] ) ) {
+			$connected['ok'] = false;
+			update_option( Cartback_Settings::CONNECTED, $connected, false );
+		}
+		return array(
+			'ok'      => false,
+			'message' => $message,
 		);
 	}
 

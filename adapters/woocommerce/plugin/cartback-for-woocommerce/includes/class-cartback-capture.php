@@ -21,22 +21,29 @@ class Cartback_Capture {
 	/**
 	 * An unchanged cart is sent again at most once in this many seconds.
 	 *
-	 * Events go out without waiting for cartback's answer, so the plugin
-	 * cannot know whether one arrived. Sending the unchanged cart again
-	 * while the shopper keeps viewing the cart or checkout is a heartbeat
-	 * that mends a lost event and keeps cartback's copy fresh; cartback takes
-	 * an event it already has as a no-op. Ten minutes keeps that to a few
-	 * requests per visit rather than one per page view.
+	 * The session records an event as sent before it goes out. Where the
+	 * response is finished first (PHP-FPM, LiteSpeed), the event waits for
+	 * cartback's answer and one that failed is sent once more a minute
+	 * later (Cartback_Client::send_event()); elsewhere it goes out without
+	 * waiting, and the plugin cannot know whether it arrived. Sending the
+	 * unchanged cart again while the shopper keeps viewing the cart or
+	 * checkout is a heartbeat that mends a lost event and keeps cartback's
+	 * copy fresh; cartback takes an event it already has as a no-op. Ten
+	 * minutes keeps that to a few requests per visit rather than one per
+	 * page view.
 	 */
 	const HEARTBEAT = 600;
 
 	/**
 	 * User agents that are never shoppers. Each pattern is anchored to how
 	 * crawlers name themselves ("Googlebot/2.1", "+http://…/bot.html", "bot"
-	 * as a word), because a bare "bot" also matches phones such as the
-	 * CUBOT P40, whose owners are shoppers.
+	 * as a word, a crawler's or an HTTP library's own name), because a bare
+	 * "bot" also matches phones such as the CUBOT P40, whose owners are
+	 * shoppers. Link previews of messengers (TelegramBot, WhatsApp's, whose
+	 * agent starts with "WhatsApp/") are not shoppers either; the in-app
+	 * browsers of Facebook, Instagram or Pinterest are.
 	 */
-	const BOT_PATTERN = '~\bbot\b|bot/|\+https?://|crawler|crawl\b|spider|slurp|slackbot|facebookexternalhit|facebookcatalog|embedly|mediapartners-google|headlesschrome|chrome-lighthouse|pingdom|\bcurl/|\bwget/|python-requests|go-http-client|\bjava/|httpclient/|scrapy~i';
+	const BOT_PATTERN = '~\bbot\b|bot/|\+https?://|crawler|crawl\b|spider|slurp|slackbot|googlebot|storebot-google|google-inspectiontool|googleother|telegrambot|^whatsapp/|facebookexternalhit|facebookcatalog|embedly|mediapartners-google|headlesschrome|chrome-lighthouse|pingdom|\bcurl/|\bwget/|python-requests|python-urllib|go-http-client|\bjava/|httpclient/|\bokhttp/|\baxios/|\bnode-fetch\b|scrapy~i';
 
 	/**
 	 * ISO 4217 currencies whose minor unit is not 1/100, as cartback reads
@@ -286,10 +293,12 @@ class Cartback_Capture {
 
 	/**
 	 * Sends the events flush_on_shutdown() kept, after finishing the
-	 * shopper's response where the server allows it. Runs last on shutdown,
-	 * after WooCommerce has saved the session: once the response is
-	 * finished the browser may send its next request at once, which must
-	 * find the session saved.
+	 * shopper's response where the server allows it: then they wait for
+	 * cartback's answer, and one that failed is retried (see
+	 * Cartback_Client::send_event()). Runs last on shutdown, after
+	 * WooCommerce has saved the session: once the response is finished the
+	 * browser may send its next request at once, which must find the
+	 * session saved.
 	 *
 	 * @return void
 	 */

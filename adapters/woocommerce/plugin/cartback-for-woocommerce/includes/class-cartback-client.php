@@ -16,11 +16,40 @@ class Cartback_Client {
 	const RESTORE_PATH = '/api/woocommerce/restore/';
 
 	/**
-	 * Seconds a cart event may take to go out. It is sent without waiting
-	 * for cartback's answer, but connecting and sending still take up to
-	 * this long.
+	 * Seconds a cart event may take to go out while the shopper's response
+	 * is still open (the server cannot finish it early, as under mod_php):
+	 * it is sent without waiting for cartback's answer, but connecting and
+	 * sending still take up to this long.
 	 */
 	const EVENT_TIMEOUT = 2;
+
+	/**
+	 * Seconds a cart event waits for cartback's answer once the shopper's
+	 * response is finished, and when it is retried: no one waits for it
+	 * then, and the answer tells whether it arrived.
+	 */
+	const EVENT_WAIT_TIMEOUT = 5;
+
+	/**
+	 * Action Scheduler hook that sends a cart event again.
+	 */
+	const RETRY_HOOK = 'cartback_retry_event';
+
+	/**
+	 * Seconds after a failed send that the event is sent again.
+	 */
+	const RETRY_DELAY = 60;
+
+	/**
+	 * Starts the name of the transient a retried event waits in.
+	 */
+	const RETRY_KEY = 'cartback_retry_';
+
+	/**
+	 * Seconds a retried event waits for Action Scheduler before it is
+	 * dropped.
+	 */
+	const RETRY_KEEP = 3600;
 
 	/**
 	 * Seconds a restore link waits for cartback: the shopper is waiting
@@ -34,11 +63,24 @@ class Cartback_Client {
 	const PING_TIMEOUT = 10;
 
 	/**
-	 * Whether finish_response() has run.
+	 * Whether finish_response() finished the response: null until it has
+	 * run.
 	 *
-	 * @var bool
+	 * @var bool|null
 	 */
-	private $finished = false;
+	private $finished = null;
+
+	/**
+	 * Hooks in the retry of cart events and lets WordPress's safe HTTP
+	 * functions reach the cartback URL (see allow_cartback_host()).
+	 *
+	 * @return void
+	 */
+	public function register() {
+		add_action( self::RETRY_HOOK, array( $this, 'retry_event' ), 10, 3 );
+		add_filter( 'http_request_host_is_external', array( __CLASS__, 'allow_cartback_host' ), 10, 3 );
+		add_filter( 'http_allowed_safe_ports', array( __CLASS__, 'allow_cartback_port' ), 10, 3 );
+	}
 
 	/**
 	 * Checks the sidecar URL and the secret.
@@ -102,12 +144,15 @@ class Cartback_Client {
 	}
 
 	/**
-	 * Sends a cart event like WooCommerce sends a webhook, without waiting
-	 * for the answer.
+	 * Sends a cart event like WooCommerce sends a webhook.
 	 *
-	 * A non-blocking request still connects and hands over the body before
-	 * it returns (with cURL, until the timeout), so the timeout is short and
-	 * the capture finishes the shopper's response first (finish_response()).
+	 * Once finish_response() has finished the shopper's response, nobody
+	 * waits for the event: it waits for cartback's answer, and one that did
+	 * not arrive is sent again a minute later (schedule_retry()). Where the
+	 * response cannot be finished early (mod_php), the shopper would wait,
+	 * so it is sent without waiting for the answer, with a short timeout: a
+	 * non-blocking request still connects and hands over the body before it
+	 * returns (with cURL, until the timeout).
 	 *
 	 * @param string $topic    cart.updated or cart.deleted.
 	 * @param string $body     JSON body.
@@ -119,45 +164,89 @@ class Cartback_Client {
 		if ( ! Cartback_Settings::is_configured() ) {
 			return;
 		}
-		$args = array(
-			'method'      => 'POST',
-			'timeout'     => self::EVENT_TIMEOUT,
-			'blocking'    => false,
-			'redirection' => 0,
-			'user-agent'  => 'cartback-for-woocommerce/' . CARTBACK_VERSION,
-			'headers'     => self::event_headers( $topic, $body, Cartback_Settings::secret(), $revision ),
-			'body'        => $body,
-			'data_format' => 'body',
-		);
-		/**
-		 * Filters the arguments of a cart event's request.
-		 *
-		 * @param array  $args  wp_safe_remote_post() arguments.
-		 * @param string $topic cart.updated or cart.deleted.
-		 */
-		$args = (array) apply_filters( 'cartback_event_request_args', $args, $topic );
-		$this->request( 'POST', Cartback_Settings::webhook_url(), $args );
+		$wait     = true === $this->finished;
+		$response = $this->post_event( $topic, $body, $revision, $wait );
+		if ( null !== $response && self::is_temporary_failure( $response ) ) {
+			$this->schedule_retry( $topic, $body, $revision );
+		}
 	}
 
 	/**
-	 * Sends the response to the shopper and closes the connection, where the
-	 * server allows it (PHP-FPM, LiteSpeed), so that the shopper does not
-	 * wait while the cart events go out. Output after this is discarded, so
-	 * the capture calls it last on shutdown, after WooCommerce has saved the
-	 * session: the shopper's next request must find the session saved.
+	 * Sends a cart event again, from Action Scheduler. It is the last try:
+	 * an event that fails again is dropped, and the cart's next change or
+	 * heartbeat sends it afresh.
 	 *
+	 * @param string $topic    cart.updated or cart.deleted.
+	 * @param string $body     JSON body, as first sent.
+	 * @param string $revision As first sent, so that the delivery id is the
+	 *                         same and cartback takes a copy that did arrive
+	 *                         for a resend.
 	 * @return void
 	 */
-	public function finish_response() {
-		if ( $this->finished ) {
+	public function retry_event( $topic, $body = null, $revision = '' ) {
+		if ( null === $body && is_string( $topic ) && 0 === strpos( $topic, self::RETRY_KEY ) ) {
+			// The event waits in a transient; the action holds only its
+			// key, so that nothing about the shopper sits in Action
+			// Scheduler's table (and its admin screen) for weeks.
+			$event = get_transient( $topic );
+			delete_transient( $topic );
+			if ( ! is_array( $event ) || 3 !== count( $event ) ) {
+				return;
+			}
+			list( $topic, $body, $revision ) = array_values( $event );
+		}
+		if ( ! in_array( $topic, array( 'cart.updated', 'cart.deleted' ), true ) || ! is_string( $body ) || '' === $body || ! Cartback_Settings::is_configured() ) {
 			return;
 		}
-		$this->finished = true;
-		if ( function_exists( 'fastcgi_finish_request' ) ) {
-			fastcgi_finish_request();
-		} elseif ( function_exists( 'litespeed_finish_request' ) ) {
-			litespeed_finish_request();
+		$this->post_event( $topic, $body, is_scalar( $revision ) ? (string) $revision : '', true );
+	}
+
+	/**
+	 * Whether a cart event's send failed in a way worth one more try: it
+	 * did not reach cartback (no connection, a timeout), or cartback could
+	 * not take it then (5xx, 408, 425, 429). An answer that refuses the
+	 * event itself (400 malformed, 401 wrong secret or unknown shop, 409,
+	 * 413 too large, a redirect to another URL) would be the same a minute
+	 * later, as would a URL WordPress refuses to request.
+	 *
+	 * @param array|WP_Error $response What wp_safe_remote_post() returned.
+	 * @return bool
+	 */
+	public static function is_temporary_failure( $response ) {
+		if ( is_wp_error( $response ) ) {
+			return 'http_request_not_executed' !== $response->get_error_code();
 		}
+		$code = (int) wp_remote_retrieve_response_code( $response );
+		return $code >= 500 || in_array( $code, array( 408, 425, 429 ), true );
+	}
+
+	/**
+	 * Sends the shopper's response and closes the connection, where the
+	 * server allows it (PHP-FPM, LiteSpeed), so that the shopper does not
+	 * wait while the cart events go out. The script is told to go on when
+	 * the shopper's connection closes, so that the events still go out.
+	 * Output after this is discarded, so the capture calls it last on
+	 * shutdown, after WooCommerce has saved the session: the shopper's next
+	 * request must find the session saved.
+	 *
+	 * @return bool Whether the response was finished, so that nobody waits
+	 *              for what the request does from now on.
+	 */
+	public function finish_response() {
+		if ( null !== $this->finished ) {
+			return $this->finished;
+		}
+		if ( function_exists( 'ignore_user_abort' ) ) {
+			ignore_user_abort( true );
+		}
+		$finished = false;
+		if ( function_exists( 'fastcgi_finish_request' ) ) {
+			$finished = (bool) fastcgi_finish_request();
+		} elseif ( function_exists( 'litespeed_finish_request' ) ) {
+			$finished = (bool) litespeed_finish_request();
+		}
+		$this->finished = $finished;
+		return $finished;
 	}
 
 	/**
@@ -209,13 +298,151 @@ class Cartback_Client {
 	}
 
 	/**
+	 * Posts a cart event.
+	 *
+	 * @param string $topic    cart.updated or cart.deleted.
+	 * @param string $body     JSON body.
+	 * @param string $revision See send_event().
+	 * @param bool   $wait     Whether to wait for cartback's answer.
+	 * @return array|WP_Error|null The answer, or null when the request did
+	 *                             not wait for it.
+	 */
+	private function post_event( $topic, $body, $revision, $wait ) {
+		$args = array(
+			'method'      => 'POST',
+			'timeout'     => $wait ? self::EVENT_WAIT_TIMEOUT : self::EVENT_TIMEOUT,
+			'blocking'    => $wait,
+			'redirection' => 0,
+			'user-agent'  => 'cartback-for-woocommerce/' . CARTBACK_VERSION,
+			'headers'     => self::event_headers( $topic, $body, Cartback_Settings::secret(), $revision ),
+			'body'        => $body,
+			'data_format' => 'body',
+		);
+		/**
+		 * Filters the arguments of a cart event's request.
+		 *
+		 * @param array  $args  wp_safe_remote_post() arguments.
+		 * @param string $topic cart.updated or cart.deleted.
+		 */
+		$args     = (array) apply_filters( 'cartback_event_request_args', $args, $topic );
+		$response = $this->request( 'POST', Cartback_Settings::webhook_url(), $args );
+		return empty( $args['blocking'] ) ? null : $response;
+	}
+
+	/**
+	 * Has Action Scheduler (which WooCommerce includes) send the event once
+	 * more in a minute. The event waits in a transient for an hour; the
+	 * scheduled action names only that transient. Without Action
+	 * Scheduler, the event is dropped, as before: the cart's next change
+	 * or heartbeat sends it afresh. Nothing about the shopper is logged.
+	 *
+	 * @param string $topic    cart.updated or cart.deleted.
+	 * @param string $body     JSON body.
+	 * @param string $revision See send_event().
+	 * @return void
+	 */
+	private function schedule_retry( $topic, $body, $revision ) {
+		if ( ! function_exists( 'as_schedule_single_action' ) ) {
+			return;
+		}
+		$key = self::RETRY_KEY . bin2hex( random_bytes( 10 ) );
+		if ( ! set_transient( $key, array( $topic, $body, $revision ), self::RETRY_KEEP ) ) {
+			return;
+		}
+		try {
+			as_schedule_single_action( time() + self::RETRY_DELAY, self::RETRY_HOOK, array( $key ), 'cartback' );
+		} catch ( Exception $e ) {
+			// Dropped, as without Action Scheduler.
+			delete_transient( $key );
+			return;
+		}
+	}
+
+	/**
+	 * Lets WordPress's safe HTTP functions (wp_safe_remote_*(), which the
+	 * plugin and WooCommerce's webhooks use) reach a cartback on this
+	 * machine (http://localhost:8787 while developing): they refuse hosts
+	 * that resolve to loopback or private network addresses unless this
+	 * filter allows them.
+	 *
+	 * Only the cartback URL's own host and port are allowed, only when it
+	 * is localhost or 127.0.0.1, and only because a shop manager typed it
+	 * as the cartback URL. A cartback on another private address is not:
+	 * allow its host with this filter in code of your own.
+	 *
+	 * @param bool   $external Whether the host counts as external.
+	 * @param string $host     The requested host.
+	 * @param string $url      The requested URL.
+	 * @return bool
+	 */
+	public static function allow_cartback_host( $external, $host = '', $url = '' ) {
+		if ( $external ) {
+			return $external;
+		}
+		$cartback = Cartback_Settings::sidecar_url();
+		if ( '' === $cartback || ! Cartback_Settings::is_local_url( $cartback ) || '' !== Cartback_Settings::sidecar_url_error() ) {
+			return $external;
+		}
+		return self::is_cartback_url( '' !== (string) $url ? (string) $url : 'http://' . $host, $cartback );
+	}
+
+	/**
+	 * Lets WordPress's safe HTTP functions reach the cartback URL on its
+	 * port: they refuse ports other than 80, 443 and 8080
+	 * (wp_http_validate_url()), and a cartback may listen on another
+	 * (https://cartback.example.com:8443). Only requests to the cartback
+	 * URL's host and port are allowed it.
+	 *
+	 * @param int[]  $ports Ports allowed.
+	 * @param string $host  The requested host.
+	 * @param string $url   The requested URL.
+	 * @return int[]
+	 */
+	public static function allow_cartback_port( $ports, $host = '', $url = '' ) {
+		$cartback = Cartback_Settings::sidecar_url();
+		if ( ! is_array( $ports ) || '' === $cartback || '' === (string) $url || '' !== Cartback_Settings::sidecar_url_error() ) {
+			return $ports;
+		}
+		$port = (int) wp_parse_url( $cartback, PHP_URL_PORT );
+		if ( $port && ! in_array( $port, $ports, true ) && self::is_cartback_url( (string) $url, $cartback ) ) {
+			$ports[] = $port;
+		}
+		return $ports;
+	}
+
+	/**
+	 * Whether a URL is on the cartback URL's host and port.
+	 *
+	 * @param string $url      The requested URL.
+	 * @param string $cartback The cartback URL.
+	 * @return bool
+	 */
+	private static function is_cartback_url( $url, $cartback ) {
+		$host = strtolower( trim( (string) wp_parse_url( $url, PHP_URL_HOST ), '.' ) );
+		return '' !== $host
+			&& strtolower( trim( (string) wp_parse_url( $cartback, PHP_URL_HOST ), '.' ) ) === $host
+			&& self::effective_port( $cartback ) === self::effective_port( $url );
+	}
+
+	/**
+	 * A URL's port, or its scheme's default.
+	 *
+	 * @param string $url URL.
+	 * @return int
+	 */
+	private static function effective_port( $url ) {
+		$port = (int) wp_parse_url( $url, PHP_URL_PORT );
+		if ( $port ) {
+			return $port;
+		}
+		return 'https' === strtolower( (string) wp_parse_url( $url, PHP_URL_SCHEME ) ) ? 443 : 80;
+	}
+
+	/**
 	 * Makes a request with WordPress's safe HTTP functions, which refuse
 	 * hosts that resolve to loopback or private network addresses and ports
-	 * other than 80, 443 and 8080 (wp_http_validate_url()).
-	 *
-	 * A cartback on this machine (http://localhost:8787 while developing)
-	 * is such a host: it is let through for this request only, and only
-	 * because the merchant typed it as the cartback URL.
+	 * other than 80, 443 and 8080, except the cartback URL's own as
+	 * allow_cartback_host() and allow_cartback_port() allow them.
 	 *
 	 * @param string $method GET or POST.
 	 * @param string $url    The URL, on the cartback server.
@@ -223,29 +450,6 @@ class Cartback_Client {
 	 * @return array|WP_Error
 	 */
 	private function request( $method, $url, array $args ) {
-		$host = Cartback_Settings::is_local_url( $url ) ? strtolower( (string) wp_parse_url( $url, PHP_URL_HOST ) ) : '';
-		$port = (int) wp_parse_url( $url, PHP_URL_PORT );
-
-		$allow_host = static function ( $external, $requested_host ) use ( $host ) {
-			return $external || strtolower( (string) $requested_host ) === $host;
-		};
-		$allow_port = static function ( $ports, $requested_host ) use ( $host, $port ) {
-			if ( $port && is_array( $ports ) && strtolower( (string) $requested_host ) === $host ) {
-				$ports[] = $port;
-			}
-			return $ports;
-		};
-		if ( '' !== $host ) {
-			add_filter( 'http_request_host_is_external', $allow_host, 10, 2 );
-			add_filter( 'http_allowed_safe_ports', $allow_port, 10, 2 );
-		}
-		try {
-			return 'POST' === $method ? wp_safe_remote_post( $url, $args ) : wp_safe_remote_get( $url, $args );
-		} finally {
-			if ( '' !== $host ) {
-				remove_filter( 'http_request_host_is_external', $allow_host, 10 );
-				remove_filter( 'http_allowed_safe_ports', $allow_port, 10 );
-			}
-		}
+		return 'POST' === $method ? wp_safe_remote_post( $url, $args ) : wp_safe_remote_get( $url, $args );
 	}
 }

@@ -33,7 +33,11 @@ class Cartback_Plugin {
 			}
 		);
 
-		$client  = new Cartback_Client();
+		$client = new Cartback_Client();
+		// The retry of cart events, and the cartback URL let through the
+		// safe HTTP functions on every request, not only around the
+		// plugin's own: WooCommerce's order webhooks go there too.
+		$client->register();
 		$capture = new Cartback_Capture( $client );
 		$capture->register();
 		( new Cartback_Checkout( $capture ) )->register();

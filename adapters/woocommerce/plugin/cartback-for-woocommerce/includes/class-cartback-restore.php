@@ -16,9 +16,13 @@ class Cartback_Restore {
 	const QUERY_VAR = 'cartback_restore';
 
 	/**
-	 * Restore links one client IP address may have cartback looked up per
-	 * RATE_WINDOW; each costs a signed request the shopper waits for, so a
-	 * flood of made-up tokens must not tie up the shop.
+	 * Failed restore lookups (a malformed token, or one cartback does not
+	 * know or has expired) one client may make per RATE_WINDOW before its
+	 * links are no longer looked up. Each lookup costs a signed request the
+	 * shopper waits for, so a flood of made-up tokens must not tie up the
+	 * shop; links that work are not counted, so that shoppers who share an
+	 * address (behind a proxy that leaves REMOTE_ADDR as its own) are not
+	 * turned away by one another's clicks.
 	 */
 	const RATE_LIMIT = 20;
 
@@ -103,15 +107,18 @@ class Cartback_Restore {
 			// Link checkers of mail providers: nothing to rebuild for them.
 			return $fallback;
 		}
+		if ( $this->rate_limited() ) {
+			// Nothing is asked of cartback for a client that may be
+			// flooding the shop; a shopper is told to come back.
+			$this->start_session();
+			wc_add_notice( __( 'This link could not be opened right now. Please try again in a few minutes.', 'cartback-for-woocommerce' ), 'error' );
+			return $fallback;
+		}
 		if ( '' === $token || strlen( $token ) > 512 || ! preg_match( '/^[A-Za-z0-9._~-]+$/', $token ) ) {
+			$this->count_failed_lookup();
 			$this->start_session();
 			wc_add_notice( __( 'This link is invalid or has expired.', 'cartback-for-woocommerce' ), 'error' );
 			return $fallback;
-		}
-		if ( ! $this->take_rate_slot() ) {
-			// Nothing is asked of cartback, and nothing is stored for a
-			// client that may be flooding the shop.
-			return wc_get_cart_url();
 		}
 
 		$answer = $this->client->restore( $token );
@@ -124,6 +131,7 @@ class Cartback_Restore {
 			return $fallback;
 		}
 		if ( 'invalid' === $answer['status'] ) {
+			$this->count_failed_lookup();
 			wc_add_notice( __( 'This link is invalid or has expired.', 'cartback-for-woocommerce' ), 'error' );
 			return $fallback;
 		}
@@ -165,15 +173,85 @@ class Cartback_Restore {
 	}
 
 	/**
-	 * Counts a restore lookup against the client's IP address.
+	 * Whether the client has used up its failed lookups (RATE_LIMIT per
+	 * RATE_WINDOW).
+	 *
+	 * @return bool
+	 */
+	private function rate_limited() {
+		$key = $this->rate_key();
+		if ( '' === $key ) {
+			return false;
+		}
+		$bucket = $this->rate_bucket( $key );
+		return (int) $bucket['count'] >= $this->rate_limit();
+	}
+
+	/**
+	 * Counts a failed lookup against the client.
 	 *
 	 * The counts are transients keyed by a keyed hash of the address, so
 	 * the options table holds no addresses. It is a soft limit: two
 	 * requests at the same moment may both read the same count.
 	 *
-	 * @return bool Whether the lookup may go ahead.
+	 * @return void
 	 */
-	private function take_rate_slot() {
+	private function count_failed_lookup() {
+		$key = $this->rate_key();
+		if ( '' === $key ) {
+			return;
+		}
+		$now    = (int) call_user_func( $this->clock );
+		$bucket = $this->rate_bucket( $key );
+		++$bucket['count'];
+		set_transient( $key, $bucket, max( 1, self::RATE_WINDOW - ( $now - (int) $bucket['start'] ) ) );
+	}
+
+	/**
+	 * The client's count of failed lookups in the current window.
+	 *
+	 * @param string $key Transient name.
+	 * @return array{start:int,count:int}
+	 */
+	private function rate_bucket( $key ) {
+		$now    = (int) call_user_func( $this->clock );
+		$bucket = get_transient( $key );
+		if ( ! is_array( $bucket ) || ! isset( $bucket['start'], $bucket['count'] ) || $now - (int) $bucket['start'] >= self::RATE_WINDOW ) {
+			$bucket = array(
+				'start' => $now,
+				'count' => 0,
+			);
+		}
+		return $bucket;
+	}
+
+	/**
+	 * How many failed lookups a client may make per RATE_WINDOW; 0 or less
+	 * turns the limit off.
+	 *
+	 * @return int
+	 */
+	private function rate_limit() {
+		/**
+		 * Filters how many failed restore lookups (malformed, unknown or
+		 * expired tokens) a client may make in ten minutes before its
+		 * links are no longer looked up; 0 turns the limit off.
+		 *
+		 * @param int $limit Failed lookups, 20 by default.
+		 */
+		return (int) apply_filters( 'cartback_restore_rate_limit', self::RATE_LIMIT );
+	}
+
+	/**
+	 * The transient the client's failed lookups are counted in; '' when
+	 * they are not counted.
+	 *
+	 * @return string
+	 */
+	private function rate_key() {
+		if ( $this->rate_limit() <= 0 ) {
+			return '';
+		}
 		$ip = isset( $_SERVER['REMOTE_ADDR'] ) ? sanitize_text_field( wp_unslash( $_SERVER['REMOTE_ADDR'] ) ) : '';
 		/**
 		 * Filters the client IP address restore lookups are counted by.
@@ -185,33 +263,36 @@ class Cartback_Restore {
 		 *
 		 * @param string $ip The address.
 		 */
-		$ip = (string) apply_filters( 'cartback_restore_client_ip', $ip );
-		/**
-		 * Filters how many restore lookups an IP address may make in ten
-		 * minutes; 0 turns the limit off.
-		 *
-		 * @param int $limit Lookups, 20 by default.
-		 */
-		$limit = (int) apply_filters( 'cartback_restore_rate_limit', self::RATE_LIMIT );
-		if ( $limit <= 0 || '' === $ip ) {
-			return true;
+		$ip = trim( (string) apply_filters( 'cartback_restore_client_ip', $ip ) );
+		if ( '' === $ip ) {
+			return '';
 		}
+		return 'cartback_restore_' . wp_hash( self::client_network( $ip ) );
+	}
 
-		$now    = (int) call_user_func( $this->clock );
-		$key    = 'cartback_restore_' . wp_hash( $ip );
-		$bucket = get_transient( $key );
-		if ( ! is_array( $bucket ) || ! isset( $bucket['start'], $bucket['count'] ) || $now - (int) $bucket['start'] >= self::RATE_WINDOW ) {
-			$bucket = array(
-				'start' => $now,
-				'count' => 0,
-			);
+	/**
+	 * What a client's lookups are counted by: an IPv4 address, or the /64
+	 * network of an IPv6 address, since one subscriber commonly gets a
+	 * whole /64 and could otherwise take a new address for every lookup. An
+	 * IPv4 address written as IPv6 (::ffff:203.0.113.7) is that IPv4
+	 * address.
+	 *
+	 * @param string $ip IP address.
+	 * @return string
+	 */
+	public static function client_network( $ip ) {
+		$ip = strtolower( trim( (string) $ip ) );
+		if ( false === filter_var( $ip, FILTER_VALIDATE_IP, FILTER_FLAG_IPV6 ) || ! function_exists( 'inet_pton' ) || ! function_exists( 'inet_ntop' ) ) {
+			return $ip;
 		}
-		if ( (int) $bucket['count'] >= $limit ) {
-			return false;
+		$packed = inet_pton( $ip );
+		if ( false === $packed || 16 !== strlen( $packed ) ) {
+			return $ip;
 		}
-		++$bucket['count'];
-		set_transient( $key, $bucket, max( 1, self::RATE_WINDOW - ( $now - (int) $bucket['start'] ) ) );
-		return true;
+		if ( str_repeat( "\0", 10 ) . "\xff\xff" === substr( $packed, 0, 12 ) ) {
+			return (string) inet_ntop( substr( $packed, 12 ) );
+		}
+		return inet_ntop( substr( $packed, 0, 8 ) . str_repeat( "\0", 8 ) ) . '/64';
 	}
 
 	/**

@@ -338,6 +338,25 @@ class WC_Webhook {
 		throw new BadMethodCallException( $name );
 	}
 	public function get_id() { return $this->id; }
+	/** As WC_Webhook::deliver(): a wp_safe_remote_request() to the delivery URL. */
+	public function deliver( $arg ) {
+		$body = trim( wp_json_encode( array( 'id' => $arg ) ) );
+		return wp_safe_remote_request(
+			$this->get_delivery_url(),
+			array(
+				'method'      => 'POST',
+				'timeout'     => 60,
+				'redirection' => 0,
+				'blocking'    => true,
+				'body'        => $body,
+				'headers'     => array(
+					'Content-Type'           => 'application/json',
+					'X-WC-Webhook-Topic'     => $this->get_topic(),
+					'X-WC-Webhook-Signature' => base64_encode( hash_hmac( 'sha256', $body, $this->get_secret(), true ) ),
+				),
+			)
+		);
+	}
 	public function delete( $force = false ) { unset( WC_Fake_Catalog::$webhooks[ $this->id ] ); return true; }
 	public function save() {
 		if ( ! $this->id ) {

@@ -39,6 +39,16 @@ class CB_Stub {
 	public static $terms = array();
 	/** @var int How many times fastcgi_finish_request() ran. */
 	public static $finished = 0;
+	/** @var bool What fastcgi_finish_request() returns: false as where the response cannot be finished early. */
+	public static $finish_result = true;
+	/** @var bool|null Whether ignore_user_abort() was on when the response was finished. */
+	public static $abort_ignored_at_finish = null;
+	/** @var array<int,array{timestamp:int,hook:string,args:array,group:string}> Action Scheduler's actions. */
+	public static $actions = array();
+	/** @var string[] Capabilities of the current user. */
+	public static $caps = array();
+	/** @var bool What is_admin() says. */
+	public static $is_admin = false;
 
 	public static function reset() {
 		self::$options        = array(
@@ -60,6 +70,12 @@ class CB_Stub {
 		self::$attachments    = array();
 		self::$terms          = array();
 		self::$finished       = 0;
+		self::$finish_result  = true;
+		self::$abort_ignored_at_finish = null;
+		self::$actions        = array();
+		self::$caps           = array();
+		self::$is_admin       = false;
+		ignore_user_abort( false );
 		$_GET = $_POST = $_COOKIE = array();
 		unset( $_SERVER['HTTP_USER_AGENT'], $_SERVER['REMOTE_ADDR'] );
 	}
@@ -244,7 +260,10 @@ function get_locale() { return determine_locale(); }
 function is_user_logged_in() { return CB_Stub::$logged_in; }
 function get_current_user_id() { return CB_Stub::$logged_in ? 7 : 0; }
 function wp_doing_ajax() { return false; }
-function is_admin() { return false; }
+function is_admin() { return CB_Stub::$is_admin; }
+function current_user_can( $capability, ...$args ) { return in_array( $capability, CB_Stub::$caps, true ); }
+function load_plugin_textdomain( $domain, $deprecated = false, $path = false ) { return true; }
+function sanitize_key( $key ) { return preg_replace( '/[^a-z0-9_\-]/', '', strtolower( (string) $key ) ); }
 function wp_get_attachment_image_url( $id, $size = 'thumbnail' ) {
 	return isset( CB_Stub::$attachments[ $id ] ) ? CB_Stub::$attachments[ $id ] : false;
 }
@@ -307,12 +326,37 @@ function wp_safe_remote_request_stub( $method, $url, $args ) {
 }
 function wp_safe_remote_get( $url, $args = array() ) { return wp_safe_remote_request_stub( 'GET', $url, $args ); }
 function wp_safe_remote_post( $url, $args = array() ) { return wp_safe_remote_request_stub( 'POST', $url, $args ); }
+function wp_safe_remote_request( $url, $args = array() ) {
+	return wp_safe_remote_request_stub( isset( $args['method'] ) ? $args['method'] : 'GET', $url, $args );
+}
 if ( ! function_exists( 'fastcgi_finish_request' ) ) {
-	// PHP-FPM's, which the CLI lacks: counts the calls.
+	// PHP-FPM's, which the CLI lacks: counts the calls, and notes whether
+	// the script was told to go on once the client has gone.
 	function fastcgi_finish_request() {
 		++CB_Stub::$finished;
-		return true;
+		CB_Stub::$abort_ignored_at_finish = (bool) ignore_user_abort();
+		return CB_Stub::$finish_result;
 	}
+}
+
+// Action Scheduler, as WooCommerce bundles it.
+function as_schedule_single_action( $timestamp, $hook, $args = array(), $group = '', $unique = false, $priority = 10 ) {
+	CB_Stub::$actions[] = array(
+		'timestamp' => $timestamp,
+		'hook'      => $hook,
+		'args'      => $args,
+		'group'     => $group,
+	);
+	return count( CB_Stub::$actions );
+}
+/** Runs the actions scheduled so far, as Action Scheduler's queue runner does (do_action_ref_array()). */
+function cb_stub_run_actions() {
+	$actions          = CB_Stub::$actions;
+	CB_Stub::$actions = array();
+	foreach ( $actions as $action ) {
+		do_action( $action['hook'], ...array_values( json_decode( wp_json_encode( $action['args'] ), true ) ) );
+	}
+	return count( $actions );
 }
 function wp_remote_retrieve_response_code( $response ) {
 	return is_array( $response ) && isset( $response['response']['code'] ) ? $response['response']['code'] : '';
