@@ -13,8 +13,17 @@ import (
 
 func (e *env) get(path, userAgent string) (int, http.Header, string) {
 	e.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
-	req.Header.Set("User-Agent", userAgent)
+	return e.fetch(http.MethodGet, path, "User-Agent", userAgent)
+}
+
+// fetch makes a request with one header set (when value is not empty)
+// and answers without following redirects.
+func (e *env) fetch(method, path, header, value string) (int, http.Header, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, nil)
+	if value != "" {
+		req.Header.Set(header, value)
+	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -155,18 +164,7 @@ func TestSequenceAndSettingsAPI(t *testing.T) {
 // getIn is get with the browser's Accept-Language.
 func (e *env) getIn(method, path, acceptLanguage string) (int, http.Header, string) {
 	e.t.Helper()
-	req, _ := http.NewRequest(method, e.srv.URL+path, nil)
-	if acceptLanguage != "" {
-		req.Header.Set("Accept-Language", acceptLanguage)
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
+	return e.fetch(method, path, "Accept-Language", acceptLanguage)
 }
 
 // TestLinkPagesSpeakTheShoppersLanguage checks that the pages behind a
