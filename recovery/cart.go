@@ -64,6 +64,11 @@ type Cart struct {
 	AbandonedAt time.Time `json:"abandoned_at,omitzero"`
 	// DeletedAt is when the platform deleted the cart.
 	DeletedAt time.Time `json:"deleted_at,omitzero"`
+	// PlatformDeletedAt is the delete's time by the platform's own clock,
+	// when the delete gave one: updates are compared with it, in that
+	// clock, so that one from before the delete arriving after it does
+	// not bring the cart back. Zero when the delete gave no time.
+	PlatformDeletedAt time.Time `json:"platform_deleted_at,omitzero"`
 
 	Conversion *Conversion `json:"conversion,omitempty"`
 

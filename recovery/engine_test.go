@@ -357,6 +357,39 @@ func TestLateUpdateDoesNotReviveADeletedCart(t *testing.T) {
 	if res := apply(recovery.EventCartDeleted, 2500*time.Millisecond); res.Outcome != recovery.OutcomeStale {
 		t.Errorf("a delete from before the latest update: %s", res.Outcome)
 	}
+
+	// The shop's clock runs two minutes ahead of cartback's: its times are
+	// compared with its own, so the late update still cannot revive the
+	// cart.
+	e.now = start.Add(time.Hour)
+	apply(recovery.EventCartDeleted, time.Hour+2*time.Minute+time.Second)
+	if res := apply(recovery.EventCartUpdated, time.Hour+2*time.Minute); res.Outcome != recovery.OutcomeStale {
+		t.Errorf("a late update, the shop's clock ahead: %s", res.Outcome)
+	}
+
+	// A delete that gives no time of its own (Shopify's checkouts/delete,
+	// a WooCommerce cancel from before this version) blocks nothing: an
+	// update of the cart is taken.
+	other := func(kind recovery.EventKind, c *recovery.Cart) recovery.Result {
+		t.Helper()
+		c.Keys = recovery.CartKeys{CartKey: "k2"}
+		res, err := e.svc.Apply(ctx, e.shop.ID, recovery.Event{Kind: kind, Cart: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	e.now = start.Add(2 * time.Hour)
+	item := []recovery.LineItem{{Title: "Lamp", Quantity: 1, UnitPrice: 100, LinePrice: 100}}
+	other(recovery.EventCartUpdated, &recovery.Cart{Contact: recovery.Contact{Email: "ola@example.com"}, Currency: "NOK", Items: item, LastActivityAt: start.Add(90 * time.Minute)})
+	if res := other(recovery.EventCartDeleted, &recovery.Cart{}); res.Outcome != recovery.OutcomeDeleted {
+		t.Fatalf("delete without a time: %s", res.Outcome)
+	}
+	// Its receipt (2 h) is no time of the shop's: an update stamped 1:59
+	// by the shop, arriving now, reopens the cart.
+	if res := other(recovery.EventCartUpdated, &recovery.Cart{Contact: recovery.Contact{Email: "ola@example.com"}, Currency: "NOK", Items: item, LastActivityAt: start.Add(119 * time.Minute)}); res.Outcome == recovery.OutcomeStale {
+		t.Errorf("an update after a delete without a time: %s", res.Outcome)
+	}
 }
 
 func TestOrderAroundDueTime(t *testing.T) {

@@ -331,7 +331,7 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time, backfill
 	// Nor may an update from before the cart was deleted bring it back:
 	// the events of one browser can arrive in another order than they
 	// happened.
-	if existing.State == CartDeleted && !in.LastActivityAt.IsZero() && !existing.DeletedAt.IsZero() && !in.LastActivityAt.After(existing.DeletedAt) {
+	if existing.State == CartDeleted && !in.LastActivityAt.IsZero() && !existing.PlatformDeletedAt.IsZero() && !in.LastActivityAt.After(existing.PlatformDeletedAt) {
 		return Result{Outcome: OutcomeStale, CartIDs: []uint64{existing.ID}}, nil
 	}
 
@@ -375,7 +375,7 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time, backfill
 	case !sameContents(existing, c) || !existing.State.Open():
 		// The shopper is back and changed the cart: the episode goes on
 		// from this visit; what was sent stays sent.
-		c.State, c.DeletedAt, c.AbandonedAt = CartActive, time.Time{}, time.Time{}
+		c.State, c.DeletedAt, c.PlatformDeletedAt, c.AbandonedAt = CartActive, time.Time{}, time.Time{}, time.Time{}
 		c.retime()
 	}
 	c.schedule(shop)
@@ -455,7 +455,7 @@ func (s *Service) applyDelete(tx Tx, shop *Shop, keys CartKeys, at, now time.Tim
 	}
 	c = c.clone()
 	c.settle(shop, now)
-	c.State, c.DeletedAt, c.UpdatedAt = CartDeleted, deletedAt, now
+	c.State, c.DeletedAt, c.PlatformDeletedAt, c.UpdatedAt = CartDeleted, deletedAt, at, now
 	c.closeSteps(ReasonDeleted, now)
 	c.schedule(shop)
 	if err := tx.PutCart(c); err != nil {

@@ -107,8 +107,16 @@ func decodeOrder(body []byte, storeURL, region string) (recovery.Event, error) {
 		// the first reminder. The cart stays; the plugin rebuilds it.
 		return recovery.Event{Kind: recovery.EventIgnored}, nil
 	}
+	// The order's last change is when it was cancelled: a pending update
+	// from before it that arrives later must not reopen it, and a cancel
+	// from before the order was set back to pending is stale.
+	var conv payload.Converter
+	at := conv.Time("date_modified_gmt", p.DateModifiedGMT, gmtLayout)
+	if err := conv.Err(); err != nil {
+		return recovery.Event{}, err
+	}
 	return recovery.Event{Kind: recovery.EventCartDeleted, Cart: &recovery.Cart{
-		Keys: recovery.CartKeys{OrderID: string(p.ID)},
+		Keys: recovery.CartKeys{OrderID: string(p.ID)}, LastActivityAt: at,
 	}}, nil
 }
 

@@ -34,8 +34,8 @@ type orderPayload struct {
 	DateCreatedGMT  string     `json:"date_created_gmt"`
 	DateModifiedGMT string     `json:"date_modified_gmt"`
 	DatePaidGMT     string     `json:"date_paid_gmt"`
-	// PricesIncludeTax: the shop shows prices with tax, as its shoppers
-	// saw them; the line subtotals are without it either way.
+	// PricesIncludeTax: the shop's prices are entered with tax (its usual
+	// way to show them too); the line subtotals are without it either way.
 	PricesIncludeTax bool            `json:"prices_include_tax"`
 	DiscountTotal    payload.Decimal `json:"discount_total"`
 	ShippingTotal    payload.Decimal `json:"shipping_total"`

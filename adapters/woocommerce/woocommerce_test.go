@@ -238,10 +238,6 @@ func TestDecodeOrderPricesIncludingTax(t *testing.T) {
 		if it := cart.Items[0]; it.LinePrice != want.Subtotal || it.UnitPrice != wantUnit || cart.Totals != want {
 			t.Errorf("inclusive=%v: line %d, unit %d, totals %+v; want unit %d, totals %+v", inclusive, it.LinePrice, it.UnitPrice, cart.Totals, wantUnit, want)
 		}
-		// With tax in them, the rows add up to the total without a tax row.
-		if inclusive && want.Subtotal-want.Discounts+want.Shipping != want.Total {
-			t.Errorf("inclusive rows do not add up")
-		}
 	}
 }
 
@@ -265,9 +261,11 @@ func TestDecodeOrderStatuses(t *testing.T) {
 		t.Run(tt.status, func(t *testing.T) {
 			ev := decode(t, TopicOrderUpdated, patched(t, "order.json", map[string]any{"status": tt.status}), tt.want)
 			if tt.want == recovery.EventCartDeleted {
-				want := &recovery.Cart{Keys: recovery.CartKeys{OrderID: "727"}}
+				// The order id, and the time of the cancel: a pending
+				// update from before it, arriving later, must not reopen it.
+				want := &recovery.Cart{Keys: recovery.CartKeys{OrderID: "727"}, LastActivityAt: time.Date(2017, 3, 22, 19, 28, 8, 0, time.UTC)}
 				if !reflect.DeepEqual(ev.Cart, want) {
-					t.Errorf("Cart = %+v, want only the order id", ev.Cart)
+					t.Errorf("Cart = %+v, want the order id and the cancel's time", ev.Cart)
 				}
 			}
 		})
