@@ -270,9 +270,11 @@ type StepRun struct {
 	Template     string  `json:"template"`
 	DiscountCode string  `json:"discount_code,omitempty"`
 	// CodeIssued: DiscountCode is a single-use code made for this step,
-	// valid until CodeExpires.
+	// valid until CodeExpires; StaticCode is the code it was planned with,
+	// which it falls back to.
 	CodeIssued  bool      `json:"code_issued,omitempty"`
 	CodeExpires time.Time `json:"code_expires,omitzero"`
+	StaticCode  string    `json:"static_code,omitempty"`
 	// Variant is the wording this cart was drawn for ("A" without a test).
 	Variant string    `json:"variant,omitempty"`
 	After   Duration  `json:"after"`

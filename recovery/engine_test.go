@@ -1433,6 +1433,14 @@ func TestExpiredCodeFallsBackToTheStepsCode(t *testing.T) {
 	}
 	e.checkout("a", 0)
 	e.at(72 * time.Hour)
+	// The merchant edits the sequence meanwhile: the episode keeps its
+	// steps, and the code its step was planned with.
+	edited := recovery.ShopSettings{UniqueDiscountPercent: 10, Sequence: &recovery.Sequence{MaxAge: recovery.Duration(10 * 24 * time.Hour), Steps: []recovery.Step{
+		{Channel: recovery.ChannelEmail, After: recovery.Duration(72 * time.Hour), Template: recovery.TemplateReminder, DiscountCode: "STAFF50"},
+	}}}
+	if _, err := e.svc.UpdateSettings(context.Background(), e.shop.ID, edited); err != nil {
+		t.Fatal(err)
+	}
 	e.checkout("a", 72*time.Hour+time.Minute) // back: the step moves past the code's end
 	e.at(144*time.Hour + time.Minute)
 	if msgs := e.email.messages(); len(msgs) != 1 || msgs[0].DiscountCode != "STEP15" {

@@ -497,15 +497,14 @@ func (s *Scheduler) issueDiscount(ctx context.Context, cl *Claim, now time.Time)
 	if err != nil {
 		s.Logger.Warn("single-use discount not created; the shop's code is used", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
 		if cl.Step.CodeIssued && !now.Before(cl.Step.CodeExpires) {
-			// The old code no longer works: the step's own static code
-			// it is, as planned.
-			code := ""
-			if seq := cl.Shop.Settings.SequenceOrDefault(); cl.Step.Index < len(seq.Steps) {
-				code = staticCode(cl.Shop, seq.Steps[cl.Step.Index])
-			}
-			cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires = code, false, time.Time{}
+			// The old code no longer works: the static code the step was
+			// planned with it is.
+			cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires = cl.Step.StaticCode, false, time.Time{}
 		}
 		return true
+	}
+	if !cl.Step.CodeIssued {
+		cl.Step.StaticCode = cl.Step.DiscountCode
 	}
 	cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires = code, true, expires
 	return true
