@@ -20,3 +20,9 @@ foreach ( Cartback_Settings::option_names() as $cartback_option ) {
 	delete_option( $cartback_option );
 }
 wp_clear_scheduled_hook( 'cartback_delete_expired_coupons' );
+// Retries still waiting: without the plugin they would send nothing, but
+// they would sit in Action Scheduler's table. Their events' transients
+// expire within the hour.
+if ( function_exists( 'as_unschedule_all_actions' ) ) {
+	as_unschedule_all_actions( 'cartback_retry_event', array(), 'cartback' );
+}

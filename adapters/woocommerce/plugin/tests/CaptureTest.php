@@ -669,6 +669,16 @@ class CaptureTest extends CartbackTestCase {
 		$this->assertSame( array(), CB_Stub::$actions );
 	}
 
+	public function test_an_event_to_a_url_wordpress_refuses_is_not_retried() {
+		// A cartback on a private address: WordPress's safe requests refuse
+		// it (http_request_failed, "A valid URL was not provided."), and
+		// would a minute later too. No retry, so no transient with the
+		// shopper's details is left behind.
+		update_option( Cartback_Settings::SIDECAR_URL, 'https://10.0.0.5' );
+		$this->send_on_shutdown();
+		$this->assertSame( array(), CB_Stub::$actions );
+	}
+
 	public function test_a_retry_after_the_plugin_was_unconfigured_sends_nothing() {
 		$this->cartback_answers( 503 );
 		$this->send_on_shutdown();

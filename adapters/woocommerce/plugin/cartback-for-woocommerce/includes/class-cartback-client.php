@@ -345,6 +345,11 @@ class Cartback_Client {
 		if ( ! function_exists( 'as_schedule_single_action' ) ) {
 			return;
 		}
+		if ( function_exists( 'wp_http_validate_url' ) && ! wp_http_validate_url( Cartback_Settings::webhook_url() ) ) {
+			// WordPress refuses the URL itself (a private address, a port
+			// it does not allow): a minute later it would again.
+			return;
+		}
 		$key = self::RETRY_KEY . bin2hex( random_bytes( 10 ) );
 		if ( ! set_transient( $key, array( $topic, $body, $revision ), self::RETRY_KEEP ) ) {
 			return;

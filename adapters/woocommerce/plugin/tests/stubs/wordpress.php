@@ -317,9 +317,11 @@ function cb_stub_http_validate_url( $url ) {
 	}
 	return $url;
 }
+function wp_http_validate_url( $url ) { return cb_stub_http_validate_url( $url ); }
 function wp_safe_remote_request_stub( $method, $url, $args ) {
 	if ( ! cb_stub_http_validate_url( $url ) ) {
-		return new WP_Error( 'http_request_not_executed', 'A valid URL was not provided.' );
+		// As WP_Http::request() answers a URL it refuses.
+		return new WP_Error( 'http_request_failed', 'A valid URL was not provided.' );
 	}
 	$args['reject_unsafe_urls'] = true;
 	return wp_remote_request_stub( $method, $url, $args, true );
