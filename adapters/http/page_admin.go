@@ -320,12 +320,18 @@ func (o *shownOnce) put(session string, shopID uint64, value string, now time.Ti
 	if o.values == nil {
 		o.values = map[string]shownValue{}
 	}
+	o.forget(now)
+	o.values[session+"\x00"+strconv.FormatUint(shopID, 10)] = shownValue{value: value, expires: now.Add(shownOnceFor)}
+}
+
+// forget drops the values no longer to be shown: a secret whose page was
+// never opened does not stay in memory.
+func (o *shownOnce) forget(now time.Time) {
 	for k, v := range o.values {
 		if !now.Before(v.expires) {
 			delete(o.values, k)
 		}
 	}
-	o.values[session+"\x00"+strconv.FormatUint(shopID, 10)] = shownValue{value: value, expires: now.Add(shownOnceFor)}
 }
 
 // take returns the value kept for the session and shop, once; "" when
@@ -333,6 +339,7 @@ func (o *shownOnce) put(session string, shopID uint64, value string, now time.Ti
 func (o *shownOnce) take(session string, shopID uint64, now time.Time) string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.forget(now)
 	key := session + "\x00" + strconv.FormatUint(shopID, 10)
 	v, ok := o.values[key]
 	delete(o.values, key)
