@@ -1904,6 +1904,54 @@ func TestLogsHoldNoAddresses(t *testing.T) {
 	}
 }
 
+// TestReinstalledShopSurvivesLateEvents: Shopify retries its webhooks for
+// hours and sends shop/redact 48 hours after an uninstall; a merchant who
+// installed the app again meanwhile keeps the new installation.
+func TestReinstalledShopSurvivesLateEvents(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, recovery.ShopSettings{})
+	installed, err := e.svc.InstallShopify(ctx, "again.myshopify.com", recovery.ShopifyAccess{SealedToken: []byte("sealed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new installation reads back checkouts from now on, not the shop's
+	// whole history.
+	if !installed.Shopify.SyncedUntil.Equal(e.now) {
+		t.Errorf("reconciliation starts at %v, want the install time %v", installed.Shopify.SyncedUntil, e.now)
+	}
+	// Uninstalled at 10:00, installed again at 10:30; the 10:00 uninstall
+	// is delivered again at 11:00.
+	e.now = start.Add(2 * time.Hour)
+	if _, err := e.svc.Apply(ctx, installed.ID, recovery.Event{Kind: recovery.EventShopUninstalled, DedupKey: "u1", At: e.now}); err != nil {
+		t.Fatal(err)
+	}
+	e.now = start.Add(150 * time.Minute)
+	if _, err := e.svc.InstallShopify(ctx, "again.myshopify.com", recovery.ShopifyAccess{SealedToken: []byte("sealed-2")}); err != nil {
+		t.Fatal(err)
+	}
+	e.now = start.Add(3 * time.Hour)
+	res, err := e.svc.Apply(ctx, installed.ID, recovery.Event{Kind: recovery.EventShopUninstalled, DedupKey: "u1-retry", At: start.Add(2 * time.Hour)})
+	if err != nil || res.Outcome != recovery.OutcomeStale {
+		t.Errorf("the late uninstall: %s, %v", res.Outcome, err)
+	}
+	// shop/redact two days later: the shop is installed, so it stays.
+	e.now = start.Add(50 * time.Hour)
+	if res, err := e.svc.Apply(ctx, installed.ID, recovery.Event{Kind: recovery.EventShopRedact}); err != nil || res.Outcome != recovery.OutcomeIgnored {
+		t.Errorf("shop/redact of a shop installed again: %s, %v", res.Outcome, err)
+	}
+	sh, err := e.svc.ShopByDomain(ctx, "again.myshopify.com")
+	if err != nil || sh.Status != recovery.ShopActive || sh.Shopify == nil || string(sh.Shopify.SealedToken) != "sealed-2" {
+		t.Fatalf("the reinstalled shop: %+v, %v", sh, err)
+	}
+	// Uninstalled for good: shop/redact erases it.
+	if _, err := e.svc.Apply(ctx, installed.ID, recovery.Event{Kind: recovery.EventShopUninstalled, DedupKey: "u2", At: e.now}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.svc.Apply(ctx, installed.ID, recovery.Event{Kind: recovery.EventShopRedact}); err != nil || res.Outcome != recovery.OutcomeDeleted {
+		t.Errorf("shop/redact after the uninstall: %s, %v", res.Outcome, err)
+	}
+}
+
 // TestForeignRestoreURLIsNotKept: a store's cart whose restore URL leads
 // off the store is kept without it, so its reminders link to the store.
 func TestForeignRestoreURLIsNotKept(t *testing.T) {

@@ -147,6 +147,18 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		return Result{}, err
 	}
 	if ev.Kind == EventShopRedact {
+		// The platform asks 48 hours after an uninstall; a shop installed
+		// again since is the merchant's live shop, not one that left.
+		var shop *Shop
+		if err := s.Store.View(ctx, func(tx Tx) (err error) {
+			shop, err = tx.Shop(shopID)
+			return err
+		}); err != nil {
+			return Result{}, err
+		}
+		if shop.Status == ShopActive && shop.Shopify != nil && shop.Shopify.InstalledAt.After(shop.UninstalledAt) {
+			return Result{Outcome: OutcomeIgnored}, nil
+		}
 		// Too big for one transaction, and idempotent: no record needed.
 		if err := s.EraseShop(ctx, shopID); err != nil {
 			return Result{}, err
@@ -194,7 +206,7 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		case EventOrder:
 			res, err = s.applyOrder(tx, shop, ev.Order, now)
 		case EventShopUninstalled:
-			res, err = s.applyUninstall(tx, shop, now)
+			res, err = s.applyUninstall(tx, shop, eventAt, now)
 		case EventCustomerRedact:
 			res, err = s.redactCustomer(tx, shop, *ev.Customer, now)
 		case EventCustomerDataRequest:
@@ -550,9 +562,14 @@ func (s *Service) applyOrder(tx Tx, shop *Shop, o *Order, now time.Time) (Result
 
 // applyUninstall marks the shop uninstalled; nothing is sent for it again
 // until it is installed anew.
-func (s *Service) applyUninstall(tx Tx, shop *Shop, now time.Time) (Result, error) {
+func (s *Service) applyUninstall(tx Tx, shop *Shop, at, now time.Time) (Result, error) {
 	if shop.Status == ShopUninstalled {
 		return Result{Outcome: OutcomeUnchanged}, nil
+	}
+	if !at.IsZero() && shop.Shopify != nil && at.Before(shop.Shopify.InstalledAt) {
+		// An uninstall delivered late, after the merchant installed the
+		// app again: the new installation stands.
+		return Result{Outcome: OutcomeStale}, nil
 	}
 	sh := *shop
 	sh.Status, sh.UninstalledAt, sh.UpdatedAt = ShopUninstalled, now, now

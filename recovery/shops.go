@@ -606,6 +606,12 @@ func (s *Service) InstallShopify(ctx context.Context, domain string, access Shop
 		a := access
 		if sh.Shopify != nil {
 			a.SyncedUntil = sh.Shopify.SyncedUntil
+		} else if a.SyncedUntil.IsZero() {
+			// A new installation reads back checkouts from now on, not the
+			// shop's whole history: reminders for carts left days before
+			// the app was there, minutes after installing, before the
+			// merchant has set anything up, would surprise everyone.
+			a.SyncedUntil = now
 		}
 		sh.Shopify, sh.Status, sh.UpdatedAt, sh.UninstalledAt = &a, ShopActive, now, time.Time{}
 		shop = sh
