@@ -188,11 +188,17 @@ func TestEnsureWebhooks(t *testing.T) {
 	if err != nil || created != 1 || len(fake.Webhooks()) != 6 {
 		t.Errorf("EnsureWebhooks at a new address = %d, %v", created, err)
 	}
-	// userErrors come back as errors.
-	_, err = client.EnsureWebhooks(ctx, shop, tok.AccessToken, callback, []string{"NOT_A_TOPIC"})
+	// userErrors come back as errors, and a refused topic does not keep
+	// the others from being subscribed (an app without protected customer
+	// data approval still learns of its uninstall).
+	other := "https://other.example.com/webhooks/shopify"
+	created, err = client.EnsureWebhooks(ctx, shop, tok.AccessToken, other, []string{"NOT_A_TOPIC", app.TopicAppUninstalled})
 	var ue app.UserErrors
-	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "topic") {
-		t.Errorf("invalid topic: err = %v, want UserErrors", err)
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "topic") || created != 1 {
+		t.Errorf("a refused topic before a good one: %d created, err = %v, want UserErrors", created, err)
+	}
+	if app.WebhookTopics[0] != app.TopicAppUninstalled {
+		t.Errorf("APP_UNINSTALLED is not subscribed first: %v", app.WebhookTopics)
 	}
 }
 

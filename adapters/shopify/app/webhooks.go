@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -19,9 +20,14 @@ const (
 // mandatory compliance topics (customers/data_request, customers/redact,
 // shop/redact) cannot be subscribed through the API: they are set in the
 // app's configuration.
+//
+// APP_UNINSTALLED comes first: it needs no protected customer data
+// approval, which the others do, so a shop whose app lacks that approval
+// still tells cartback when it leaves.
 var WebhookTopics = []string{
+	TopicAppUninstalled,
 	TopicCheckoutsCreate, TopicCheckoutsUpdate, TopicCheckoutsDelete,
-	TopicOrdersCreate, TopicAppUninstalled,
+	TopicOrdersCreate,
 }
 
 const webhookSubscriptionsQuery = `query cartbackWebhooks($first: Int!, $after: String) {
@@ -81,6 +87,10 @@ func (c *Client) EnsureWebhooks(ctx context.Context, shop, accessToken, callback
 		after = pi.EndCursor
 	}
 
+	// A topic Shopify refuses (a userError, such as a missing approval)
+	// does not keep the others from being subscribed: every refusal is
+	// reported together.
+	var refused []error
 	for _, topic := range topics {
 		if existing[topic+" "+sameURL(callbackURL)] {
 			continue
@@ -98,12 +108,13 @@ func (c *Client) EnsureWebhooks(ctx context.Context, shop, accessToken, callback
 			return created, fmt.Errorf("subscribing to %s: %w", topic, err)
 		}
 		if ue := data.WebhookSubscriptionCreate.UserErrors; len(ue) > 0 {
-			return created, fmt.Errorf("shopify webhooks for %s: subscribing to %s: %w", shop, topic, ue)
+			refused = append(refused, fmt.Errorf("shopify webhooks for %s: subscribing to %s: %w", shop, topic, ue))
+			continue
 		}
 		existing[topic+" "+sameURL(callbackURL)] = true
 		created++
 	}
-	return created, nil
+	return created, errors.Join(refused...)
 }
 
 // sameURL normalises a webhook address for comparison.
