@@ -52,6 +52,14 @@ func TestComplianceWebhooks(t *testing.T) {
 	if r := e.shopifyWebhook("customers/redact", "r2", redact, shopifySecret); r.status != 200 {
 		t.Fatalf("redact: %d %s", r.status, r.raw)
 	}
+	// A customer with neither email nor phone: cartback holds nothing of
+	// them, and says so with a 200, or Shopify would keep asking.
+	nobody := []byte(`{"shop_id":1,"shop_domain":"demo.myshopify.com","customer":{"id":207119552},"orders_to_redact":[]}`)
+	for _, topic := range []string{"customers/redact", "customers/data_request"} {
+		if r := e.shopifyWebhook(topic, "n-"+topic, nobody, shopifySecret); r.status != 200 || r.body["outcome"] != "ignored" {
+			t.Errorf("%s for a customer with no email or phone: %d %s", topic, r.status, r.raw)
+		}
+	}
 	if _, err := e.svc.Cart(t.Context(), e.shopify.ID, id); recovery.ErrorCode(err) != recovery.ENOTFOUND {
 		t.Errorf("redacted cart still there: %v", err)
 	}

@@ -35,7 +35,10 @@ func decodeCompliance(topic string, body []byte, region string) (recovery.Event,
 	c := &recovery.Contact{Email: p.Customer.Email}
 	c.Phone, c.PhoneRaw = contactPhone(p.Customer.Phone, region)
 	if len(c.Index()) == 0 {
-		return recovery.Event{}, recovery.Errorf(recovery.EINVALID, "customer: neither email nor phone")
+		// cartback keeps carts by email and phone only: with neither, it
+		// holds nothing of this customer. Answered 200 (ignored), or
+		// Shopify would keep asking.
+		return recovery.Event{Kind: recovery.EventIgnored}, nil
 	}
 	if topic == TopicCustomersRedact {
 		return recovery.Event{Kind: recovery.EventCustomerRedact, Customer: c}, nil
