@@ -444,6 +444,9 @@ func TestCreateDiscountCode(t *testing.T) {
 	if in["usageLimit"] != 1.0 || in["appliesOncePerCustomer"] != true {
 		t.Errorf("limits = %v, %v", in["usageLimit"], in["appliesOncePerCustomer"])
 	}
+	if cw, _ := in["combinesWith"].(map[string]any); cw["shippingDiscounts"] != true || cw["orderDiscounts"] != false || cw["productDiscounts"] != false {
+		t.Errorf("combinesWith = %v, want shipping discounts only", in["combinesWith"])
+	}
 	gets := in["customerGets"].(map[string]any)
 	if gets["value"].(map[string]any)["percentage"] != 0.1 || gets["items"].(map[string]any)["all"] != true {
 		t.Errorf("customerGets = %v", gets)

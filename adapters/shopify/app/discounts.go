@@ -72,6 +72,11 @@ func (c *Client) CreateDiscountCode(ctx context.Context, shop, accessToken strin
 		"customerGets":           map[string]any{"value": value, "items": map[string]any{"all": true}},
 		"usageLimit":             1,
 		"appliesOncePerCustomer": true,
+		// With the shop's shipping discounts (free shipping over an
+		// amount, say): the reminder's code must not cost the shopper
+		// those. Not with other order or product discounts, which would
+		// stack the merchant's margin away.
+		"combinesWith": map[string]any{"orderDiscounts": false, "productDiscounts": false, "shippingDiscounts": true},
 	}
 	var data struct {
 		DiscountCodeBasicCreate struct {

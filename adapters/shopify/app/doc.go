@@ -44,8 +44,8 @@
 //   - discountCodeBasicCreate(basicCodeDiscount: {title code startsAt endsAt
 //     context: {all: ALL} customerGets { value { percentage | discountAmount
 //     { amount appliesOnEachItem } } items { all } } usageLimit
-//     appliesOncePerCustomer}) { codeDiscountNode { id } userErrors { field
-//     code message } }.
+//     appliesOncePerCustomer combinesWith { shippingDiscounts: true }})
+//     { codeDiscountNode { id } userErrors { field code message } }.
 //
 // Reading customer names, emails and phones needs Shopify's approval for
 // protected customer data, in addition to the read_customers scope.
