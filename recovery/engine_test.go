@@ -367,9 +367,9 @@ func TestLateUpdateDoesNotReviveADeletedCart(t *testing.T) {
 		t.Errorf("a late update, the shop's clock ahead: %s", res.Outcome)
 	}
 
-	// A delete that gives no time of its own (Shopify's checkouts/delete,
-	// a WooCommerce cancel from before this version) blocks nothing: an
-	// update of the cart is taken.
+	// A delete that gives no time of its own (Shopify's checkouts/delete):
+	// its arrival stands in, since a deleted checkout gets no genuine
+	// update after it. An update stamped before the arrival is a late one.
 	other := func(kind recovery.EventKind, c *recovery.Cart) recovery.Result {
 		t.Helper()
 		c.Keys = recovery.CartKeys{CartKey: "k2"}
@@ -385,10 +385,11 @@ func TestLateUpdateDoesNotReviveADeletedCart(t *testing.T) {
 	if res := other(recovery.EventCartDeleted, &recovery.Cart{}); res.Outcome != recovery.OutcomeDeleted {
 		t.Fatalf("delete without a time: %s", res.Outcome)
 	}
-	// Its receipt (2 h) is no time of the shop's: an update stamped 1:59
-	// by the shop, arriving now, reopens the cart.
-	if res := other(recovery.EventCartUpdated, &recovery.Cart{Contact: recovery.Contact{Email: "ola@example.com"}, Currency: "NOK", Items: item, LastActivityAt: start.Add(119 * time.Minute)}); res.Outcome == recovery.OutcomeStale {
-		t.Errorf("an update after a delete without a time: %s", res.Outcome)
+	if res := other(recovery.EventCartUpdated, &recovery.Cart{Contact: recovery.Contact{Email: "ola@example.com"}, Currency: "NOK", Items: item, LastActivityAt: start.Add(119 * time.Minute)}); res.Outcome != recovery.OutcomeStale {
+		t.Errorf("an update stamped before a timeless delete arrived: %s", res.Outcome)
+	}
+	if res := other(recovery.EventCartUpdated, &recovery.Cart{Contact: recovery.Contact{Email: "ola@example.com"}, Currency: "NOK", Items: item, LastActivityAt: start.Add(121 * time.Minute)}); res.Outcome == recovery.OutcomeStale {
+		t.Errorf("an update stamped after it: %s", res.Outcome)
 	}
 }
 
@@ -1942,6 +1943,15 @@ func TestReinstalledShopSurvivesLateEvents(t *testing.T) {
 	sh, err := e.svc.ShopByDomain(ctx, "again.myshopify.com")
 	if err != nil || sh.Status != recovery.ShopActive || sh.Shopify == nil || string(sh.Shopify.SealedToken) != "sealed-2" {
 		t.Fatalf("the reinstalled shop: %+v, %v", sh, err)
+	}
+	// A shop whose uninstall cartback never heard of (its webhook lost):
+	// shop/redact erases it all the same.
+	lost, err := e.svc.InstallShopify(ctx, "lost.myshopify.com", recovery.ShopifyAccess{SealedToken: []byte("sealed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.svc.Apply(ctx, lost.ID, recovery.Event{Kind: recovery.EventShopRedact}); err != nil || res.Outcome != recovery.OutcomeDeleted {
+		t.Errorf("shop/redact, its uninstall never seen: %s, %v", res.Outcome, err)
 	}
 	// Uninstalled for good: shop/redact erases it.
 	if _, err := e.svc.Apply(ctx, installed.ID, recovery.Event{Kind: recovery.EventShopUninstalled, DedupKey: "u2", At: e.now}); err != nil {

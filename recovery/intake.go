@@ -156,7 +156,9 @@ func (s *Service) Apply(ctx context.Context, shopID uint64, ev Event) (Result, e
 		}); err != nil {
 			return Result{}, err
 		}
-		if shop.Status == ShopActive && shop.Shopify != nil && shop.Shopify.InstalledAt.After(shop.UninstalledAt) {
+		// Only an uninstall cartback saw, followed by a new installation:
+		// one it never heard of (its webhook lost) must not keep the data.
+		if shop.Status == ShopActive && shop.Shopify != nil && !shop.UninstalledAt.IsZero() && shop.Shopify.InstalledAt.After(shop.UninstalledAt) {
 			return Result{Outcome: OutcomeIgnored}, nil
 		}
 		// Too big for one transaction, and idempotent: no record needed.
@@ -343,7 +345,7 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time, backfill
 	// Nor may an update from before the cart was deleted bring it back:
 	// the events of one browser can arrive in another order than they
 	// happened.
-	if existing.State == CartDeleted && !in.LastActivityAt.IsZero() && !existing.PlatformDeletedAt.IsZero() && !in.LastActivityAt.After(existing.PlatformDeletedAt) {
+	if existing.State == CartDeleted && !in.LastActivityAt.IsZero() && !existing.deletedAtPlatform().IsZero() && !in.LastActivityAt.After(existing.deletedAtPlatform()) {
 		return Result{Outcome: OutcomeStale, CartIDs: []uint64{existing.ID}}, nil
 	}
 
@@ -461,13 +463,19 @@ func (s *Service) applyDelete(tx Tx, shop *Shop, keys CartKeys, at, now time.Tim
 		// A delete from before the cart's latest change arrived late.
 		return Result{Outcome: OutcomeStale, CartIDs: []uint64{c.ID}}, nil
 	}
-	deletedAt := now
+	deletedAt, platformAt := now, at
 	if !at.IsZero() && at.Before(now) {
 		deletedAt = at // the platform's time, as updates are compared by theirs
 	}
+	if platformAt.IsZero() {
+		// A delete without a time of its own (Shopify's checkouts/delete):
+		// its arrival stands in. A deleted checkout gets no genuine update
+		// after it, so an update stamped before the arrival is a late one.
+		platformAt = now
+	}
 	c = c.clone()
 	c.settle(shop, now)
-	c.State, c.DeletedAt, c.PlatformDeletedAt, c.UpdatedAt = CartDeleted, deletedAt, at, now
+	c.State, c.DeletedAt, c.PlatformDeletedAt, c.UpdatedAt = CartDeleted, deletedAt, platformAt, now
 	c.closeSteps(ReasonDeleted, now)
 	c.schedule(shop)
 	if err := tx.PutCart(c); err != nil {

@@ -613,7 +613,9 @@ func (s *Service) InstallShopify(ctx context.Context, domain string, access Shop
 			// merchant has set anything up, would surprise everyone.
 			a.SyncedUntil = now
 		}
-		sh.Shopify, sh.Status, sh.UpdatedAt, sh.UninstalledAt = &a, ShopActive, now, time.Time{}
+		// UninstalledAt stays: the last uninstall, which a late shop/redact
+		// is measured against.
+		sh.Shopify, sh.Status, sh.UpdatedAt = &a, ShopActive, now
 		shop = sh
 		return tx.PutShop(sh)
 	})

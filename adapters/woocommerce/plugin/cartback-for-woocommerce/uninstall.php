@@ -24,5 +24,5 @@ wp_clear_scheduled_hook( 'cartback_delete_expired_coupons' );
 // they would sit in Action Scheduler's table. Their events' transients
 // expire within the hour.
 if ( function_exists( 'as_unschedule_all_actions' ) ) {
-	as_unschedule_all_actions( 'cartback_retry_event', array(), 'cartback' );
+	as_unschedule_all_actions( 'cartback_retry_event' ); // with args given, only those exact args would go
 }
