@@ -70,8 +70,11 @@ class ConnectTest extends CartbackTestCase {
 		Cartback_Plugin::activate();
 		$this->assertSame( 'active', WC_Fake_Catalog::$webhooks[1]->get_status() );
 
+		// A retry still waiting goes with the plugin.
+		as_schedule_single_action( time() + 60, 'cartback_retry_event', array( 'cartback_retry_0123' ), 'cartback' );
 		define( 'WP_UNINSTALL_PLUGIN', true );
 		include dirname( __DIR__ ) . '/cartback-for-woocommerce/uninstall.php';
+		$this->assertSame( array(), CB_Stub::$actions, 'retries left waiting' );
 		$this->assertSame( array( $own->get_id() ), array_keys( WC_Fake_Catalog::$webhooks ) );
 		$this->assertFalse( get_option( Cartback_Settings::CONNECTED ) );
 	}

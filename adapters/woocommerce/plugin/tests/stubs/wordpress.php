@@ -351,6 +351,21 @@ function as_schedule_single_action( $timestamp, $hook, $args = array(), $group =
 	);
 	return count( CB_Stub::$actions );
 }
+/**
+ * Cancels pending actions as Action Scheduler does: with args given (an
+ * array, even an empty one), only actions with exactly those args.
+ */
+function as_unschedule_all_actions( $hook, $args = null, $group = '' ) {
+	CB_Stub::$actions = array_values(
+		array_filter(
+			CB_Stub::$actions,
+			function ( $a ) use ( $hook, $args, $group ) {
+				$match = $a['hook'] === $hook && ( null === $args || $a['args'] === $args ) && ( '' === $group || $a['group'] === $group );
+				return ! $match;
+			}
+		)
+	);
+}
 /** Runs the actions scheduled so far, as Action Scheduler's queue runner does (do_action_ref_array()). */
 function cb_stub_run_actions() {
 	$actions          = CB_Stub::$actions;
