@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cartback/cartback/recovery"
 )
 
 // TestRenameShop: the name shoppers see, set through the API and the
@@ -122,5 +124,24 @@ func TestStatsDateIsAWholeDay(t *testing.T) {
 	b.signIn()
 	if p := b.get("/admin/shops/" + shopifyDomain + "/dashboard?from=" + day + "&to=" + day); p.status != 200 {
 		t.Errorf("dashboard for today: %d", p.status)
+	}
+}
+
+// TestSettingsPageShowsAShopifyProblem: a setup problem the app recorded
+// (webhook topics Shopify refused) shows on the shop's settings page.
+func TestSettingsPageShowsAShopifyProblem(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	sh, err := e.svc.InstallShopify(ctx, "app.myshopify.com", recovery.ShopifyAccess{SealedToken: []byte("sealed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateShopifyAccess(ctx, sh.ID, func(a *recovery.ShopifyAccess) { a.Problem = "Shopify refused some webhook subscriptions" }); err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	b.signIn()
+	if p := b.get("/admin/shops/app.myshopify.com"); p.status != 200 || !strings.Contains(p.body, "Shopify setup incomplete") || !strings.Contains(p.body, "refused some webhook subscriptions") {
+		t.Errorf("settings page: %d, the problem not shown", p.status)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -149,7 +150,40 @@ func (a *App) ensureWebhooks(ctx context.Context, shop, accessToken string) erro
 	if n > 0 {
 		a.Logger.Info("shopify webhook subscriptions created", "shop", shop, "created", n)
 	}
+	a.noteWebhookProblem(ctx, shop, err)
 	return err
+}
+
+// webhookProblem starts the Problem of a shop whose webhook subscriptions
+// Shopify refused.
+const webhookProblem = "Shopify refused some webhook subscriptions, so carts or orders may not arrive"
+
+// noteWebhookProblem shows on the shop's record (the admin page and API)
+// that Shopify refused a subscription, and clears it once none is refused:
+// a shop whose app lacks protected customer data approval would otherwise
+// receive no carts with nothing said but a log line.
+func (a *App) noteWebhookProblem(ctx context.Context, domain string, err error) {
+	var ue UserErrors
+	refused := err != nil && errors.As(err, &ue)
+	sh, gerr := a.Service.ShopByDomain(ctx, domain)
+	if gerr != nil || sh.Shopify == nil || sh.Shopify.NeedsReinstall {
+		return // a lost token says more; it has its own problem
+	}
+	had := strings.HasPrefix(sh.Shopify.Problem, webhookProblem)
+	if !refused && !had {
+		return
+	}
+	problem := ""
+	if refused {
+		problem = webhookProblem + " (" + ue.Error() + "): check the app's protected customer data access in the Partner Dashboard."
+	}
+	if _, err := a.Service.UpdateShopifyAccess(ctx, sh.ID, func(acc *recovery.ShopifyAccess) {
+		if !acc.NeedsReinstall {
+			acc.Problem = problem
+		}
+	}); err != nil {
+		a.Logger.Warn("shopify: record the webhook problem", "shop", domain, "error", err)
+	}
 }
 
 // errNoAccess is returned for a shop cartback cannot call.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,28 @@ func TestRefusedTokenIsRenewed(t *testing.T) {
 	manual := &recovery.Shop{ID: 99, Platform: recovery.PlatformShopify, Domain: "manual.myshopify.com", WebhookSecret: "manual-secret-0123456789", Status: recovery.ShopActive}
 	if done, err := a.Purchased(ctx, manual, cart); err != nil || done {
 		t.Errorf("shop without the app: %v %v", done, err)
+	}
+}
+
+// TestRefusedWebhooksShowOnTheShop: Shopify refuses the checkout and order
+// topics to an app without protected customer data approval; the shop's
+// record says so (the admin page shows it) until they are made.
+func TestRefusedWebhooksShowOnTheShop(t *testing.T) {
+	a, fake, svc, _ := newApp(t)
+	ctx := context.Background()
+	fake.RefuseTopics(app.TopicCheckoutsCreate, app.TopicOrdersCreate)
+	a.Maintain(ctx)
+	shop, _ := svc.ShopByDomain(ctx, fake.Shop)
+	if shop.Shopify == nil || !strings.Contains(shop.Shopify.Problem, "refused") || shop.Shopify.NeedsReinstall {
+		t.Fatalf("shop after refused subscriptions: %+v", shop.Shopify)
+	}
+	if n := len(fake.Webhooks()); n != 3 {
+		t.Errorf("%d subscriptions made, want the 3 not refused", n)
+	}
+	fake.RefuseTopics()
+	a.Maintain(ctx)
+	if shop, _ := svc.ShopByDomain(ctx, fake.Shop); shop.Shopify.Problem != "" || len(fake.Webhooks()) != 5 {
+		t.Errorf("once approved: problem %q, %d subscriptions", shop.Shopify.Problem, len(fake.Webhooks()))
 	}
 }
 

@@ -69,11 +69,14 @@ type Server struct {
 	webhooks []Webhook
 	// uninstalled: the app removed itself with appUninstall.
 	uninstalled bool
-	checkouts   []*Checkout
-	orders      []Order
-	discounts   []Discount
-	throttle    int
-	requests    []Request
+	// refused are the topics it answers a userError for, as Shopify does
+	// without protected customer data approval.
+	refused   map[string]bool
+	checkouts []*Checkout
+	orders    []Order
+	discounts []Discount
+	throttle  int
+	requests  []Request
 }
 
 // refreshToken is the fake's record of one refresh token. As Shopify
@@ -198,6 +201,18 @@ func (s *Server) Throttle(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.throttle = n
+}
+
+// RefuseTopics makes webhook subscriptions to topics fail as Shopify's do
+// for an app without protected customer data approval; none refuses them
+// again.
+func (s *Server) RefuseTopics(topics ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refused = map[string]bool{}
+	for _, t := range topics {
+		s.refused[t] = true
+	}
 }
 
 // Uninstalled reports whether the app uninstalled itself (appUninstall).
@@ -541,6 +556,8 @@ func (s *Server) createWebhook(vars map[string]any) any {
 	switch {
 	case !webhookTopics[topic]:
 		userErrors = append(userErrors, userError([]string{"topic"}, "", "Topic is not valid"))
+	case s.refused[topic]:
+		userErrors = append(userErrors, userError([]string{"topic"}, "", "This app is not approved to subscribe to webhook topics containing protected customer data."))
 	case uri == "":
 		userErrors = append(userErrors, userError([]string{"webhookSubscription", "uri"}, "", "URI can't be blank"))
 	}
