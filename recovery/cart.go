@@ -62,13 +62,11 @@ type Cart struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// AbandonedAt is when the cart was first seen abandoned in this episode.
 	AbandonedAt time.Time `json:"abandoned_at,omitzero"`
-	// DeletedAt is when the platform deleted the cart.
+	// DeletedAt is when the platform deleted the cart, by its own clock
+	// (the delete's arrival when it gave no time): updates are compared
+	// with it, in that clock, so that one from before the delete arriving
+	// after it does not bring the cart back.
 	DeletedAt time.Time `json:"deleted_at,omitzero"`
-	// PlatformDeletedAt is the delete's time by the platform's own clock
-	// (its arrival when the delete gave none): updates are compared with
-	// it, in that clock, so that one from before the delete arriving after
-	// it does not bring the cart back.
-	PlatformDeletedAt time.Time `json:"platform_deleted_at,omitzero"`
 
 	Conversion *Conversion `json:"conversion,omitempty"`
 
@@ -352,14 +350,4 @@ type CartLink struct {
 	// DiscountCodes holds each step's discount code, in step order ("" for
 	// a step without one); it is nil when no step has one.
 	DiscountCodes []string
-}
-
-// deletedAtPlatform is the time late updates are compared with: the
-// platform's time of the delete, or for a cart deleted before that was
-// kept, when it was deleted.
-func (c *Cart) deletedAtPlatform() time.Time {
-	if !c.PlatformDeletedAt.IsZero() {
-		return c.PlatformDeletedAt
-	}
-	return c.DeletedAt
 }

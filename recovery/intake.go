@@ -345,7 +345,7 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time, backfill
 	// Nor may an update from before the cart was deleted bring it back:
 	// the events of one browser can arrive in another order than they
 	// happened.
-	if existing.State == CartDeleted && !in.LastActivityAt.IsZero() && !existing.deletedAtPlatform().IsZero() && !in.LastActivityAt.After(existing.deletedAtPlatform()) {
+	if existing.State == CartDeleted && !in.LastActivityAt.IsZero() && !existing.DeletedAt.IsZero() && !in.LastActivityAt.After(existing.DeletedAt) {
 		return Result{Outcome: OutcomeStale, CartIDs: []uint64{existing.ID}}, nil
 	}
 
@@ -389,7 +389,7 @@ func (s *Service) applyCart(tx Tx, shop *Shop, in *Cart, now time.Time, backfill
 	case !sameContents(existing, c) || !existing.State.Open():
 		// The shopper is back and changed the cart: the episode goes on
 		// from this visit; what was sent stays sent.
-		c.State, c.DeletedAt, c.PlatformDeletedAt, c.AbandonedAt = CartActive, time.Time{}, time.Time{}, time.Time{}
+		c.State, c.DeletedAt, c.AbandonedAt = CartActive, time.Time{}, time.Time{}
 		c.retime()
 	}
 	c.schedule(shop)
@@ -463,19 +463,16 @@ func (s *Service) applyDelete(tx Tx, shop *Shop, keys CartKeys, at, now time.Tim
 		// A delete from before the cart's latest change arrived late.
 		return Result{Outcome: OutcomeStale, CartIDs: []uint64{c.ID}}, nil
 	}
-	deletedAt, platformAt := now, at
-	if !at.IsZero() && at.Before(now) {
-		deletedAt = at // the platform's time, as updates are compared by theirs
-	}
-	if platformAt.IsZero() {
+	deletedAt := at // the platform's time, as updates are compared by theirs
+	if deletedAt.IsZero() {
 		// A delete without a time of its own (Shopify's checkouts/delete):
 		// its arrival stands in. A deleted checkout gets no genuine update
 		// after it, so an update stamped before the arrival is a late one.
-		platformAt = now
+		deletedAt = now
 	}
 	c = c.clone()
 	c.settle(shop, now)
-	c.State, c.DeletedAt, c.PlatformDeletedAt, c.UpdatedAt = CartDeleted, deletedAt, platformAt, now
+	c.State, c.DeletedAt, c.UpdatedAt = CartDeleted, deletedAt, now
 	c.closeSteps(ReasonDeleted, now)
 	c.schedule(shop)
 	if err := tx.PutCart(c); err != nil {
