@@ -267,10 +267,9 @@ type StepRun struct {
 	Channel      Channel `json:"channel"`
 	Template     string  `json:"template"`
 	DiscountCode string  `json:"discount_code,omitempty"`
-	// CodeIssued: DiscountCode is a single-use code made for this step,
-	// valid until CodeExpires; StaticCode is the code it was planned with,
-	// which it falls back to.
-	CodeIssued  bool      `json:"code_issued,omitempty"`
+	// CodeExpires, when set, says DiscountCode is a single-use code made
+	// for this step, valid until then (CodeIssued); StaticCode is the code
+	// it was planned with, which it falls back to.
 	CodeExpires time.Time `json:"code_expires,omitzero"`
 	StaticCode  string    `json:"static_code,omitempty"`
 	// Variant is the wording this cart was drawn for ("A" without a test).
@@ -292,6 +291,10 @@ type StepRun struct {
 // Delivered reports whether the step's message was handed over: sent, or
 // held in the outbox (which stands in for delivery when no provider is set).
 func (r StepRun) Delivered() bool { return r.State == StepSent || r.State == StepOutbox }
+
+// CodeIssued reports whether DiscountCode is a single-use code made for
+// this step.
+func (r StepRun) CodeIssued() bool { return !r.CodeExpires.IsZero() }
 
 // DeadlineAt is the last moment the step may still go out.
 func (r StepRun) DeadlineAt() time.Time {

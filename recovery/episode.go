@@ -674,7 +674,7 @@ func (s *Service) finishStep(ctx context.Context, cl *Claim, msg *Message, state
 		}
 		st := &c.Steps[cl.Step.Index]
 		// A code issued for this send is the one its restore link applies.
-		st.DiscountCode, st.CodeIssued, st.CodeExpires, st.StaticCode = cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires, cl.Step.StaticCode
+		st.DiscountCode, st.CodeExpires, st.StaticCode = cl.Step.DiscountCode, cl.Step.CodeExpires, cl.Step.StaticCode
 		if msg != nil {
 			m := *msg
 			m.ID = 0

@@ -488,25 +488,24 @@ func (s *Scheduler) issueDiscount(ctx context.Context, cl *Claim, now time.Time)
 	if pct <= 0 || issuer == nil || cl.Step.Template != TemplateIncentive {
 		return false
 	}
-	// Codes issued before their expiry was kept have none recorded: kept.
-	if cl.Step.CodeIssued && (cl.Step.CodeExpires.IsZero() || now.Add(UniqueDiscountTTL/3).Before(cl.Step.CodeExpires)) {
+	if cl.Step.CodeIssued() && now.Add(UniqueDiscountTTL/3).Before(cl.Step.CodeExpires) {
 		return false
 	}
 	expires := now.Add(UniqueDiscountTTL)
 	code, err := issuer.IssueDiscount(ctx, cl.Shop, cl.Cart, pct, expires)
 	if err != nil {
 		s.Logger.Warn("single-use discount not created; the shop's code is used", "shop", cl.Shop.Domain, "cart", cl.Cart.ID, "error", err)
-		if cl.Step.CodeIssued && !now.Before(cl.Step.CodeExpires) {
+		if cl.Step.CodeIssued() && !now.Before(cl.Step.CodeExpires) {
 			// The old code no longer works: the static code the step was
 			// planned with it is.
-			cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires = cl.Step.StaticCode, false, time.Time{}
+			cl.Step.DiscountCode, cl.Step.CodeExpires = cl.Step.StaticCode, time.Time{}
 		}
 		return true
 	}
-	if !cl.Step.CodeIssued {
+	if !cl.Step.CodeIssued() {
 		cl.Step.StaticCode = cl.Step.DiscountCode
 	}
-	cl.Step.DiscountCode, cl.Step.CodeIssued, cl.Step.CodeExpires = code, true, expires
+	cl.Step.DiscountCode, cl.Step.CodeExpires = code, expires
 	return true
 }
 

@@ -124,7 +124,7 @@ func (r *Renderer) fields(in recovery.RenderInput, l locale) Fields {
 	}
 	// Only a code the platform issued for this step is the shopper's
 	// own; when issuing failed the step carries the shop's shared code.
-	f.UniqueCode = in.Step.CodeIssued && f.DiscountCode != "" && f.DiscountCode == strings.TrimSpace(in.Step.DiscountCode)
+	f.UniqueCode = in.Step.CodeIssued() && f.DiscountCode != "" && f.DiscountCode == strings.TrimSpace(in.Step.DiscountCode)
 	var sum int64
 	for _, it := range cart.Items {
 		line := it.LinePrice
@@ -249,7 +249,7 @@ func sampleInput(kind, channel, lang string, s sample) recovery.RenderInput {
 	in.DiscountCode = "WELCOME10"
 	if s == sampleIssued {
 		in.DiscountCode = "CB-7KQ2M9XT"
-		in.Step.CodeIssued = true
+		in.Step.CodeExpires = time.Date(2026, 3, 5, 12, 0, 0, 0, time.UTC)
 	}
 	in.Step.DiscountCode = in.DiscountCode
 	return in

@@ -194,7 +194,9 @@ func TestSMSFitsOneSegment(t *testing.T) {
 		for _, kind := range Kinds {
 			for _, code := range []string{discountCode, issuedCode, ""} {
 				in := input(shop, cart, kind, recovery.ChannelSMS, locale, code)
-				in.Step.CodeIssued = code == issuedCode
+				if code == issuedCode {
+					in.Step.CodeExpires = time.Now().Add(recovery.UniqueDiscountTTL)
+				}
 				out, err := r.Render(context.Background(), in)
 				if err != nil {
 					t.Fatal(err)
@@ -819,7 +821,9 @@ func TestIncentiveWordingFollowsTheCode(t *testing.T) {
 			unique := tt.issued && tt.step == ""
 			for _, channel := range []recovery.Channel{recovery.ChannelEmail, recovery.ChannelSMS} {
 				in := input(shop, cart, recovery.TemplateIncentive, channel, lang, tt.code)
-				in.Step.CodeIssued = tt.issued
+				if tt.issued {
+					in.Step.CodeExpires = time.Now().Add(recovery.UniqueDiscountTTL)
+				}
 				if tt.step != "" {
 					in.Step.DiscountCode = tt.step
 				}
