@@ -376,7 +376,7 @@ func forwardedFor(remote string, headers []string, trusted []netip.Prefix) (neti
 	}
 	// From the right, and no further than the first address that is not a
 	// proxy's: what lies to its left the client wrote, garbled or not.
-	var last netip.Addr
+	var nearest netip.Addr // the entry the last proxy wrote
 	for i := len(parts) - 1; i >= 0; i-- {
 		a, ok := hopAddr(parts[i])
 		if !ok {
@@ -385,19 +385,13 @@ func forwardedFor(remote string, headers []string, trusted []netip.Prefix) (neti
 		if !isTrusted(a) {
 			return a, true
 		}
-		last = a
+		if !nearest.IsValid() {
+			nearest = a
+		}
 	}
 	// Every usable entry is a proxy's: the one the last proxy wrote, which
 	// no client can choose.
-	if !last.IsValid() {
-		return netip.Addr{}, false
-	}
-	for i := len(parts) - 1; i >= 0; i-- {
-		if a, ok := hopAddr(parts[i]); ok {
-			return a, true
-		}
-	}
-	return netip.Addr{}, false
+	return nearest, nearest.IsValid()
 }
 
 // hopAddr reads one X-Forwarded-For entry: an address, possibly in
