@@ -321,7 +321,11 @@ func (o *shownOnce) put(session string, shopID uint64, value string, now time.Ti
 		o.values = map[string]shownValue{}
 	}
 	o.forget(now)
-	o.values[session+"\x00"+strconv.FormatUint(shopID, 10)] = shownValue{value: value, expires: now.Add(shownOnceFor)}
+	o.values[shownKey(session, shopID)] = shownValue{value: value, expires: now.Add(shownOnceFor)}
+}
+
+func shownKey(session string, shopID uint64) string {
+	return session + "\x00" + strconv.FormatUint(shopID, 10)
 }
 
 // forget drops the values no longer to be shown: a secret whose page was
@@ -339,13 +343,10 @@ func (o *shownOnce) forget(now time.Time) {
 func (o *shownOnce) take(session string, shopID uint64, now time.Time) string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.forget(now)
-	key := session + "\x00" + strconv.FormatUint(shopID, 10)
-	v, ok := o.values[key]
+	o.forget(now) // what is left has not expired
+	key := shownKey(session, shopID)
+	v := o.values[key]
 	delete(o.values, key)
-	if !ok || !now.Before(v.expires) {
-		return ""
-	}
 	return v.value
 }
 
@@ -546,9 +547,7 @@ func (s *Server) pageLoginPost(c *echo.Context) error {
 	if err != nil || sent == "" || subtle.ConstantTimeCompare([]byte(form.Value), []byte(sent)) != 1 {
 		return s.renderLogin(c, http.StatusForbidden, "The sign-in form expired. Please try again.")
 	}
-	if blocked, wait := s.signIns.blocked(c.Request().RemoteAddr); blocked {
-		s.Logger.Warn("admin sign-in throttled", "remote", c.Request().RemoteAddr)
-		c.Response().Header().Set("Retry-After", retryAfter(wait))
+	if s.signInBlocked(c) {
 		return s.renderLogin(c, http.StatusTooManyRequests, "Too many wrong tokens from this address. Try again in a few minutes.")
 	}
 	token := c.FormValue("token")

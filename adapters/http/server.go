@@ -412,10 +412,21 @@ func hopAddr(s string) (netip.Addr, bool) {
 // answers 429 to a client that has failed the admin token too often
 // lately, before its token is looked at.
 func (s *Server) throttleSignIn(c *echo.Context) error {
-	if blocked, wait := s.signIns.blocked(c.Request().RemoteAddr); blocked {
-		s.Logger.Warn("admin sign-in throttled", "remote", c.Request().RemoteAddr)
-		c.Response().Header().Set("Retry-After", retryAfter(wait))
+	if s.signInBlocked(c) {
 		return Error(http.StatusTooManyRequests, "too many wrong admin tokens from this address; try again later")
 	}
 	return nil
+}
+
+// signInBlocked takes an attempt from the client's sign-in budget and
+// reports false, or, when none is left, logs it, sets Retry-After and
+// reports true: the API and the sign-in form then answer 429 each in
+// their own way.
+func (s *Server) signInBlocked(c *echo.Context) bool {
+	blocked, wait := s.signIns.blocked(c.Request().RemoteAddr)
+	if blocked {
+		s.Logger.Warn("admin sign-in throttled", "remote", c.Request().RemoteAddr)
+		c.Response().Header().Set("Retry-After", retryAfter(wait))
+	}
+	return blocked
 }
