@@ -33,14 +33,14 @@ func TimeZones(e164 string) []string {
 	}
 	zones, err := phonenumbers.GetTimezonesForNumber(num)
 	if err != nil || len(zones) == 0 || zones[0] == phonenumbers.UNKNOWN_TIMEZONE {
-		return mainland(known(countryZones(num.GetCountryCode())))
+		return country(num.GetCountryCode()).zones
 	}
 	// The cached country check first: for most countries it settles it
 	// without typing the number (pattern matching). A mobile prefix that
 	// covers the whole country maps to its main zone only, which says
 	// nothing of where the owner lives.
-	if countrySpread(num.GetCountryCode()) > maxZoneSpread && !geographic(num) {
-		return mainland(known(countryZones(num.GetCountryCode())))
+	if c := country(num.GetCountryCode()); c.spread > maxZoneSpread && !geographic(num) {
+		return c.zones
 	}
 	return known(zones)
 }
@@ -63,15 +63,6 @@ func mainland(zones []string) []string {
 		return zones // an island country
 	}
 	return out
-}
-
-// countryZones returns the zones of a calling code's countries.
-func countryZones(code int32) []string {
-	zones, err := phonenumbers.GetTimezonesForPrefix(strconv.Itoa(int(code)))
-	if err != nil {
-		return nil
-	}
-	return zones
 }
 
 // known returns the zones this system can load, without repeats.
@@ -97,21 +88,29 @@ func geographic(num *phonenumbers.PhoneNumber) bool {
 	return false
 }
 
-var countrySpreads sync.Map // calling code → time.Duration
+// countryZoneSet is what a calling code says of time zones: how far apart
+// its countries' zones lie, and the zones a number that says no more than
+// the code may be in.
+type countryZoneSet struct {
+	spread time.Duration
+	// zones is shared by every caller: read it, never change it.
+	zones []string
+}
 
-// countrySpread is how far apart the zones of a calling code's country
-// lie.
-func countrySpread(code int32) time.Duration {
-	if d, ok := countrySpreads.Load(code); ok {
-		return d.(time.Duration)
+var countries sync.Map // calling code → countryZoneSet
+
+// country returns the calling code's zones, worked out once: every text to
+// a number of a wide country asks.
+func country(code int32) countryZoneSet {
+	if c, ok := countries.Load(code); ok {
+		return c.(countryZoneSet)
 	}
-	zones, err := phonenumbers.GetTimezonesForPrefix(strconv.Itoa(int(code)))
-	d := time.Duration(0)
-	if err == nil {
-		d = zoneSpread(zones)
+	var c countryZoneSet
+	if zones, err := phonenumbers.GetTimezonesForPrefix(strconv.Itoa(int(code))); err == nil {
+		c = countryZoneSet{spread: zoneSpread(zones), zones: mainland(known(zones))}
 	}
-	countrySpreads.Store(code, d)
-	return d
+	countries.Store(code, c)
+	return c
 }
 
 var locations sync.Map // zone name → *time.Location, or nil when unknown
