@@ -381,12 +381,21 @@ class CaptureTest extends CartbackTestCase {
 	 * @dataProvider bot_agents
 	 */
 	public function test_bots_are_skipped( $agent ) {
+		$this->flush_cart_of( $agent );
+		$this->assertCount( 0, $this->sent_events() );
+	}
+
+	/**
+	 * A changed cart at the end of a request from a browser with agent.
+	 *
+	 * @param string $agent User-Agent header.
+	 */
+	private function flush_cart_of( $agent ) {
 		$this->fill_contract_cart();
 		$_SERVER['HTTP_USER_AGENT'] = $agent;
 		$capture = $this->capture();
 		$capture->mark_dirty();
 		$capture->flush();
-		$this->assertCount( 0, $this->sent_events() );
 	}
 
 	public function bot_agents() {
@@ -428,11 +437,7 @@ class CaptureTest extends CartbackTestCase {
 	 */
 	public function test_shoppers_are_not_bots( $agent ) {
 		$this->assertFalse( Cartback_Capture::is_crawler( $agent ) );
-		$this->fill_contract_cart();
-		$_SERVER['HTTP_USER_AGENT'] = $agent;
-		$capture = $this->capture();
-		$capture->mark_dirty();
-		$capture->flush();
+		$this->flush_cart_of( $agent );
 		$this->assertCount( 1, $this->sent_events() );
 	}
 
